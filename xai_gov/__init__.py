@@ -1,0 +1,45 @@
+"""xai-gov: explainability and model governance for credit decisions."""
+
+from xai_gov.errors import XaiGovError
+from xai_gov.lineage.capture import training_run
+from xai_gov.lineage.datahash import hash_file, hash_frame
+from xai_gov.registry.adapters import HttpAdapter, PythonAdapter, SklearnAdapter
+from xai_gov.registry.schema import Feature, FeatureSchema
+from xai_gov.sdk import (
+    Client,
+    connect,
+    get_model,
+    lineage,
+    lineage_between,
+    lineage_by_commit,
+    lineage_by_data_hash,
+    lineage_by_trainer,
+    list_models,
+    move_alias,
+    register,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Client",
+    "Feature",
+    "FeatureSchema",
+    "HttpAdapter",
+    "PythonAdapter",
+    "SklearnAdapter",
+    "XaiGovError",
+    "connect",
+    "get_model",
+    "hash_file",
+    "hash_frame",
+    "lineage",
+    "lineage_between",
+    "lineage_by_commit",
+    "lineage_by_data_hash",
+    "lineage_by_trainer",
+    "list_models",
+    "move_alias",
+    "register",
+    "training_run",
+]

@@ -1,0 +1,29 @@
+"""Who is acting, and in which role (DESIGN §5)."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Role(str, Enum):
+    OFFICER = "officer"
+    AUDITOR = "auditor"
+    OWNER = "owner"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    role: Role
+
+    @classmethod
+    def local_owner(cls) -> Actor:
+        """The person at the keyboard of the SDK or CLI: owner of what they register."""
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):  # no passwd entry, e.g. in some containers
+            name = "unknown"
+        return cls(name=name, role=Role.OWNER)

@@ -1,0 +1,36 @@
+"""Settings, read from the environment (prefix ``XAI_GOV_``) once per client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where xai-gov keeps its data.
+
+    ``home`` holds the artifacts and, unless ``database_url`` points elsewhere,
+    the embedded SQLite database ``xai-gov.db``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="XAI_GOV_", extra="ignore")
+
+    home: Path = Field(default=Path(".xai-gov"), description="data directory")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in home")
+    background_rows: int = Field(default=200, ge=10, description="rows of training data kept as background")
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_home / 'xai-gov.db'}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.resolved_home / "artifacts"

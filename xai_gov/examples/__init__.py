@@ -1,0 +1,1 @@
+"""Example models on the shipped data."""

@@ -1,0 +1,1 @@
+"""Where a model version came from: code, data, trainer, run, environment."""

@@ -1,0 +1,61 @@
+"""Lineage lookups from any side: model version, data hash, code commit, trainer, dates."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from xai_gov.errors import InvalidInput
+from xai_gov.lineage.models import LineageView
+from xai_gov.registry.models import ModelRef
+from xai_gov.store import repos
+from xai_gov.store.db import Database
+from xai_gov.timeutil import as_utc
+
+DateField = Literal["registered", "trained"]
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+class LineageService:
+    def __init__(self, *, database: Database) -> None:
+        self.database = database
+
+    def of_version(self, ref: str | ModelRef) -> LineageView:
+        parsed = ModelRef.parse(ref) if isinstance(ref, str) else ref
+        with self.database.session() as session:
+            version = repos.get_version(session, parsed)
+        return LineageView(model=version.name, version=version.version, registered_at=version.registered_at,
+                           registered_by=version.registered_by, lineage=version.lineage)
+
+    def find(self, *, data_sha256: str | None = None, commit: str | None = None, trainer: str | None = None,
+             since: datetime | None = None, until: datetime | None = None,
+             date_field: DateField = "registered") -> list[LineageView]:
+        """Versions matching every filter given. ``since`` is inclusive, ``until`` exclusive."""
+        if date_field not in ("registered", "trained"):
+            raise InvalidInput(f"date field {date_field!r}: use registered or trained", field="date_field")
+        if not any(v is not None for v in (data_sha256, commit, trainer, since, until)):
+            raise InvalidInput("give at least one of: data hash, commit, trainer, since, until", field="filter")
+        if since is not None and until is not None and as_utc(since) >= as_utc(until):
+            raise InvalidInput("'since' must be before 'until'", field="since")
+        with self.database.session() as session:
+            return repos.lineage_where(
+                session, data_sha256=None if data_sha256 is None else normalise_data_hash(data_sha256),
+                commit=None if commit is None else normalise_commit(commit), trainer=trainer,
+                since=None if since is None else as_utc(since), until=None if until is None else as_utc(until),
+                date_field=date_field)
+
+
+def normalise_data_hash(value: str) -> str:
+    """``sha256:<hex>`` or bare hex -> ``sha256:<hex>``."""
+    digest = value.strip().lower().removeprefix("sha256:")
+    if len(digest) != 64 or not _HEX.match(digest):
+        raise InvalidInput(f"{value!r} is not a data hash (sha256: and 64 hex digits)", field="data_hash")
+    return "sha256:" + digest
+
+
+def normalise_commit(value: str) -> str:
+    commit = value.strip().lower()
+    if not 7 <= len(commit) <= 64 or not _HEX.match(commit):
+        raise InvalidInput(f"{value!r} is not a commit (7 to 64 hex digits)", field="commit")
+    return commit

@@ -1,0 +1,1 @@
+"""Model versions, their adapters, feature schemas and artifacts."""

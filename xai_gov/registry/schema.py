@@ -1,0 +1,328 @@
+"""Feature schema: what a model takes, in the words people use for it (DESIGN §3).
+
+A schema is inferred from the training data, then edited by the model owner
+(human labels, the adverse class, bounds). It does two jobs:
+
+- it validates one applicant as entered, naming the feature that is wrong;
+- it translates between the model's native rows (a DataFrame whose categorical
+  columns hold strings) and the numeric matrix explainers sample in, where a
+  categorical value is the index of its category.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from xai_gov.errors import InvalidInput, SchemaMismatch
+
+Kind = Literal["numeric", "categorical"]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One input of the model."""
+
+    name: str
+    kind: Kind
+    label: str
+    categories: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    integer: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("numeric", "categorical"):
+            raise InvalidInput(f"feature {self.name!r}: kind must be numeric or categorical, not {self.kind!r}",
+                               field=self.name)
+        if self.kind == "categorical" and not self.categories:
+            raise InvalidInput(f"feature {self.name!r}: a categorical feature needs its categories", field=self.name)
+        if len(set(self.categories)) != len(self.categories):
+            raise InvalidInput(f"feature {self.name!r}: categories repeat", field=self.name)
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise InvalidInput(f"feature {self.name!r}: minimum {self.minimum} is above maximum {self.maximum}",
+                               field=self.name)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "label": self.label}
+        if self.kind == "categorical":
+            out["categories"] = list(self.categories)
+        else:
+            out.update(minimum=self.minimum, maximum=self.maximum, integer=self.integer)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Feature:
+        try:
+            return cls(
+                name=str(data["name"]),
+                kind=data["kind"],
+                label=str(data.get("label") or data["name"]),
+                categories=tuple(str(c) for c in data.get("categories") or ()),
+                minimum=_optional_float(data.get("minimum")),
+                maximum=_optional_float(data.get("maximum")),
+                integer=bool(data.get("integer", False)),
+            )
+        except KeyError as missing:
+            raise InvalidInput(f"schema feature {dict(data).get('name', '?')!r} lacks {missing.args[0]!r}",
+                               field=str(missing.args[0])) from None
+
+
+@dataclass(frozen=True)
+class FeatureSchema:
+    """The features in the model's column order, the classes and the adverse class."""
+
+    features: tuple[Feature, ...]
+    class_names: tuple[str, ...] = ()
+    adverse_class: str | None = None
+    target: str | None = None
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.features]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise InvalidInput(f"schema names features twice: {', '.join(duplicated)}", field=duplicated[0])
+        if self.adverse_class is not None and self.class_names and self.adverse_class not in self.class_names:
+            raise InvalidInput(
+                f"adverse class {self.adverse_class!r} is not one of the classes {list(self.class_names)}",
+                field="adverse_class",
+            )
+        object.__setattr__(self, "_index", {name: i for i, name in enumerate(names)})
+
+    # -- construction -------------------------------------------------------
+
+    @classmethod
+    def infer(
+        cls,
+        X: pd.DataFrame,
+        y: Iterable[Any] | None = None,
+        *,
+        adverse_class: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        target: str | None = None,
+    ) -> FeatureSchema:
+        """Infer kinds, categories and observed bounds from training data.
+
+        Numeric dtypes become numeric features bounded by the observed minimum
+        and maximum; everything else (strings, categoricals, booleans) becomes
+        categorical with the observed values, sorted, as categories.
+        """
+        if not isinstance(X, pd.DataFrame):
+            raise InvalidInput("training data must be a pandas DataFrame with named columns", field="X")
+        if X.empty:
+            raise InvalidInput("training data has no rows", field="X")
+        labels = dict(labels or {})
+        features = [_infer_feature(str(column), X[column], labels.get(str(column))) for column in X.columns]
+        class_names: tuple[str, ...] = ()
+        if y is not None:
+            class_names = tuple(sorted({str(v) for v in pd.Series(list(y)).dropna()}))
+            if target is None:
+                target = getattr(y, "name", None)
+        return cls(features=tuple(features), class_names=class_names, adverse_class=adverse_class,
+                   target=None if target is None else str(target))
+
+    def with_labels(self, labels: Mapping[str, str]) -> FeatureSchema:
+        unknown = sorted(set(labels) - set(self.names))
+        if unknown:
+            raise InvalidInput(f"labels name unknown features: {', '.join(unknown)}", field=unknown[0])
+        return replace(self, features=tuple(replace(f, label=labels.get(f.name, f.label)) for f in self.features))
+
+    def with_classes(self, class_names: Iterable[str], adverse_class: str | None) -> FeatureSchema:
+        return replace(self, class_names=tuple(str(c) for c in class_names), adverse_class=adverse_class)
+
+    # -- (de)serialisation --------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": [f.to_dict() for f in self.features],
+            "class_names": list(self.class_names),
+            "adverse_class": self.adverse_class,
+            "target": self.target,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureSchema:
+        if not isinstance(data, Mapping) or not isinstance(data.get("features"), list):
+            raise InvalidInput("a schema is an object with a list of 'features'", field="features")
+        return cls(
+            features=tuple(Feature.from_dict(f) for f in data["features"]),
+            class_names=tuple(str(c) for c in data.get("class_names") or ()),
+            adverse_class=data.get("adverse_class"),
+            target=data.get("target"),
+        )
+
+    # -- lookups ------------------------------------------------------------
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def feature(self, name: str) -> Feature:
+        try:
+            return self.features[self._index[name]]
+        except KeyError:
+            raise InvalidInput(f"unknown feature {name!r}", field=name) from None
+
+    # -- validation ---------------------------------------------------------
+
+    def validate_instance(self, instance: Mapping[str, Any]) -> dict[str, Any]:
+        """Check one applicant as entered; return it normalised (numbers as float or int).
+
+        Raises InvalidInput naming the first feature that is missing, extra,
+        of the wrong type, NaN, an unknown category, or out of bounds.
+        """
+        if not isinstance(instance, Mapping):
+            raise InvalidInput("an instance is an object mapping feature names to values", field="instance")
+        extra = sorted(set(instance) - set(self.names))
+        if extra:
+            raise InvalidInput(f"unknown feature {extra[0]!r} (the model takes: {', '.join(self.names)})",
+                               field=extra[0])
+        clean: dict[str, Any] = {}
+        for feature in self.features:
+            if feature.name not in instance:
+                raise InvalidInput(f"feature {feature.name!r} ({feature.label}) is missing", field=feature.name)
+            clean[feature.name] = _validate_value(feature, instance[feature.name])
+        return clean
+
+    def check_frame(self, frame: pd.DataFrame, *, what: str = "data") -> None:
+        """Check that a frame has exactly the schema's columns and values it accepts."""
+        missing = [n for n in self.names if n not in frame.columns]
+        extra = [str(c) for c in frame.columns if c not in self._index]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing columns {missing}")
+            if extra:
+                parts.append(f"extra columns {extra}")
+            raise SchemaMismatch(f"the schema does not match the {what}: {'; '.join(parts)}",
+                                 field=(missing or extra)[0])
+        for feature in self.features:
+            column = frame[feature.name]
+            if feature.kind == "categorical":
+                unknown = sorted({str(v) for v in column.dropna()} - set(feature.categories))
+                if unknown:
+                    raise SchemaMismatch(
+                        f"{what}: feature {feature.name!r} has values outside its categories: {unknown[:5]}",
+                        field=feature.name)
+            else:
+                values = pd.to_numeric(column, errors="coerce")
+                if values.isna().any():
+                    raise SchemaMismatch(f"{what}: feature {feature.name!r} has missing or non-numeric values",
+                                         field=feature.name)
+                low, high = values.min(), values.max()
+                if (feature.minimum is not None and low < feature.minimum) or (
+                        feature.maximum is not None and high > feature.maximum):
+                    raise SchemaMismatch(
+                        f"{what}: feature {feature.name!r} ranges {low}..{high}, outside its bounds "
+                        f"{feature.minimum}..{feature.maximum}", field=feature.name)
+            if column.isna().any():
+                raise SchemaMismatch(f"{what}: feature {feature.name!r} has missing values", field=feature.name)
+
+    # -- translation --------------------------------------------------------
+
+    def to_matrix(self, rows: pd.DataFrame) -> np.ndarray:
+        """Native rows -> float matrix: numeric as is, categorical as category index."""
+        out = np.empty((len(rows), len(self.features)), dtype=float)
+        for j, feature in enumerate(self.features):
+            column = rows[feature.name]
+            if feature.kind == "categorical":
+                codes = pd.Categorical(column.astype(str), categories=list(feature.categories)).codes
+                if (codes < 0).any():
+                    bad = column[codes < 0].iloc[0]
+                    raise InvalidInput(f"feature {feature.name!r}: unknown category {bad!r}", field=feature.name)
+                out[:, j] = codes
+            else:
+                out[:, j] = pd.to_numeric(column, errors="raise").to_numpy(dtype=float)
+        return out
+
+    def from_matrix(self, matrix: np.ndarray) -> pd.DataFrame:
+        """Float matrix -> native rows (string categories, integers where the feature is integral)."""
+        matrix = np.asarray(matrix, dtype=float)
+        if matrix.ndim != 2 or matrix.shape[1] != len(self.features):
+            raise InvalidInput(f"expected a matrix with {len(self.features)} columns, got shape {matrix.shape}")
+        columns: dict[str, Any] = {}
+        for j, feature in enumerate(self.features):
+            values = matrix[:, j]
+            if feature.kind == "categorical":
+                codes = np.rint(values).astype(int)
+                if codes.min(initial=0) < 0 or codes.max(initial=0) >= len(feature.categories):
+                    raise InvalidInput(f"feature {feature.name!r}: category index out of range", field=feature.name)
+                columns[feature.name] = np.asarray(feature.categories, dtype=object)[codes]
+            elif feature.integer:
+                columns[feature.name] = np.rint(values).astype(np.int64)
+            else:
+                columns[feature.name] = values
+        return pd.DataFrame(columns)
+
+    def instance_frame(self, instance: Mapping[str, Any]) -> pd.DataFrame:
+        """One validated applicant as a one-row native DataFrame."""
+        clean = self.validate_instance(instance)
+        return self.from_matrix(self.to_matrix(pd.DataFrame([clean], columns=self.names)))
+
+
+def _infer_feature(name: str, column: pd.Series, label: str | None) -> Feature:
+    label = label or name.replace("_", " ").capitalize()
+    if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
+        categories = tuple(sorted({str(v) for v in column.dropna()}))
+        if not categories:
+            raise InvalidInput(f"feature {name!r} has no values to infer categories from", field=name)
+        return Feature(name=name, kind="categorical", label=label, categories=categories)
+    values = pd.to_numeric(column).dropna()
+    if values.empty:
+        raise InvalidInput(f"feature {name!r} has no values to infer bounds from", field=name)
+    integer = bool(pd.api.types.is_integer_dtype(column) or np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
+    return Feature(name=name, kind="numeric", label=label, minimum=float(values.min()),
+                   maximum=float(values.max()), integer=integer)
+
+
+def _validate_value(feature: Feature, value: Any) -> Any:
+    if value is None:
+        raise InvalidInput(f"feature {feature.name!r} ({feature.label}) is null", field=feature.name)
+    if feature.kind == "categorical":
+        if not isinstance(value, str):
+            raise InvalidInput(
+                f"feature {feature.name!r} ({feature.label}) takes one of its categories as text, "
+                f"got {type(value).__name__} {value!r}", field=feature.name)
+        if value not in feature.categories:
+            raise InvalidInput(
+                f"feature {feature.name!r} ({feature.label}): unknown category {value!r}; "
+                f"expected one of {list(feature.categories)}", field=feature.name)
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidInput(
+            f"feature {feature.name!r} ({feature.label}) takes a number, got {type(value).__name__} {value!r}",
+            field=feature.name)
+    number = float(value)
+    if math.isnan(number) or math.isinf(number):
+        raise InvalidInput(f"feature {feature.name!r} ({feature.label}) is {number}, not a finite number",
+                           field=feature.name)
+    if feature.integer and number != int(number):
+        raise InvalidInput(f"feature {feature.name!r} ({feature.label}) takes a whole number, got {value!r}",
+                           field=feature.name)
+    if (feature.minimum is not None and number < feature.minimum) or (
+            feature.maximum is not None and number > feature.maximum):
+        raise InvalidInput(
+            f"feature {feature.name!r} ({feature.label}) = {value!r} is outside its bounds "
+            f"{_fmt(feature.minimum)}..{_fmt(feature.maximum)}", field=feature.name)
+    return int(number) if feature.integer else number
+
+
+def _optional_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"bound {value!r} is not a number") from None
+
+
+def _fmt(bound: float | None) -> str:
+    if bound is None:
+        return "*"
+    return str(int(bound)) if float(bound).is_integer() else str(bound)

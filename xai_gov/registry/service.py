@@ -1,0 +1,182 @@
+"""Registry service: register model versions, look them up, move aliases.
+
+Registration checks everything first (schema against background, the model's
+predictions on a few background rows, the artifact's types) and only then
+writes: the artifact files and one database transaction. A failure at any point
+leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
+
+from xai_gov.actors import Actor, Role
+from xai_gov.errors import Conflict, InvalidInput, PermissionDenied
+from xai_gov.lineage.models import LineageRecord
+from xai_gov.registry.adapters import (
+    PICKLE_FORMATS,
+    ModelAdapter,
+    SklearnAdapter,
+    adapter_from_spec,
+    check_predictions,
+)
+from xai_gov.registry.artifacts import ArtifactStore
+from xai_gov.registry.models import AliasMove, ModelRef, ModelSummary, ModelVersion, check_alias, check_model_name
+from xai_gov.registry.schema import FeatureSchema
+from xai_gov.store import repos
+from xai_gov.store.db import Database
+
+CHECK_ROWS = 5
+_REGISTERING_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+
+
+class RegistryService:
+    def __init__(self, *, database: Database, artifacts: ArtifactStore) -> None:
+        self.database = database
+        self.artifacts = artifacts
+
+    # -- writes -------------------------------------------------------------
+
+    def register(self, *, name: str, adapter: ModelAdapter, schema: FeatureSchema, background: pd.DataFrame,
+                 lineage: LineageRecord, actor: Actor, description: str | None = None) -> ModelVersion:
+        """Check, then store a new version of ``name`` numbered one past the latest."""
+        check_model_name(name)
+        _check_may_register(actor, adapter)
+        schema = _checked_classes(schema, adapter)
+        if not isinstance(background, pd.DataFrame) or background.empty:
+            raise InvalidInput("the background sample must be a non-empty DataFrame", field="background")
+        schema.check_frame(background, what="background sample")
+        background = schema.from_matrix(schema.to_matrix(background))  # schema's column order and types
+        check_predictions(adapter, background.head(CHECK_ROWS), len(schema.class_names))
+        lineage = self._checked_parent(lineage)
+
+        artifact = adapter.dump() if isinstance(adapter, SklearnAdapter) else None
+        background_bytes = background.to_csv(index=False, lineterminator="\n").encode("utf-8")
+        written: list[str] = []
+        try:
+            artifact_sha = self._put(artifact, written) if artifact is not None else None
+            background_sha = self._put(background_bytes, written)
+            return self._insert_version(
+                name=name, actor=actor, adapter_spec=adapter.spec(), artifact_sha=artifact_sha,
+                artifact_size=len(artifact or b""), schema=schema, background_sha=background_sha,
+                background_bytes=len(background_bytes), background_rows=len(background), lineage=lineage,
+                description=description)
+        except BaseException:
+            for sha in written:  # files this call created and no row refers to
+                self.artifacts.discard(sha)
+            raise
+
+    def _put(self, data: bytes, written: list[str]) -> str:
+        sha, is_new = self.artifacts.put(data)
+        if is_new:
+            written.append(sha)
+        return sha
+
+    def _insert_version(self, *, name: str, actor: Actor, adapter_spec: dict[str, Any], artifact_sha: str | None,
+                        artifact_size: int, schema: FeatureSchema, background_sha: str, background_bytes: int,
+                        background_rows: int, lineage: LineageRecord, description: str | None) -> ModelVersion:
+        # Two owners registering the same name at once can pick the same number; the unique
+        # constraint refuses the second, which then takes the next number.
+        for attempt in range(5):
+            try:
+                with self.database.session() as session:
+                    if artifact_sha is not None:
+                        repos.ensure_artifact(session, sha256=artifact_sha, kind="model",
+                                              media_type=f"application/x-{adapter_spec['serialization']}",
+                                              size=artifact_size)
+                    repos.ensure_artifact(session, sha256=background_sha, kind="background", media_type="text/csv",
+                                          size=background_bytes)
+                    model = repos.get_or_create_model(session, name=name, actor=actor.name)
+                    return repos.add_version(
+                        session, model=model, version=repos.next_version_number(session, model),
+                        adapter_spec=adapter_spec, artifact_sha256=artifact_sha, schema=schema,
+                        background_sha256=background_sha, background_rows=background_rows, description=description,
+                        actor=actor.name, lineage=lineage)
+            except SqlIntegrityError:
+                if attempt == 4:
+                    raise Conflict(f"could not number a new version of {name!r}: too many concurrent registrations",
+                                   field="name") from None
+        raise AssertionError("unreachable")
+
+    def move_alias(self, *, name: str, alias: str, version: int, actor: Actor) -> AliasMove:
+        """Point ``name@alias`` at ``version``; the move is recorded with who and when."""
+        check_model_name(name)
+        check_alias(alias)
+        if actor.role not in _REGISTERING_ROLES:
+            raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not move aliases", field="role")
+        with self.database.session() as session:
+            return repos.move_alias(session, name=name, alias=alias, version=version, actor=actor.name)
+
+    # -- reads --------------------------------------------------------------
+
+    def get(self, ref: str | ModelRef) -> ModelVersion:
+        parsed = ModelRef.parse(ref) if isinstance(ref, str) else ref
+        with self.database.session() as session:
+            return repos.get_version(session, parsed)
+
+    def list_models(self) -> list[ModelSummary]:
+        with self.database.session() as session:
+            return repos.list_models(session)
+
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        with self.database.session() as session:
+            return repos.list_versions(session, check_model_name(name))
+
+    def alias_history(self, name: str) -> list[AliasMove]:
+        with self.database.session() as session:
+            return repos.alias_history(session, check_model_name(name))
+
+    def load_adapter(self, version: ModelVersion, *, headers: dict[str, str] | None = None) -> ModelAdapter:
+        """The version's predict function; an artifact is hash-checked on every load."""
+        artifact = self.artifacts.get(version.artifact_sha256) if version.artifact_sha256 else None
+        return adapter_from_spec(version.adapter_spec, artifact, headers=headers)
+
+    def load_background(self, version: ModelVersion) -> pd.DataFrame:
+        """The stored background sample, hash-checked, in the schema's native types."""
+        data = self.artifacts.get(version.background_sha256)
+        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+        numeric = [f.name for f in version.schema.features if f.kind == "numeric"]
+        frame[numeric] = frame[numeric].apply(pd.to_numeric)
+        return version.schema.from_matrix(version.schema.to_matrix(frame))
+
+    # -- helpers ------------------------------------------------------------
+
+    def _checked_parent(self, lineage: LineageRecord) -> LineageRecord:
+        if lineage.parent_version is None:
+            return lineage
+        parent = self.get(lineage.parent_version)  # NotFound names the missing parent
+        return replace(lineage, parent_version=parent.ref)  # an alias is pinned to the version it meant
+
+
+def _check_may_register(actor: Actor, adapter: ModelAdapter) -> None:
+    if actor.role not in _REGISTERING_ROLES:
+        raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not register models", field="role")
+    if isinstance(adapter, SklearnAdapter) and adapter.serialization in PICKLE_FORMATS and actor.role != Role.OWNER:
+        raise PermissionDenied(
+            f"a {adapter.serialization} artifact runs arbitrary code when loaded: only the owner role may register "
+            f"one ({actor.name} is {actor.role.value})", field="serialization")
+
+
+def _checked_classes(schema: FeatureSchema, adapter: ModelAdapter) -> FeatureSchema:
+    model_classes = adapter.class_names()
+    if model_classes is not None:
+        if schema.class_names and tuple(schema.class_names) != model_classes:
+            raise InvalidInput(f"the schema's classes {list(schema.class_names)} differ from the model's "
+                               f"{list(model_classes)} (order matters: it is predict_proba's column order)",
+                               field="class_names")
+        schema = schema.with_classes(model_classes, schema.adverse_class)
+    if len(schema.class_names) < 2:
+        raise InvalidInput("name the model's classes (at least two, in predict_proba's column order)",
+                           field="class_names")
+    if schema.adverse_class is None:
+        raise InvalidInput(f"name the adverse class, the outcome that needs reasons: one of {list(schema.class_names)}",
+                           field="adverse_class")
+    if schema.adverse_class not in schema.class_names:
+        raise InvalidInput(f"adverse class {schema.adverse_class!r} is not one of {list(schema.class_names)}",
+                           field="adverse_class")
+    return schema

@@ -1,0 +1,257 @@
+"""The Python SDK: a ``Client`` over one data directory or database, and module-level shortcuts.
+
+    import xai_gov
+    version = xai_gov.register(pipeline, X_train, y_train, name="credit-risk", trainer="alice",
+                               adverse_class="bad", run=run, metrics={"auc": 0.79})
+    xai_gov.lineage("credit-risk@1")
+    xai_gov.lineage_by_data_hash(version.lineage.data_sha256)
+
+The CLI and the API call the same services, so all three answer the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from xai_gov.actors import Actor
+from xai_gov.config import Settings
+from xai_gov.errors import InvalidInput
+from xai_gov.lineage.capture import (
+    TrainingRun,
+    build_lineage,
+    estimator_hyperparameters,
+    estimator_seeds,
+)
+from xai_gov.lineage.datahash import hash_frame
+from xai_gov.lineage.models import LineageView
+from xai_gov.lineage.service import DateField, LineageService
+from xai_gov.registry.adapters import ModelAdapter, PythonAdapter, Serialization, SklearnAdapter
+from xai_gov.registry.artifacts import ArtifactStore
+from xai_gov.registry.models import AliasMove, ModelSummary, ModelVersion
+from xai_gov.registry.schema import FeatureSchema
+from xai_gov.registry.service import RegistryService
+from xai_gov.store.db import Database
+
+BACKGROUND_SEED = 0
+
+
+class Client:
+    """Everything xai-gov keeps, in one data directory (SQLite) or one PostgreSQL database."""
+
+    def __init__(self, settings: Settings | None = None, *, home: str | Path | None = None,
+                 database_url: str | None = None, migrate: bool = True) -> None:
+        settings = settings or Settings()
+        overrides: dict[str, Any] = {}
+        if home is not None:
+            overrides["home"] = Path(home)
+        if database_url is not None:
+            overrides["database_url"] = database_url
+        self.settings = settings.model_copy(update=overrides)
+        self.database = Database(self.settings.resolved_database_url)
+        if migrate:
+            self.database.ensure_current()
+        self.artifacts = ArtifactStore(self.settings.artifacts_dir)
+        self.registry = RegistryService(database=self.database, artifacts=self.artifacts)
+        self.lineage_service = LineageService(database=self.database)
+
+    def close(self) -> None:
+        self.database.dispose()
+
+    # -- registration ---------------------------------------------------------
+
+    def register(
+        self,
+        model: Any,
+        X_train: pd.DataFrame,
+        y_train: Iterable[Any] | None = None,
+        *,
+        name: str,
+        adverse_class: str | None = None,
+        trainer: str | None = None,
+        class_names: Sequence[str] | None = None,
+        schema: FeatureSchema | None = None,
+        labels: Mapping[str, str] | None = None,
+        background: pd.DataFrame | None = None,
+        serialization: Serialization = "skops",
+        trusted_types: Sequence[str] = (),
+        run: TrainingRun | None = None,
+        training_started_at: datetime | None = None,
+        training_ended_at: datetime | None = None,
+        code_path: str | Path | None = ".",
+        repository_url: str | None = None,
+        commit: str | None = None,
+        hyperparameters: Mapping[str, Any] | None = None,
+        seeds: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        parent_version: str | None = None,
+        data_source_uri: str | None = None,
+        description: str | None = None,
+        alias: str | None = None,
+        actor: Actor | None = None,
+    ) -> ModelVersion:
+        """Register ``model`` as the next version of ``name``, capturing its lineage.
+
+        ``model`` is a fitted scikit-learn estimator or Pipeline, an import path
+        ``"package.module:function"``, or a ``ModelAdapter`` (e.g. ``HttpAdapter``).
+        The training data (``X_train`` with ``y_train`` as a column) is hashed
+        canonically; a background sample of ``settings.background_rows`` rows is
+        drawn from it unless one is given. Git state is read from ``code_path``
+        (default: the current directory) unless ``commit`` is given.
+        """
+        if not isinstance(X_train, pd.DataFrame):
+            raise InvalidInput("X_train must be a pandas DataFrame with named columns", field="X_train")
+        adapter = as_adapter(model, serialization=serialization, trusted_types=trusted_types)
+        target = _target_name(y_train, schema)
+        if schema is None:
+            schema = FeatureSchema.infer(X_train, y_train, adverse_class=adverse_class, labels=labels, target=target)
+        elif labels:
+            schema = schema.with_labels(labels)
+        if class_names is not None or adverse_class is not None:
+            schema = schema.with_classes(class_names or schema.class_names, adverse_class or schema.adverse_class)
+        training = X_train if y_train is None else X_train.assign(**{target: list(y_train)})
+        if background is None:
+            size = min(self.settings.background_rows, len(X_train))
+            background = X_train.sample(n=size, random_state=BACKGROUND_SEED).sort_index()
+        found_params = estimator_hyperparameters(getattr(adapter, "estimator", None))
+        hyperparameters = {**found_params, **(hyperparameters or {})}
+        lineage = build_lineage(
+            data_sha256=hash_frame(training), data_rows=len(training), data_source_uri=data_source_uri,
+            code_path=code_path, repository_url=repository_url, commit=commit, trainer=trainer, run=run,
+            training_started_at=training_started_at, training_ended_at=training_ended_at,
+            hyperparameters=hyperparameters, seeds={**estimator_seeds(found_params), **(seeds or {})},
+            metrics=metrics, parent_version=parent_version,
+        )
+        return self.register_adapter(name=name, adapter=adapter, schema=schema, background=background,
+                                     lineage=lineage, description=description, alias=alias, actor=actor)
+
+    def register_adapter(self, *, name: str, adapter: ModelAdapter, schema: FeatureSchema, background: pd.DataFrame,
+                         lineage: Any, description: str | None = None, alias: str | None = None,
+                         actor: Actor | None = None) -> ModelVersion:
+        """Register a ready adapter with a ready lineage record (what the CLI builds from files)."""
+        actor = actor or Actor.local_owner()
+        version = self.registry.register(name=name, adapter=adapter, schema=schema, background=background,
+                                         lineage=lineage, actor=actor, description=description)
+        if alias is not None:
+            self.registry.move_alias(name=name, alias=alias, version=version.version, actor=actor)
+            version = self.registry.get(version.ref)
+        return version
+
+    # -- registry reads and alias moves -----------------------------------------
+
+    def get_model(self, ref: str) -> ModelVersion:
+        return self.registry.get(ref)
+
+    def list_models(self) -> list[ModelSummary]:
+        return self.registry.list_models()
+
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        return self.registry.list_versions(name)
+
+    def move_alias(self, name: str, alias: str, version: int, *, actor: Actor | None = None) -> AliasMove:
+        return self.registry.move_alias(name=name, alias=alias, version=version, actor=actor or Actor.local_owner())
+
+    def alias_history(self, name: str) -> list[AliasMove]:
+        return self.registry.alias_history(name)
+
+    def load_model(self, ref: str) -> ModelAdapter:
+        """The version's predict function (artifact hash checked)."""
+        return self.registry.load_adapter(self.registry.get(ref))
+
+    # -- lineage -------------------------------------------------------------------
+
+    def lineage(self, ref: str) -> LineageView:
+        return self.lineage_service.of_version(ref)
+
+    def lineage_by_data_hash(self, data_sha256: str) -> list[LineageView]:
+        return self.lineage_service.find(data_sha256=data_sha256)
+
+    def lineage_by_commit(self, commit: str) -> list[LineageView]:
+        return self.lineage_service.find(commit=commit)
+
+    def lineage_by_trainer(self, trainer: str) -> list[LineageView]:
+        return self.lineage_service.find(trainer=trainer)
+
+    def lineage_between(self, since: datetime | None = None, until: datetime | None = None, *,
+                        date_field: DateField = "registered") -> list[LineageView]:
+        return self.lineage_service.find(since=since, until=until, date_field=date_field)
+
+    def find_lineage(self, **filters: Any) -> list[LineageView]:
+        """Any combination of data_sha256, commit, trainer, since, until, date_field."""
+        return self.lineage_service.find(**filters)
+
+
+def as_adapter(model: Any, *, serialization: Serialization = "skops", trusted_types: Sequence[str] = ()) -> ModelAdapter:
+    if isinstance(model, ModelAdapter):
+        return model
+    if isinstance(model, str):
+        return PythonAdapter(model)
+    if hasattr(model, "predict_proba"):
+        return SklearnAdapter(model, serialization=serialization, trusted_types=trusted_types)
+    raise InvalidInput(f"cannot register a {type(model).__name__}: give a fitted estimator with predict_proba, "
+                       "an import path 'package.module:function', or a ModelAdapter", field="model")
+
+
+def _target_name(y_train: Iterable[Any] | None, schema: FeatureSchema | None) -> str:
+    name = getattr(y_train, "name", None) or (schema.target if schema else None)
+    return str(name) if name is not None else "target"
+
+
+# -- module-level shortcuts over one default client -------------------------------------
+
+_default: Client | None = None
+
+
+def connect(settings: Settings | None = None, **kwargs: Any) -> Client:
+    """Open (and make the default) the client for a data directory or database URL."""
+    global _default
+    _default = Client(settings, **kwargs)
+    return _default
+
+
+def default_client() -> Client:
+    global _default
+    if _default is None:
+        _default = Client()
+    return _default
+
+
+def register(model: Any, X_train: pd.DataFrame, y_train: Iterable[Any] | None = None, **kwargs: Any) -> ModelVersion:
+    return default_client().register(model, X_train, y_train, **kwargs)
+
+
+def get_model(ref: str) -> ModelVersion:
+    return default_client().get_model(ref)
+
+
+def list_models() -> list[ModelSummary]:
+    return default_client().list_models()
+
+
+def move_alias(name: str, alias: str, version: int) -> AliasMove:
+    return default_client().move_alias(name, alias, version)
+
+
+def lineage(ref: str) -> LineageView:
+    return default_client().lineage(ref)
+
+
+def lineage_by_data_hash(data_sha256: str) -> list[LineageView]:
+    return default_client().lineage_by_data_hash(data_sha256)
+
+
+def lineage_by_commit(commit: str) -> list[LineageView]:
+    return default_client().lineage_by_commit(commit)
+
+
+def lineage_by_trainer(trainer: str) -> list[LineageView]:
+    return default_client().lineage_by_trainer(trainer)
+
+
+def lineage_between(since: datetime | None = None, until: datetime | None = None,
+                    *, date_field: DateField = "registered") -> list[LineageView]:
+    return default_client().lineage_between(since, until, date_field=date_field)

@@ -1,0 +1,118 @@
+"""Engine, sessions and migrations.
+
+SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy
+timeout, so readers never block the writer. Migrations are applied on first use
+and by ``xai-gov db upgrade``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from xai_gov.errors import InvalidInput, XaiGovError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class DatabaseUnavailable(XaiGovError):
+    code = "database_unavailable"
+
+
+class Database:
+    """One database: an engine, a session factory, and its migrations."""
+
+    def __init__(self, url: str, *, engine_options: dict[str, Any] | None = None) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise InvalidInput(f"not a database URL: {url!r}", field="database_url") from None
+        self.url = url
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        options = dict(engine_options or {})
+        if self.is_sqlite:
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            options.setdefault("connect_args", {"timeout": 30})
+        else:
+            options.setdefault("pool_pre_ping", True)
+        self.engine: Engine = create_engine(url, **options)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back whole on any error."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    # -- migrations ---------------------------------------------------------
+
+    def _alembic_config(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        return config
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
+    def current_revision(self) -> str | None:
+        try:
+            with self.engine.connect() as connection:
+                return MigrationContext.configure(connection).get_current_revision()
+        except OperationalError as exc:
+            raise DatabaseUnavailable(f"cannot reach the database {self.safe_url}: {exc.orig}") from exc
+
+    def is_current(self) -> bool:
+        return self.current_revision() == self.head_revision()
+
+    def upgrade(self) -> str | None:
+        """Apply every pending migration; return the revision now in force."""
+        try:
+            with self.engine.begin() as connection:
+                config = self._alembic_config()
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise DatabaseUnavailable(f"cannot migrate the database {self.safe_url}: {exc.orig}") from exc
+        return self.current_revision()
+
+    def ensure_current(self) -> None:
+        if not self.is_current():
+            self.upgrade()
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,152 @@
+"""ORM rows. They never leave ``xai_gov.store``: repositories turn them into domain objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from xai_gov.timeutil import as_utc
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC (SQLite keeps no zone), always returned timezone-aware."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else as_utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+class ArtifactRow(Base):
+    """A content-addressed blob under ``<home>/artifacts/<sha256>``."""
+
+    __tablename__ = "artifacts"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class RegisteredModelRow(Base):
+    __tablename__ = "registered_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    versions: Mapped[list[ModelVersionRow]] = relationship(back_populates="model", order_by="ModelVersionRow.version")
+    aliases: Mapped[list[AliasRow]] = relationship(back_populates="model")
+
+
+class ModelVersionRow(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version", name="uq_model_versions_model_id_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    adapter_spec: Mapped[dict[str, Any]]
+    artifact_sha256: Mapped[str | None] = mapped_column(ForeignKey("artifacts.sha256"))
+    feature_schema: Mapped[dict[str, Any]]
+    background_sha256: Mapped[str] = mapped_column(ForeignKey("artifacts.sha256"))
+    background_rows: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+    registered_at: Mapped[datetime]
+    registered_by: Mapped[str] = mapped_column(String(200))
+
+    model: Mapped[RegisteredModelRow] = relationship(back_populates="versions")
+    lineage: Mapped[LineageRow] = relationship(back_populates="model_version", uselist=False)
+
+
+class LineageRow(Base):
+    __tablename__ = "lineage_records"
+    __table_args__ = (
+        Index("ix_lineage_records_code_commit", "code_commit"),
+        Index("ix_lineage_records_data_sha256", "data_sha256"),
+        Index("ix_lineage_records_trainer", "trainer"),
+        Index("ix_lineage_records_training_started_at", "training_started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), unique=True)
+    code_repository: Mapped[str | None] = mapped_column(Text)
+    code_commit: Mapped[str | None] = mapped_column(String(64))
+    code_dirty: Mapped[bool | None] = mapped_column(Boolean)
+    data_sha256: Mapped[str | None] = mapped_column(String(80))
+    data_rows: Mapped[int | None] = mapped_column(BigInteger)
+    data_source_uri: Mapped[str | None] = mapped_column(Text)
+    trainer: Mapped[str | None] = mapped_column(String(200))
+    training_started_at: Mapped[datetime | None]
+    training_ended_at: Mapped[datetime | None]
+    hyperparameters: Mapped[dict[str, Any]]
+    seeds: Mapped[dict[str, Any]]
+    metrics: Mapped[dict[str, Any]]
+    environment: Mapped[dict[str, Any]]
+    parent_version: Mapped[str | None] = mapped_column(String(220))
+    approver: Mapped[str | None] = mapped_column(String(200))
+    missing: Mapped[dict[str, Any]]
+
+    model_version: Mapped[ModelVersionRow] = relationship(back_populates="lineage")
+
+
+class AliasRow(Base):
+    """Where an alias of a model points now."""
+
+    __tablename__ = "model_aliases"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id"), primary_key=True)
+    alias: Mapped[str] = mapped_column(String(100), primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+
+    model: Mapped[RegisteredModelRow] = relationship(back_populates="aliases")
+    model_version: Mapped[ModelVersionRow] = relationship()
+
+
+class AliasEventRow(Base):
+    """Every move of an alias: who moved it where, and when."""
+
+    __tablename__ = "alias_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id"))
+    alias: Mapped[str] = mapped_column(String(100))
+    from_version: Mapped[int | None] = mapped_column(Integer)
+    to_version: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(200))
+    moved_at: Mapped[datetime]

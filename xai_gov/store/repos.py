@@ -1,0 +1,197 @@
+"""Repositories: every query of the registry and lineage tables. They return domain objects only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from xai_gov.errors import NotFound
+from xai_gov.lineage.models import LINEAGE_FIELDS, LineageRecord, LineageView
+from xai_gov.registry.models import AliasMove, ModelRef, ModelSummary, ModelVersion
+from xai_gov.registry.schema import FeatureSchema
+from xai_gov.store.orm import (
+    AliasEventRow,
+    AliasRow,
+    ArtifactRow,
+    LineageRow,
+    ModelVersionRow,
+    RegisteredModelRow,
+)
+from xai_gov.timeutil import utcnow
+
+# -- artifacts --------------------------------------------------------------------
+
+
+def ensure_artifact(session: Session, *, sha256: str, kind: str, media_type: str, size: int) -> None:
+    if session.get(ArtifactRow, sha256) is None:
+        session.add(ArtifactRow(sha256=sha256, kind=kind, media_type=media_type, size=size, created_at=utcnow()))
+        session.flush()
+
+
+# -- models and versions ----------------------------------------------------------
+
+
+def get_or_create_model(session: Session, *, name: str, actor: str) -> RegisteredModelRow:
+    row = session.scalar(select(RegisteredModelRow).where(RegisteredModelRow.name == name))
+    if row is None:
+        row = RegisteredModelRow(name=name, created_at=utcnow(), created_by=actor)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def next_version_number(session: Session, model: RegisteredModelRow) -> int:
+    latest = session.scalar(select(func.max(ModelVersionRow.version)).where(ModelVersionRow.model_id == model.id))
+    return (latest or 0) + 1
+
+
+def add_version(session: Session, *, model: RegisteredModelRow, version: int, adapter_spec: dict[str, Any],
+                artifact_sha256: str | None, schema: FeatureSchema, background_sha256: str, background_rows: int,
+                description: str | None, actor: str, lineage: LineageRecord) -> ModelVersion:
+    row = ModelVersionRow(
+        model_id=model.id, version=version, adapter_spec=adapter_spec, artifact_sha256=artifact_sha256,
+        feature_schema=schema.to_dict(), background_sha256=background_sha256, background_rows=background_rows,
+        description=description, registered_at=utcnow(), registered_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    session.add(_lineage_row(row.id, lineage))
+    session.flush()
+    return _version_entity(session, row)
+
+
+def get_version(session: Session, ref: ModelRef) -> ModelVersion:
+    return _version_entity(session, _find_version_row(session, ref))
+
+
+def list_models(session: Session) -> list[ModelSummary]:
+    rows = session.scalars(
+        select(RegisteredModelRow).options(selectinload(RegisteredModelRow.versions),
+                                           selectinload(RegisteredModelRow.aliases)
+                                           .selectinload(AliasRow.model_version))
+        .order_by(RegisteredModelRow.name)
+    ).all()
+    return [
+        ModelSummary(
+            name=row.name, latest_version=max((v.version for v in row.versions), default=0),
+            version_count=len(row.versions), aliases={a.alias: a.model_version.version for a in row.aliases},
+            created_at=row.created_at, created_by=row.created_by,
+        )
+        for row in rows
+    ]
+
+
+def list_versions(session: Session, name: str) -> list[ModelVersion]:
+    model = _model_row(session, name)
+    rows = session.scalars(select(ModelVersionRow).where(ModelVersionRow.model_id == model.id)
+                           .order_by(ModelVersionRow.version)).all()
+    return [_version_entity(session, row) for row in rows]
+
+
+# -- aliases ----------------------------------------------------------------------
+
+
+def move_alias(session: Session, *, name: str, alias: str, version: int, actor: str) -> AliasMove:
+    target = _find_version_row(session, ModelRef(name, version=version))
+    current = session.get(AliasRow, (target.model_id, alias))
+    from_version = None if current is None else current.model_version.version
+    if current is None:
+        session.add(AliasRow(model_id=target.model_id, alias=alias, model_version_id=target.id))
+    else:
+        current.model_version_id = target.id
+    moved_at = utcnow()
+    session.add(AliasEventRow(model_id=target.model_id, alias=alias, from_version=from_version, to_version=version,
+                              actor=actor, moved_at=moved_at))
+    session.flush()
+    return AliasMove(model=name, alias=alias, from_version=from_version, to_version=version, actor=actor,
+                     moved_at=moved_at)
+
+
+def alias_history(session: Session, name: str) -> list[AliasMove]:
+    model = _model_row(session, name)
+    rows = session.scalars(select(AliasEventRow).where(AliasEventRow.model_id == model.id)
+                           .order_by(AliasEventRow.id)).all()
+    return [AliasMove(model=name, alias=r.alias, from_version=r.from_version, to_version=r.to_version,
+                      actor=r.actor, moved_at=r.moved_at) for r in rows]
+
+
+# -- lineage lookups ----------------------------------------------------------------
+
+
+def lineage_where(session: Session, *, data_sha256: str | None = None, commit: str | None = None,
+                  trainer: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                  date_field: str = "registered") -> list[LineageView]:
+    """Lineage of every version matching all the filters given, oldest registration first."""
+    query = (select(LineageRow, ModelVersionRow, RegisteredModelRow)
+             .join(ModelVersionRow, LineageRow.model_version_id == ModelVersionRow.id)
+             .join(RegisteredModelRow, ModelVersionRow.model_id == RegisteredModelRow.id))
+    if data_sha256 is not None:
+        query = query.where(LineageRow.data_sha256 == data_sha256)
+    if commit is not None:
+        # A short commit (7+ hex digits, as git prints them) matches as a prefix.
+        query = query.where(LineageRow.code_commit.startswith(commit, autoescape=True))
+    if trainer is not None:
+        query = query.where(LineageRow.trainer == trainer)
+    moment = ModelVersionRow.registered_at if date_field == "registered" else LineageRow.training_started_at
+    if since is not None:
+        query = query.where(moment >= since)
+    if until is not None:
+        query = query.where(moment < until)
+    query = query.order_by(ModelVersionRow.registered_at, ModelVersionRow.id)
+    return [
+        LineageView(model=model.name, version=version.version, registered_at=version.registered_at,
+                    registered_by=version.registered_by, lineage=_lineage_entity(lineage))
+        for lineage, version, model in session.execute(query).all()
+    ]
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def _model_row(session: Session, name: str) -> RegisteredModelRow:
+    row = session.scalar(select(RegisteredModelRow).where(RegisteredModelRow.name == name))
+    if row is None:
+        raise NotFound(f"no model named {name!r} is registered", code="model_not_found", field="model")
+    return row
+
+
+def _find_version_row(session: Session, ref: ModelRef) -> ModelVersionRow:
+    model = _model_row(session, ref.name)
+    if ref.alias is not None:
+        alias = session.get(AliasRow, (model.id, ref.alias))
+        if alias is None:
+            raise NotFound(f"model {ref.name!r} has no alias {ref.alias!r}", code="alias_not_found", field="model")
+        return alias.model_version
+    query = select(ModelVersionRow).where(ModelVersionRow.model_id == model.id)
+    if ref.version is None:
+        row = session.scalar(query.order_by(ModelVersionRow.version.desc()).limit(1))
+    else:
+        row = session.scalar(query.where(ModelVersionRow.version == ref.version))
+    if row is None:
+        raise NotFound(f"model {ref.name!r} has no version {ref.version}", code="version_not_found", field="model")
+    return row
+
+
+def _version_entity(session: Session, row: ModelVersionRow) -> ModelVersion:
+    aliases = session.scalars(select(AliasRow.alias).where(AliasRow.model_version_id == row.id)
+                              .order_by(AliasRow.alias)).all()
+    lineage = session.scalar(select(LineageRow).where(LineageRow.model_version_id == row.id))
+    return ModelVersion(
+        name=row.model.name, version=row.version, adapter_spec=dict(row.adapter_spec),
+        artifact_sha256=row.artifact_sha256, schema=FeatureSchema.from_dict(row.feature_schema),
+        background_sha256=row.background_sha256, background_rows=row.background_rows,
+        description=row.description, registered_at=row.registered_at, registered_by=row.registered_by,
+        aliases=tuple(aliases), lineage=_lineage_entity(lineage) if lineage else LineageRecord(),
+    )
+
+
+def _lineage_row(model_version_id: int, lineage: LineageRecord) -> LineageRow:
+    return LineageRow(model_version_id=model_version_id, missing=dict(lineage.missing),
+                      **{name: getattr(lineage, name) for name in LINEAGE_FIELDS})
+
+
+def _lineage_entity(row: LineageRow) -> LineageRecord:
+    return LineageRecord(missing=dict(row.missing), **{name: getattr(row, name) for name in LINEAGE_FIELDS})
