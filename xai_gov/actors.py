@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     OFFICER = "officer"
     AUDITOR = "auditor"
     OWNER = "owner"

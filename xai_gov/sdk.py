@@ -185,7 +185,8 @@ class Client:
         return self.lineage_service.find(**filters)
 
 
-def as_adapter(model: Any, *, serialization: Serialization = "skops", trusted_types: Sequence[str] = ()) -> ModelAdapter:
+def as_adapter(model: Any, *, serialization: Serialization = "skops",
+               trusted_types: Sequence[str] = ()) -> ModelAdapter:
     if isinstance(model, ModelAdapter):
         return model
     if isinstance(model, str):

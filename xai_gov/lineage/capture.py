@@ -46,7 +46,8 @@ def capture_git(path: str | Path) -> CodeState:
     if repository is None:
         repository = None
         missing["code_repository"] = f"the checkout at {directory} has no remote named origin"
-    status = _git(directory, "status", "--porcelain", "--untracked-files=no")
+    # Untracked files count: training code never committed is exactly what an auditor must see.
+    status = _git(directory, "status", "--porcelain")
     dirty = None if status is None else bool(status)
     if dirty is None:
         missing["code_dirty"] = "git status failed"

@@ -1,0 +1,128 @@
+"""The ``xai-gov`` command line. Commands are thin: they read files and flags, call the core, print."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from xai_gov.cli import lineage as lineage_commands
+from xai_gov.cli import models as model_commands
+from xai_gov.cli.output import console, fields, print_json, run
+from xai_gov.cli.state import CliState, state
+from xai_gov.lineage.datahash import hash_file
+from xai_gov.registry.files import infer_schema_file
+
+app = typer.Typer(name="xai-gov", help="Explainability and model governance for credit decisions.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+data_app = typer.Typer(help="Training data: canonical hashes.", no_args_is_help=True)
+schema_app = typer.Typer(help="Feature schemas.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(data_app, name="data")
+app.add_typer(schema_app, name="schema")
+app.add_typer(model_commands.models_app, name="models")
+app.command("register")(model_commands.register)
+app.command("lineage")(lineage_commands.lineage)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    home: Annotated[Path | None, typer.Option(envvar="XAI_GOV_HOME", help="Data directory (default ./.xai-gov).")]
+    = None,
+    database_url: Annotated[str | None, typer.Option(envvar="XAI_GOV_DATABASE_URL",
+                                                     help="SQLAlchemy URL (default SQLite in the data directory).")]
+    = None,
+) -> None:
+    ctx.obj = CliState(home=home, database_url=database_url)
+
+
+@app.command()
+def init(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Create the data directory and database (idempotent)."""
+    client = run(lambda: state(ctx).client())
+    client.settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    revision = run(client.database.current_revision)
+    info = {"home": str(client.settings.resolved_home), "database": client.database.safe_url, "revision": revision}
+    if as_json:
+        print_json(info)
+    else:
+        fields("xai-gov initialised", list(info.items()))
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply pending migrations."""
+    from xai_gov.store.db import Database
+
+    database = Database(state(ctx).settings().resolved_database_url)
+    revision = run(database.upgrade)
+    console.print(f"database {database.safe_url} at revision {revision}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Show the database's migration revision and the newest one this version knows."""
+    from xai_gov.store.db import Database
+
+    database = Database(state(ctx).settings().resolved_database_url)
+    current = run(database.current_revision)
+    head = database.head_revision()
+    advice = "" if current == head else " (run: xai-gov db upgrade)"
+    console.print(f"current {current or 'none'}, head {head}{advice}")
+
+
+@data_app.command("hash")
+def data_hash(files: Annotated[list[Path], typer.Argument(help="CSV or Parquet files.")],
+              as_json: JsonFlag = False) -> None:
+    """Canonical SHA-256 of training data: the same data gives the same hash in any format."""
+    hashes = {str(path): run(lambda path=path: hash_file(path)) for path in files}
+    if as_json:
+        print_json(hashes)
+    else:
+        for path, digest in hashes.items():
+            console.print(f"{digest}  {path}", highlight=False)
+
+
+@schema_app.command("infer")
+def schema_infer(
+    data: Annotated[Path, typer.Argument(help="Training data, CSV or Parquet.")],
+    target: Annotated[str | None, typer.Option(help="The label column (left out of the features).")] = None,
+    adverse_class: Annotated[str | None, typer.Option(help="The outcome that needs reasons, e.g. bad.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the schema here (JSON).")] = None,
+) -> None:
+    """Infer a feature schema from training data, to edit (labels, bounds) and pass to register."""
+    schema = run(lambda: infer_schema_file(data, target=target, adverse_class=adverse_class))
+    text = json.dumps(schema.to_dict(), indent=2) + "\n"
+    if output is None:
+        console.print_json(text)
+    else:
+        output.write_text(text)
+        console.print(f"schema with {len(schema.features)} features written to {output}")
+
+
+@app.command()
+def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the HTTP API with uvicorn."""
+    import os
+
+    import uvicorn
+
+    settings = state(ctx).settings()
+    os.environ["XAI_GOV_HOME"] = str(settings.resolved_home)
+    if settings.database_url:
+        os.environ["XAI_GOV_DATABASE_URL"] = settings.database_url
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Train the credit model on the shipped German credit data, register it, and look its lineage up."""
+    from xai_gov.cli.demo import run_demo
+
+    run(lambda: run_demo(state(ctx).client()))

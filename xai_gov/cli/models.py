@@ -1,0 +1,177 @@
+"""``xai-gov register`` and ``xai-gov models ...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from xai_gov.cli.lineage import show_lineage
+from xai_gov.cli.output import console, fields, print_json, run, table, when
+from xai_gov.cli.state import state
+from xai_gov.errors import InvalidInput
+from xai_gov.lineage.capture import build_lineage
+from xai_gov.lineage.datahash import hash_file, read_table
+from xai_gov.lineage.service import normalise_data_hash
+from xai_gov.registry.adapters import HttpAdapter, ModelAdapter, PythonAdapter, SklearnAdapter
+from xai_gov.registry.files import read_bytes, read_json_object, read_schema
+from xai_gov.registry.models import ModelVersion
+from xai_gov.timeutil import parse_utc
+
+models_app = typer.Typer(help="Registered models: list, show, aliases.", no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+
+
+def register(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name, e.g. credit-risk.")],
+    background: Annotated[Path, typer.Option(help="Background sample of the training data (CSV), features only.")],
+    schema: Annotated[Path, typer.Option(help="Feature schema JSON (xai-gov schema infer writes one).")],
+    artifact: Annotated[Path | None, typer.Option(help="Saved scikit-learn model (.skops or joblib).")] = None,
+    artifact_format: Annotated[str, typer.Option("--format", help="skops (default) or joblib.")] = "skops",
+    trust: Annotated[list[str] | None, typer.Option(help="A skops type you reviewed and trust (repeatable).")]
+    = None,
+    python: Annotated[str | None, typer.Option(help="Import path package.module:function.")] = None,
+    http: Annotated[str | None, typer.Option(help="URL of a served model.")] = None,
+    protocol: Annotated[str, typer.Option(help="HTTP protocol: mlflow, kserve or json.")] = "json",
+    batch_size: Annotated[int, typer.Option(help="Rows per HTTP request.")] = 256,
+    timeout: Annotated[float, typer.Option(help="Seconds per HTTP request.")] = 10.0,
+    retries: Annotated[int, typer.Option(help="Retries of a failed HTTP request.")] = 2,
+    class_names: Annotated[str | None, typer.Option(help="Classes in predict_proba order, comma-separated.")]
+    = None,
+    adverse_class: Annotated[str | None, typer.Option(help="The outcome that needs reasons.")] = None,
+    training_data: Annotated[Path | None, typer.Option(help="Training data file (CSV/Parquet) to hash.")] = None,
+    data_hash: Annotated[str | None, typer.Option(help="Training-data hash, if the file is not at hand.")] = None,
+    data_rows: Annotated[int | None, typer.Option(help="Training rows, with --data-hash.")] = None,
+    data_source: Annotated[str | None, typer.Option(help="Where the training data lives (URI).")] = None,
+    trainer: Annotated[str | None, typer.Option(help="Who trained the model.")] = None,
+    code_path: Annotated[Path | None, typer.Option(help="Git checkout of the training code.")] = Path("."),
+    repository: Annotated[str | None, typer.Option(help="Code repository URL (else read from git).")] = None,
+    commit: Annotated[str | None, typer.Option(help="Code commit (else read from git).")] = None,
+    started: Annotated[str | None, typer.Option(help="Training start, ISO 8601 (UTC if no zone).")] = None,
+    ended: Annotated[str | None, typer.Option(help="Training end, ISO 8601.")] = None,
+    hyperparameters: Annotated[Path | None, typer.Option(help="JSON file of hyperparameters.")] = None,
+    seeds: Annotated[Path | None, typer.Option(help="JSON file of seeds.")] = None,
+    metrics: Annotated[Path | None, typer.Option(help="JSON file of metrics.")] = None,
+    parent: Annotated[str | None, typer.Option(help="Parent version, e.g. credit-risk@1.")] = None,
+    description: Annotated[str | None, typer.Option(help="What this version is for.")] = None,
+    alias: Annotated[str | None, typer.Option(help="Point this alias at the new version.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register a model version from files, with its lineage."""
+
+    def action() -> ModelVersion:
+        adapter = _adapter(artifact=artifact, artifact_format=artifact_format, trust=trust or [], python=python,
+                           http=http, protocol=protocol, batch_size=batch_size, timeout=timeout, retries=retries)
+        feature_schema = read_schema(schema)
+        if class_names is not None or adverse_class is not None:
+            names = [c.strip() for c in class_names.split(",")] if class_names else feature_schema.class_names
+            feature_schema = feature_schema.with_classes(names, adverse_class or feature_schema.adverse_class)
+        sample = read_table(background)
+        digest, rows = _training_data(training_data, data_hash, data_rows)
+        lineage = build_lineage(
+            data_sha256=digest, data_rows=rows, data_source_uri=data_source or (str(training_data)
+                                                                                if training_data else None),
+            code_path=code_path, repository_url=repository, commit=commit, trainer=trainer,
+            training_started_at=parse_utc(started, field="started"), training_ended_at=parse_utc(ended, field="ended"),
+            hyperparameters=read_json_object(hyperparameters, field="hyperparameters"),
+            seeds=read_json_object(seeds, field="seeds"), metrics=read_json_object(metrics, field="metrics"),
+            parent_version=parent,
+        )
+        return state(ctx).client().register_adapter(name=name, adapter=adapter, schema=feature_schema,
+                                                    background=sample, lineage=lineage, description=description,
+                                                    alias=alias)
+
+    version = run(action)
+    if as_json:
+        print_json(version.to_dict())
+    else:
+        console.print(f"registered [bold]{version.ref}[/bold]" + (f" ({', '.join(version.aliases)})"
+                                                                  if version.aliases else ""))
+        show_version(version)
+
+
+def _adapter(*, artifact: Path | None, artifact_format: str, trust: list[str], python: str | None, http: str | None,
+             protocol: str, batch_size: int, timeout: float, retries: int) -> ModelAdapter:
+    given = [flag for flag, value in (("--artifact", artifact), ("--python", python), ("--http", http)) if value]
+    if len(given) != 1:
+        raise InvalidInput("give exactly one of --artifact, --python or --http", field="model")
+    if artifact is not None:
+        if artifact_format not in ("skops", "joblib"):
+            raise InvalidInput(f"--format {artifact_format!r}: use skops or joblib", field="format")
+        return SklearnAdapter.load(read_bytes(artifact, field="artifact"), serialization=artifact_format,  # type: ignore[arg-type]
+                                   trusted_types=trust)
+    if python is not None:
+        return PythonAdapter(python)
+    return HttpAdapter(http or "", protocol=protocol, batch_size=batch_size, timeout=timeout,  # type: ignore[arg-type]
+                       retries=retries)
+
+
+def _training_data(path: Path | None, digest: str | None, rows: int | None) -> tuple[str | None, int | None]:
+    if path is not None and digest is not None:
+        raise InvalidInput("give --training-data or --data-hash, not both", field="data_hash")
+    if path is not None:
+        return hash_file(path), len(read_table(path))
+    return (normalise_data_hash(digest) if digest else None), rows
+
+
+@models_app.command("list")
+def list_models(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Every registered model with its latest version and aliases."""
+    summaries = run(lambda: state(ctx).client().list_models())
+    if as_json:
+        print_json([s.to_dict() for s in summaries])
+        return
+    table("Registered models", ["model", "latest", "versions", "aliases", "created", "by"], [
+        (s.name, s.latest_version, s.version_count, ", ".join(f"{a}->{v}" for a, v in sorted(s.aliases.items())),
+         when(s.created_at), s.created_by) for s in summaries])
+
+
+@models_app.command("show")
+def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name@version, name@alias or name.")],
+         as_json: JsonFlag = False) -> None:
+    """One model version: adapter, schema, background, lineage."""
+    version = run(lambda: state(ctx).client().get_model(ref))
+    if as_json:
+        print_json(version.to_dict())
+    else:
+        show_version(version)
+
+
+@models_app.command("alias")
+def move_alias(ctx: typer.Context, name: str, alias: str, version: int, as_json: JsonFlag = False) -> None:
+    """Point NAME@ALIAS at VERSION (recorded with who and when)."""
+    move = run(lambda: state(ctx).client().move_alias(name, alias, version))
+    if as_json:
+        print_json(move.to_dict())
+    else:
+        was = f" (was {move.from_version})" if move.from_version is not None else ""
+        console.print(f"{name}@{alias} -> {move.to_version}{was}, by {move.actor} at {when(move.moved_at)}")
+
+
+@models_app.command("history")
+def alias_history(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
+    """Every alias move of a model."""
+    moves = run(lambda: state(ctx).client().alias_history(name))
+    if as_json:
+        print_json([m.to_dict() for m in moves])
+        return
+    table(f"Alias moves of {name}", ["alias", "from", "to", "by", "at"],
+          [(m.alias, m.from_version, m.to_version, m.actor, when(m.moved_at)) for m in moves])
+
+
+def show_version(version: ModelVersion) -> None:
+    lineage = version.lineage
+    adapter = version.adapter_spec
+    fields(f"Model version {version.ref}", [
+        ("aliases", ", ".join(version.aliases) or "-"),
+        ("adapter", ", ".join(f"{k}={v}" for k, v in adapter.items() if v not in (None, [], ""))),
+        ("artifact sha256", version.artifact_sha256 or "-"),
+        ("classes", f"{', '.join(version.schema.class_names)} (adverse: {version.schema.adverse_class})"),
+        ("features", f"{len(version.schema.features)}: " + ", ".join(version.schema.names)),
+        ("background", f"{version.background_rows} rows, sha256 {version.background_sha256}"),
+        ("registered", f"{when(version.registered_at)} by {version.registered_by}"),
+        ("description", version.description or "-"),
+    ])
+    show_lineage(lineage, title=f"Lineage of {version.ref}")
