@@ -1,0 +1,102 @@
+"""The HTTP adapter against a real server in a subprocess, on a free loopback port."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from xai_gov.errors import ModelEndpointError
+from xai_gov.registry.adapters import HttpAdapter, adapter_from_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "tests.servers.model_server", str(port)], cwd=ROOT,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@pytest.fixture(autouse=True)
+def reset(server: str) -> None:
+    httpx.post(f"{server}/reset")
+
+
+@pytest.fixture
+def rows(german_xy: tuple[pd.DataFrame, pd.Series]) -> pd.DataFrame:
+    return german_xy[0].head(7)
+
+
+def expected(rows: pd.DataFrame) -> np.ndarray:
+    bad = (rows["credit_amount"] > 5000).to_numpy()
+    return np.where(bad[:, None], [[0.8, 0.2]], [[0.2, 0.8]])
+
+
+@pytest.mark.parametrize(("protocol", "path"), [
+    ("mlflow", "/invocations"), ("kserve", "/v2/models/rule/infer"), ("json", "/predict")])
+def test_each_protocol_returns_the_models_probabilities_in_batches(server: str, rows: pd.DataFrame, protocol: str,
+                                                                   path: str) -> None:
+    adapter = HttpAdapter(server + path, protocol=protocol, batch_size=3)  # type: ignore[arg-type]
+    np.testing.assert_allclose(adapter.predict_proba(rows), expected(rows))
+    assert httpx.get(f"{server}/stats").json()[path] == 3  # 7 rows in batches of 3
+
+
+def test_spec_rebuilds_the_same_adapter_without_headers(server: str, rows: pd.DataFrame) -> None:
+    adapter = HttpAdapter(server + "/predict", headers={"Authorization": "Bearer secret"})
+    spec = adapter.spec()
+    assert "secret" not in str(spec)
+    np.testing.assert_allclose(adapter_from_spec(spec).predict_proba(rows), expected(rows))
+
+
+def test_server_errors_are_retried_then_succeed(server: str, rows: pd.DataFrame) -> None:
+    adapter = HttpAdapter(server + "/flaky", retries=2, backoff=0.01)
+    np.testing.assert_allclose(adapter.predict_proba(rows), expected(rows))
+    assert httpx.get(f"{server}/stats").json()["/flaky"] == 3
+
+
+def test_a_failing_endpoint_is_named_after_its_retries(server: str, rows: pd.DataFrame) -> None:
+    adapter = HttpAdapter(server + "/fail", retries=1, backoff=0.01)
+    with pytest.raises(ModelEndpointError, match=f"model endpoint {server}/fail answered HTTP 500"):
+        adapter.predict_proba(rows)
+    assert httpx.get(f"{server}/stats").json()["/fail"] == 2
+
+
+def test_a_slow_endpoint_times_out(server: str, rows: pd.DataFrame) -> None:
+    adapter = HttpAdapter(server + "/slow", timeout=0.3, retries=0)
+    with pytest.raises(ModelEndpointError, match="did not answer within 0.3 s"):
+        adapter.predict_proba(rows)
+
+
+def test_a_wrong_shape_is_refused(server: str, rows: pd.DataFrame) -> None:
+    with pytest.raises(ModelEndpointError, match="returned shape \\(6, 2\\) for 7 rows"):
+        HttpAdapter(server + "/wrong-shape").predict_proba(rows)
+
+
+def test_an_unreachable_endpoint_is_named(rows: pd.DataFrame) -> None:
+    url = f"http://127.0.0.1:{free_port()}/predict"
+    with pytest.raises(ModelEndpointError, match=f"model endpoint {url} is unreachable") as caught:
+        HttpAdapter(url, retries=1, backoff=0.01).predict_proba(rows)
+    assert caught.value.code == "model_endpoint_error"
