@@ -57,5 +57,5 @@ def test_unreadable_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="no such file"):
         hash_file(tmp_path / "absent.csv")
     (tmp_path / "broken.parquet").write_bytes(b"not parquet")
-    with pytest.raises(InvalidInput, match="cannot read .*broken.parquet"):
+    with pytest.raises(InvalidInput, match=r"cannot read .*broken\.parquet"):
         hash_file(tmp_path / "broken.parquet")

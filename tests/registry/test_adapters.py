@@ -22,7 +22,7 @@ def test_skops_round_trip_predicts_identically(small_model: Pipeline,
 def test_skops_refuses_types_not_trusted_and_names_them(german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
     X, y = german_xy
     forest = RandomForestClassifier(n_estimators=2, random_state=0).fit(X.select_dtypes("number"), y)
-    with pytest.raises(InvalidInput, match="sklearn.tree._tree.Tree") as caught:
+    with pytest.raises(InvalidInput, match=r"sklearn\.tree\._tree\.Tree") as caught:
         SklearnAdapter(forest).dump()
     assert caught.value.code == "untrusted_types"
     trusted = SklearnAdapter(forest, trusted_types=["sklearn.tree._tree.Tree"])

@@ -86,7 +86,7 @@ def test_a_failing_endpoint_is_named_after_its_retries(server: str, rows: pd.Dat
 
 def test_a_slow_endpoint_times_out(server: str, rows: pd.DataFrame) -> None:
     adapter = HttpAdapter(server + "/slow", timeout=0.3, retries=0)
-    with pytest.raises(ModelEndpointError, match="did not answer within 0.3 s"):
+    with pytest.raises(ModelEndpointError, match=r"did not answer within 0\.3 s"):
         adapter.predict_proba(rows)
 
 

@@ -40,6 +40,7 @@ def main(
     = None,
 ) -> None:
     ctx.obj = CliState(home=home, database_url=database_url)
+    ctx.call_on_close(ctx.obj.close)  # release database connections when the command ends
 
 
 @app.command()
@@ -61,7 +62,10 @@ def db_upgrade(ctx: typer.Context) -> None:
     from xai_gov.store.db import Database
 
     database = Database(state(ctx).settings().resolved_database_url)
-    revision = run(database.upgrade)
+    try:
+        revision = run(database.upgrade)
+    finally:
+        database.dispose()
     console.print(f"database {database.safe_url} at revision {revision}")
 
 
@@ -71,8 +75,11 @@ def db_current(ctx: typer.Context) -> None:
     from xai_gov.store.db import Database
 
     database = Database(state(ctx).settings().resolved_database_url)
-    current = run(database.current_revision)
-    head = database.head_revision()
+    try:
+        current = run(database.current_revision)
+        head = database.head_revision()
+    finally:
+        database.dispose()
     advice = "" if current == head else " (run: xai-gov db upgrade)"
     console.print(f"current {current or 'none'}, head {head}{advice}")
 

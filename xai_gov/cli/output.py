@@ -18,7 +18,7 @@ from xai_gov.errors import XaiGovError
 from xai_gov.timeutil import as_utc
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # an error stays on one line for scripts
 T = TypeVar("T")
 
 

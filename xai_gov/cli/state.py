@@ -25,6 +25,11 @@ class CliState:
             overrides["database_url"] = self.database_url
         return Settings().model_copy(update=overrides)
 
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def client(self) -> Client:
         if self._client is None:
             self._client = Client(self.settings())

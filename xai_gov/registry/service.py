@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from xai_gov.actors import Actor, Role
-from xai_gov.errors import Conflict, InvalidInput, PermissionDenied
+from xai_gov.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from xai_gov.lineage.models import LineageRecord
 from xai_gov.registry.adapters import (
     PICKLE_FORMATS,
@@ -149,7 +149,11 @@ class RegistryService:
     def _checked_parent(self, lineage: LineageRecord) -> LineageRecord:
         if lineage.parent_version is None:
             return lineage
-        parent = self.get(lineage.parent_version)  # NotFound names the missing parent
+        try:
+            parent = self.get(lineage.parent_version)
+        except NotFound as error:
+            raise NotFound(f"parent version {lineage.parent_version}: {error.message}", code=error.code,
+                           field="parent_version") from error
         return replace(lineage, parent_version=parent.ref)  # an alias is pinned to the version it meant
 
 
