@@ -93,7 +93,7 @@ def data_hash(files: Annotated[list[Path], typer.Argument(help="CSV or Parquet f
         print_json(hashes)
     else:
         for path, digest in hashes.items():
-            console.print(f"{digest}  {path}", highlight=False)
+            console.print(f"{digest}  {path}", highlight=False, soft_wrap=True)
 
 
 @schema_app.command("infer")

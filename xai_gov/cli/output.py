@@ -28,8 +28,8 @@ def print_json(data: Any) -> None:
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     view = Table(title=title, title_justify="left", show_lines=False)
-    for column in columns:
-        view.add_column(column, overflow="fold")
+    for position, column in enumerate(columns):
+        view.add_column(column, overflow="fold", no_wrap=position == 0)  # keep the key column whole
     for row in rows:
         view.add_row(*("-" if cell is None else escape(str(cell)) for cell in row))
     console.print(view)

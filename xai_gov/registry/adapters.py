@@ -124,7 +124,8 @@ def _check_skops_types(data: bytes, trusted_types: Sequence[str]) -> None:
     if refused:
         raise InvalidInput(
             "the skops artifact holds types that are not trusted by default: "
-            f"{', '.join(refused)}. Review them and pass them as trusted types if you trust this model",
+            f"{', '.join(refused)}. If you have reviewed them and trust this model, pass them as trusted types "
+            "(--trust TYPE on the command line, trusted_types=[...] in the SDK)",
             code="untrusted_types", field="trusted_types")
 
 
