@@ -28,7 +28,7 @@ from xai_gov.lineage.capture import (
     estimator_seeds,
 )
 from xai_gov.lineage.datahash import hash_frame
-from xai_gov.lineage.models import LineageView
+from xai_gov.lineage.models import LineageRecord, LineageView
 from xai_gov.lineage.service import DateField, LineageService
 from xai_gov.registry.adapters import ModelAdapter, PythonAdapter, Serialization, SklearnAdapter
 from xai_gov.registry.artifacts import ArtifactStore
@@ -130,7 +130,7 @@ class Client:
                                      lineage=lineage, description=description, alias=alias, actor=actor)
 
     def register_adapter(self, *, name: str, adapter: ModelAdapter, schema: FeatureSchema, background: pd.DataFrame,
-                         lineage: Any, description: str | None = None, alias: str | None = None,
+                         lineage: LineageRecord, description: str | None = None, alias: str | None = None,
                          actor: Actor | None = None) -> ModelVersion:
         """Register a ready adapter with a ready lineage record (what the CLI builds from files)."""
         actor = actor or Actor.local_owner()

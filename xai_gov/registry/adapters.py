@@ -215,9 +215,7 @@ class HttpAdapter(ModelAdapter):
         return np.vstack(parts) if parts else np.empty((0, 0))
 
     def _predict_batch(self, batch: pd.DataFrame) -> np.ndarray:
-        answer = self._post(self._encode(batch))
-        probabilities = self._decode(answer, len(batch))
-        return probabilities
+        return self._decode(self._post(self._encode(batch)), len(batch))
 
     def _post(self, body: dict[str, Any]) -> Any:
         pause = self.backoff

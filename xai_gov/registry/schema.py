@@ -204,6 +204,8 @@ class FeatureSchema:
                                  field=(missing or extra)[0])
         for feature in self.features:
             column = frame[feature.name]
+            if column.isna().any():
+                raise SchemaMismatch(f"{what}: feature {feature.name!r} has missing values", field=feature.name)
             if feature.kind == "categorical":
                 unknown = sorted({str(v) for v in column.dropna()} - set(feature.categories))
                 if unknown:
@@ -213,7 +215,7 @@ class FeatureSchema:
             else:
                 values = pd.to_numeric(column, errors="coerce")
                 if values.isna().any():
-                    raise SchemaMismatch(f"{what}: feature {feature.name!r} has missing or non-numeric values",
+                    raise SchemaMismatch(f"{what}: feature {feature.name!r} has non-numeric values",
                                          field=feature.name)
                 low, high = values.min(), values.max()
                 if (feature.minimum is not None and low < feature.minimum) or (
@@ -221,8 +223,6 @@ class FeatureSchema:
                     raise SchemaMismatch(
                         f"{what}: feature {feature.name!r} ranges {low}..{high}, outside its bounds "
                         f"{feature.minimum}..{feature.maximum}", field=feature.name)
-            if column.isna().any():
-                raise SchemaMismatch(f"{what}: feature {feature.name!r} has missing values", field=feature.name)
 
     # -- translation --------------------------------------------------------
 
