@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    XAI_GOV_HOME=/data
+    XAI_GOV_HOME=/data \
+    XAI_GOV_POLICIES_DIR=/app/policies
 
 RUN groupadd --system --gid 10001 xai \
     && useradd --system --uid 10001 --gid xai --home-dir /app --shell /usr/sbin/nologin xai \

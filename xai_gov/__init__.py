@@ -8,15 +8,19 @@ from xai_gov.registry.schema import Feature, FeatureSchema
 from xai_gov.sdk import (
     Client,
     connect,
+    explain,
+    get_explanation,
     get_model,
     lineage,
     lineage_between,
     lineage_by_commit,
     lineage_by_data_hash,
+    lineage_by_decision,
     lineage_by_trainer,
     list_models,
     move_alias,
     register,
+    replay,
 )
 
 __version__ = "0.1.0"
@@ -30,6 +34,8 @@ __all__ = [
     "SklearnAdapter",
     "XaiGovError",
     "connect",
+    "explain",
+    "get_explanation",
     "get_model",
     "hash_file",
     "hash_frame",
@@ -37,9 +43,11 @@ __all__ = [
     "lineage_between",
     "lineage_by_commit",
     "lineage_by_data_hash",
+    "lineage_by_decision",
     "lineage_by_trainer",
     "list_models",
     "move_alias",
     "register",
+    "replay",
     "training_run",
 ]

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".xai-gov"), description="data directory")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in home")
     background_rows: int = Field(default=200, ge=10, description="rows of training data kept as background")
+    policies_dir: Path | None = Field(default=None, description="governance policies and reason codes (YAML)")
 
     @property
     def resolved_home(self) -> Path:
@@ -30,6 +31,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.resolved_home / 'xai-gov.db'}"
+
+    @property
+    def resolved_policies_dir(self) -> Path:
+        """The configured folder, else the repository's policies/ beside the package, else ./policies."""
+        if self.policies_dir is not None:
+            return self.policies_dir.expanduser().resolve()
+        beside_package = Path(__file__).resolve().parents[1] / "policies"
+        return beside_package if beside_package.is_dir() else Path("policies").resolve()
 
     @property
     def artifacts_dir(self) -> Path:

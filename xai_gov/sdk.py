@@ -21,6 +21,9 @@ import pandas as pd
 from xai_gov.actors import Actor
 from xai_gov.config import Settings
 from xai_gov.errors import InvalidInput
+from xai_gov.explain.engine import ExplainOptions, Progress
+from xai_gov.explain.records import ExplanationRecord
+from xai_gov.explain.service import ExplanationService, ReplayReport
 from xai_gov.lineage.capture import (
     TrainingRun,
     build_lineage,
@@ -30,6 +33,7 @@ from xai_gov.lineage.capture import (
 from xai_gov.lineage.datahash import hash_frame
 from xai_gov.lineage.models import LineageRecord, LineageView
 from xai_gov.lineage.service import DateField, LineageService
+from xai_gov.policies.reasons import REASON_CODES_FILE, ReasonMap
 from xai_gov.registry.adapters import ModelAdapter, PythonAdapter, Serialization, SklearnAdapter
 from xai_gov.registry.artifacts import ArtifactStore
 from xai_gov.registry.models import AliasMove, ModelSummary, ModelVersion
@@ -58,6 +62,16 @@ class Client:
         self.artifacts = ArtifactStore(self.settings.artifacts_dir)
         self.registry = RegistryService(database=self.database, artifacts=self.artifacts)
         self.lineage_service = LineageService(database=self.database)
+        self._explanations: ExplanationService | None = None
+
+    @property
+    def explanations(self) -> ExplanationService:
+        """Built on first use: the reason-code map is read then."""
+        if self._explanations is None:
+            reason_map = ReasonMap.load(self.settings.resolved_policies_dir / REASON_CODES_FILE)
+            self._explanations = ExplanationService(database=self.database, registry=self.registry,
+                                                    reason_map=reason_map)
+        return self._explanations
 
     def close(self) -> None:
         self.database.dispose()
@@ -162,6 +176,34 @@ class Client:
         """The version's predict function (artifact hash checked)."""
         return self.registry.load_adapter(self.registry.get(ref))
 
+    # -- explanations ----------------------------------------------------------------
+
+    def explain(self, model: str, instance: Mapping[str, Any], *, decision_id: str,
+                methods: Iterable[str] | None = None, seed: int = 0, requested_by: str | None = None,
+                parameters: Mapping[str, Any] | None = None, progress: Progress | None = None) -> ExplanationRecord:
+        """Explain one decision of ``model`` (``name@version`` or ``name@alias``) and store the record.
+
+        ``methods`` is any of lime, anchor, shap (default: all); ``parameters`` may hold
+        ``{"lime": {...}, "anchor": {...}}`` overrides (see LimeParams, AnchorParams).
+        """
+        options = ExplainOptions.build(methods, seed, **dict(parameters or {}))
+        return self.explanations.explain(model=model, instance=dict(instance), decision_id=decision_id,
+                                         requested_by=requested_by or Actor.local_owner().name, options=options,
+                                         progress=progress)
+
+    def get_explanation(self, explanation_id: str) -> ExplanationRecord:
+        return self.explanations.get(explanation_id)
+
+    def find_explanations(self, **filters: Any) -> list[ExplanationRecord]:
+        """By decision_id, model, requested_by, since, until; limit and offset page."""
+        return self.explanations.find(**filters)
+
+    def replay(self, explanation_id: str, *, progress: Progress | None = None) -> ReplayReport:
+        return self.explanations.replay(explanation_id, progress=progress)
+
+    def lineage_by_decision(self, decision_id: str) -> list[LineageView]:
+        return self.explanations.lineage_of_decision(decision_id)
+
     # -- lineage -------------------------------------------------------------------
 
     def lineage(self, ref: str) -> LineageView:
@@ -256,3 +298,20 @@ def lineage_by_trainer(trainer: str) -> list[LineageView]:
 def lineage_between(since: datetime | None = None, until: datetime | None = None,
                     *, date_field: DateField = "registered") -> list[LineageView]:
     return default_client().lineage_between(since, until, date_field=date_field)
+
+
+def explain(model: str, instance: Mapping[str, Any], *, decision_id: str, methods: Iterable[str] | None = None,
+            **kwargs: Any) -> ExplanationRecord:
+    return default_client().explain(model, instance, decision_id=decision_id, methods=methods, **kwargs)
+
+
+def get_explanation(explanation_id: str) -> ExplanationRecord:
+    return default_client().get_explanation(explanation_id)
+
+
+def replay(explanation_id: str) -> ReplayReport:
+    return default_client().replay(explanation_id)
+
+
+def lineage_by_decision(decision_id: str) -> list[LineageView]:
+    return default_client().lineage_by_decision(decision_id)

@@ -150,3 +150,25 @@ class AliasEventRow(Base):
     to_version: Mapped[int] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(200))
     moved_at: Mapped[datetime]
+
+
+class ExplanationRow(Base):
+    """One stored explanation: the record as JSON plus the columns it is looked up by."""
+
+    __tablename__ = "explanations"
+    __table_args__ = (
+        Index("ix_explanations_decision_id", "decision_id"),
+        Index("ix_explanations_requested_at", "requested_at"),
+        Index("ix_explanations_requested_by", "requested_by"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    decision_id: Mapped[str] = mapped_column(String(200))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime]
+    instance_sha256: Mapped[str] = mapped_column(String(64))
+    record: Mapped[dict[str, Any]]
+    record_sha256: Mapped[str] = mapped_column(String(64))
+
+    model_version: Mapped[ModelVersionRow] = relationship()

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from xai_gov.errors import NotFound
+from xai_gov.explain.records import ExplanationRecord
 from xai_gov.lineage.models import LINEAGE_FIELDS, LineageRecord, LineageView
 from xai_gov.registry.models import AliasMove, ModelRef, ModelSummary, ModelVersion
 from xai_gov.registry.schema import FeatureSchema
@@ -16,6 +17,7 @@ from xai_gov.store.orm import (
     AliasEventRow,
     AliasRow,
     ArtifactRow,
+    ExplanationRow,
     LineageRow,
     ModelVersionRow,
     RegisteredModelRow,
@@ -195,3 +197,57 @@ def _lineage_row(model_version_id: int, lineage: LineageRecord) -> LineageRow:
 
 def _lineage_entity(row: LineageRow) -> LineageRecord:
     return LineageRecord(missing=dict(row.missing), **{name: getattr(row, name) for name in LINEAGE_FIELDS})
+
+
+# -- explanations -------------------------------------------------------------------
+
+
+def add_explanation(session: Session, record: ExplanationRecord) -> ExplanationRecord:
+    version = _find_version_row(session, ModelRef(record.model, version=record.version))
+    stored = record.to_dict()
+    session.add(ExplanationRow(id=record.id, model_version_id=version.id, decision_id=record.decision_id,
+                               requested_by=record.requested_by, requested_at=record.requested_at,
+                               instance_sha256=record.instance_sha256, record=stored,
+                               record_sha256=stored["record_sha256"]))
+    session.flush()
+    return record
+
+
+def get_explanation(session: Session, explanation_id: str) -> ExplanationRecord:
+    row = session.get(ExplanationRow, explanation_id)
+    if row is None:
+        raise NotFound(f"no explanation {explanation_id!r}", code="explanation_not_found", field="id")
+    return ExplanationRecord.from_dict(dict(row.record))
+
+
+def find_explanations(session: Session, *, decision_id: str | None = None, model: str | None = None,
+                      requested_by: str | None = None, since: datetime | None = None,
+                      until: datetime | None = None, limit: int = 100, offset: int = 0) -> list[ExplanationRecord]:
+    query = select(ExplanationRow).join(ModelVersionRow).join(RegisteredModelRow)
+    if decision_id is not None:
+        query = query.where(ExplanationRow.decision_id == decision_id)
+    if model is not None:
+        query = query.where(RegisteredModelRow.name == model)
+    if requested_by is not None:
+        query = query.where(ExplanationRow.requested_by == requested_by)
+    if since is not None:
+        query = query.where(ExplanationRow.requested_at >= since)
+    if until is not None:
+        query = query.where(ExplanationRow.requested_at < until)
+    rows = session.scalars(query.order_by(ExplanationRow.requested_at, ExplanationRow.id)
+                           .limit(limit).offset(offset)).all()
+    return [ExplanationRecord.from_dict(dict(row.record)) for row in rows]
+
+
+def lineage_of_decision(session: Session, decision_id: str) -> list[LineageView]:
+    rows = session.execute(
+        select(ModelVersionRow).join(ExplanationRow, ExplanationRow.model_version_id == ModelVersionRow.id)
+        .where(ExplanationRow.decision_id == decision_id).distinct().order_by(ModelVersionRow.id)).scalars().all()
+    if not rows:
+        raise NotFound(f"no explanation of decision {decision_id!r}", code="decision_not_found", field="decision_id")
+    views = []
+    for row in rows:
+        version = _version_entity(session, row)
+        views.append(LineageView(model=version.name, version=version.version, registered_at=version.registered_at,
+                                 registered_by=version.registered_by, lineage=version.lineage))
+    return views

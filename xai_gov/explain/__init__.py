@@ -1,0 +1,1 @@
+"""Explanations: LIME, Anchor and SHAP over a registered model version, with quality scores."""

@@ -1,0 +1,86 @@
+"""Anchor explanations in the features' own words, with re-estimated precision and stability."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from xai_gov.explain.anchor_search import AnchorParams, AnchorSearch, AnchorSpace, Predicate, SearchResult, run_lockstep
+from xai_gov.explain.space import ModelSpace
+from xai_gov.quality.fidelity import precision_lower_bound
+from xai_gov.quality.stability import RuleStability, rule_stability
+
+FRESH_SEED_OFFSET = 20_000
+
+
+@dataclass(frozen=True)
+class AnchorOutcome:
+    conditions: tuple[str, ...]  # readable, one per feature, e.g. "Credit amount (DM) <= 3972"
+    features: tuple[str, ...]
+    search_precision: float
+    coverage: float  # share of background applicants the rule covers
+    fresh_precision: float
+    fresh_precision_lower_95: float
+    fresh_samples: int
+    threshold: float
+    threshold_met: bool  # judged on the fresh re-estimate
+    covers_no_applicant: bool
+    stability: RuleStability
+    samples: int
+
+
+class AnchorEngine:
+    def __init__(self, space: ModelSpace) -> None:
+        self.space = space
+        self.anchor_space = AnchorSpace(space.background, space.categorical)
+
+    def explain(self, x: np.ndarray, *, target_class: int, seed: int, params: AnchorParams) -> AnchorOutcome:
+        searches = [AnchorSearch(self.anchor_space, x, params, np.random.default_rng(seed + r), reestimate=r == 0)
+                    for r in range(params.repeats)]
+        results = run_lockstep(searches, lambda rows: self.space.predict_class(rows) == target_class)
+        main, search = results[0], searches[0]
+        positives, fresh = search.fresh or (0, 0)
+        fresh_precision = positives / fresh if fresh else 0.0
+        rules = [frozenset(self.describe(search.state.predicates, r)) for search, r in zip(searches, results,
+                                                                                           strict=True)]
+        conditions = self.describe(search.state.predicates, main)
+        return AnchorOutcome(
+            conditions=conditions,
+            features=tuple(dict.fromkeys(self.space.schema.features[search.state.predicates[p].feature].name
+                                         for p in main.predicates)),
+            search_precision=main.precision, coverage=main.coverage, fresh_precision=fresh_precision,
+            fresh_precision_lower_95=precision_lower_bound(positives, fresh), fresh_samples=fresh,
+            threshold=params.threshold, threshold_met=fresh_precision >= params.threshold,
+            covers_no_applicant=main.coverage == 0.0, stability=rule_stability(rules),
+            samples=sum(r.samples for r in results))
+
+    def describe(self, predicates: list[Predicate], result: SearchResult) -> tuple[str, ...]:
+        """One readable condition per feature, in the order the search added them."""
+        schema = self.space.schema
+        by_feature: dict[int, list[Predicate]] = {}
+        for p in result.predicates:
+            by_feature.setdefault(predicates[p].feature, []).append(predicates[p])
+        out = []
+        for j, group in by_feature.items():
+            feature = schema.features[j]
+            if group[0].op == "eq":
+                out.append(f"{feature.label} = {feature.categories[group[0].value]}")
+                continue
+            thresholds = self.anchor_space.thresholds[j]
+            lows = [thresholds[p.value] for p in group if p.op == "geq"]
+            highs = [thresholds[p.value] for p in group if p.op == "leq"]
+            low, high = (max(lows) if lows else None), (min(highs) if highs else None)
+            if low is not None and high is not None:
+                out.append(f"{_number(low)} < {feature.label} <= {_number(high)}")
+            elif low is not None:
+                out.append(f"{feature.label} > {_number(low)}")
+            else:
+                out.append(f"{feature.label} <= {_number(high)}")
+        return tuple(out)
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"

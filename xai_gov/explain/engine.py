@@ -1,0 +1,265 @@
+"""One explanation, end to end: validate, predict, run the methods, score, give reasons.
+
+Explainer state built from a version's background (LIME's discretiser, Anchor's
+bins, SHAP's tree or kernel explainer) is built once per model version and kept
+in a bounded cache. Explainers hold seeded random state, so one version's
+explanations run one at a time (a lock per version); different versions run in
+parallel.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xai_gov.errors import InvalidInput, ModelCheckFailed, XaiGovError
+from xai_gov.explain.anchor import AnchorEngine, AnchorOutcome
+from xai_gov.explain.anchor_search import AnchorParams
+from xai_gov.explain.lime import LimeEngine, LimeOutcome, LimeParams
+from xai_gov.explain.records import METHODS, ExplanationRecord, Prediction, sha256_json
+from xai_gov.explain.shap import ShapEngine, ShapOutcome
+from xai_gov.explain.space import ModelSpace
+from xai_gov.policies.reasons import ReasonMap
+from xai_gov.quality.agreement import lime_shap_agreement
+from xai_gov.quality.fidelity import additivity_error
+from xai_gov.registry.adapters import ModelAdapter
+from xai_gov.registry.models import ModelVersion
+from xai_gov.timeutil import utcnow
+
+LIBRARIES = ("xai-gov", "lime", "anchor-exp", "shap", "scikit-learn", "numpy", "pandas", "scipy")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ExplainOptions:
+    methods: tuple[str, ...] = METHODS
+    seed: int = 0
+    lime: LimeParams = field(default_factory=LimeParams)
+    anchor: AnchorParams = field(default_factory=AnchorParams)
+    agreement_top_n: int = 5
+
+    @classmethod
+    def build(cls, methods: Iterable[str] | None = None, seed: int = 0, **parameters: Any) -> ExplainOptions:
+        chosen = tuple(dict.fromkeys(m.strip().lower() for m in (methods or METHODS)))
+        unknown = [m for m in chosen if m not in METHODS]
+        if unknown or not chosen:
+            raise InvalidInput(f"unknown method {unknown[0] if unknown else '(none)'}: choose from "
+                               f"{', '.join(METHODS)}", field="methods")
+        if not isinstance(seed, int) or seed < 0:
+            raise InvalidInput("seed must be a non-negative integer", field="seed")
+        try:
+            lime = LimeParams(**parameters.get("lime", {}))
+            anchor = AnchorParams(**parameters.get("anchor", {}))
+        except TypeError as exc:
+            raise InvalidInput(f"unknown explainer parameter: {exc}", field="parameters") from exc
+        return cls(methods=tuple(m for m in METHODS if m in chosen), seed=seed, lime=lime, anchor=anchor)
+
+    def parameters(self) -> dict[str, Any]:
+        return {"lime": self.lime.to_dict(), "anchor": self.anchor.to_dict(),
+                "agreement_top_n": self.agreement_top_n}
+
+
+class VersionExplainers:
+    """Everything explainers need for one model version, built once."""
+
+    def __init__(self, version: ModelVersion, adapter: ModelAdapter, background: pd.DataFrame) -> None:
+        self.version = version
+        self.space = ModelSpace(version.schema, adapter, version.schema.to_matrix(background))
+        self.lock = threading.Lock()
+        self._lime: LimeEngine | None = None
+        self._anchor: AnchorEngine | None = None
+        self._shap: ShapEngine | None = None
+
+    @property
+    def lime(self) -> LimeEngine:
+        self._lime = self._lime or LimeEngine(self.space)
+        return self._lime
+
+    @property
+    def anchor(self) -> AnchorEngine:
+        self._anchor = self._anchor or AnchorEngine(self.space)
+        return self._anchor
+
+    @property
+    def shap(self) -> ShapEngine:
+        self._shap = self._shap or ShapEngine(self.space)
+        return self._shap
+
+
+class ExplainerCache:
+    """A bounded LRU of ``VersionExplainers`` keyed by model version and its stored hashes."""
+
+    def __init__(self, capacity: int = 8) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[tuple[str, str | None, str], VersionExplainers] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, version: ModelVersion, build: Callable[[], VersionExplainers]) -> VersionExplainers:
+        key = (version.ref, version.artifact_sha256, version.background_sha256)
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        built = build()
+        with self._lock:
+            self._entries[key] = built
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+        return built
+
+
+def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *, options: ExplainOptions,
+                     decision_id: str, requested_by: str, reason_map: ReasonMap,
+                     progress: Progress | None = None) -> ExplanationRecord:
+    """Explain one applicant; the record is returned, not stored."""
+    version, space = explainers.version, explainers.space
+    schema = version.schema
+    clean = schema.validate_instance(instance)
+    x = schema.to_matrix(pd.DataFrame([clean], columns=schema.names))[0]
+    timings: dict[str, float] = {}
+    step = _Stepper(timings, progress)
+    with explainers.lock:
+        with step("predict"):
+            probabilities = _predict_one(space, x)
+        prediction = Prediction(
+            probabilities={c: float(p) for c, p in zip(schema.class_names, probabilities, strict=True)},
+            predicted_class=schema.class_names[int(np.argmax(probabilities))],
+            adverse_class=schema.adverse_class or "", adverse_probability=float(probabilities[space.adverse_index]))
+        lime_out = anchor_out = shap_out = None
+        try:
+            if "lime" in options.methods:
+                with step("lime"):
+                    lime_out = explainers.lime.explain(x, seed=options.seed, params=options.lime)
+            if "anchor" in options.methods:
+                with step("anchor"):
+                    anchor_out = explainers.anchor.explain(x, target_class=int(np.argmax(probabilities)),
+                                                           seed=options.seed, params=options.anchor)
+            if "shap" in options.methods:
+                with step("shap"):
+                    shap_out = explainers.shap.explain(x, seed=options.seed)
+        except XaiGovError:
+            raise
+        except Exception as exc:  # the model failed mid-explanation: say so, store nothing
+            raise ModelCheckFailed(f"the model failed while explaining {version.ref}: {type(exc).__name__}: {exc}",
+                                   code="model_failed") from exc
+    names = schema.names
+    contributions, source = ((shap_out.values, "shap") if shap_out else
+                             (lime_out.fit.weights, "lime") if lime_out else ({}, "none"))
+    reasons, withheld = reason_map.principal_reasons(contributions, schema, clean, source=source)
+    scores = _scores(lime_out, anchor_out, shap_out, prediction, names, options)
+    return ExplanationRecord(
+        id=uuid.uuid4().hex, model=version.name, version=version.version, decision_id=decision_id,
+        requested_by=requested_by, requested_at=utcnow(), instance=dict(instance),
+        instance_sha256=sha256_json(clean), prediction=prediction, methods=options.methods,
+        lime=_lime_dict(lime_out, schema, clean) if lime_out else None,
+        anchor=_anchor_dict(anchor_out) if anchor_out else None,
+        shap=_shap_dict(shap_out, schema, clean) if shap_out else None,
+        scores=scores, reasons=[r.to_dict() for r in reasons], withheld_reasons=withheld, seed=options.seed,
+        parameters=options.parameters(), library_versions=library_versions(),
+        background_sha256=version.background_sha256, reason_map=reason_map.source, timings=timings)
+
+
+def library_versions() -> dict[str, str]:
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _predict_one(space: ModelSpace, x: np.ndarray) -> np.ndarray:
+    probabilities = space.predict(x.reshape(1, -1))[0]
+    if not np.all(np.isfinite(probabilities)) or not np.isclose(probabilities.sum(), 1.0, atol=1e-6):
+        raise ModelCheckFailed("the model returned probabilities that are not finite or do not sum to 1",
+                               code="model_failed")
+    return probabilities
+
+
+class _Stepper:
+    def __init__(self, timings: dict[str, float], progress: Progress | None) -> None:
+        self.timings, self.progress = timings, progress
+
+    def __call__(self, name: str) -> _Step:
+        return _Step(self, name)
+
+
+class _Step:
+    def __init__(self, stepper: _Stepper, name: str) -> None:
+        self.stepper, self.name = stepper, name
+
+    def __enter__(self) -> None:
+        if self.stepper.progress:
+            self.stepper.progress(self.name)
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stepper.timings[self.name] = round(time.perf_counter() - self.started, 6)
+
+
+def _scores(lime: LimeOutcome | None, anchor: AnchorOutcome | None, shap: ShapOutcome | None,
+            prediction: Prediction, names: list[str], options: ExplainOptions) -> dict[str, Any]:
+    fidelity: dict[str, Any] = {}
+    stability: dict[str, Any] = {}
+    agreement: dict[str, Any] | None = None
+    if lime:
+        fidelity["lime"] = {"fresh_weighted_r2": lime.fresh_r2, "in_sample_r2": lime.fit.score,
+                            "local_error": lime.local_error}
+        stability["lime"] = lime.stability.to_dict()
+    if anchor:
+        fidelity["anchor"] = {
+            "search_precision": anchor.search_precision, "fresh_precision": anchor.fresh_precision,
+            "fresh_precision_lower_95": anchor.fresh_precision_lower_95, "fresh_samples": anchor.fresh_samples,
+            "coverage": anchor.coverage, "covers_no_applicant": anchor.covers_no_applicant,
+            "threshold": anchor.threshold, "threshold_met": anchor.threshold_met}
+        stability["anchor"] = anchor.stability.to_dict()
+    if shap:
+        fidelity["shap"] = {"additivity_error": additivity_error(shap.base_value,
+                                                                 np.array(list(shap.values.values())),
+                                                                 prediction.adverse_probability)}
+    if lime and shap:
+        agreement = lime_shap_agreement(lime.fit.weights, shap.values, names, top_n=options.agreement_top_n).to_dict()
+    return {"fidelity": fidelity, "stability": stability, "agreement": agreement}
+
+
+def _lime_dict(outcome: LimeOutcome, schema: Any, instance: dict[str, Any]) -> dict[str, Any]:
+    weights = sorted(outcome.fit.weights.items(), key=lambda item: (-abs(item[1]), item[0]))
+    return {
+        "explained_class": schema.adverse_class,
+        "weights": [{"feature": schema.features[j].name, "label": schema.features[j].label,
+                     "condition": _lime_condition(schema.features[j], outcome.conditions.get(j), instance),
+                     "value": instance[schema.features[j].name], "weight": w} for j, w in weights],
+        "intercept": outcome.fit.intercept, "local_prediction": outcome.fit.local_prediction,
+        "model_prediction": outcome.model_prediction, "in_sample_r2": outcome.fit.score,
+    }
+
+
+def _lime_condition(feature: Any, binned: str | None, instance: dict[str, Any]) -> str:
+    """LIME's condition in the feature's words: the bin for numbers, the category for categories."""
+    if feature.kind == "categorical" or binned is None:
+        return f"{feature.label} = {instance[feature.name]}"
+    return binned.replace(feature.name, feature.label)
+
+
+def _anchor_dict(outcome: AnchorOutcome) -> dict[str, Any]:
+    return {"rule": list(outcome.conditions), "features": list(outcome.features),
+            "precision": outcome.search_precision, "coverage": outcome.coverage,
+            "fresh_precision": outcome.fresh_precision, "threshold": outcome.threshold,
+            "threshold_met": outcome.threshold_met, "samples": outcome.samples}
+
+
+def _shap_dict(outcome: ShapOutcome, schema: Any, instance: dict[str, Any]) -> dict[str, Any]:
+    values = sorted(outcome.values.items(), key=lambda item: (-abs(item[1]), item[0]))
+    return {"explained_class": schema.adverse_class, "algorithm": outcome.algorithm, "base_value": outcome.base_value,
+            "values": [{"feature": schema.features[j].name, "label": schema.features[j].label,
+                        "value": instance[schema.features[j].name], "contribution": v} for j, v in values]}

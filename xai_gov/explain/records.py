@@ -1,0 +1,96 @@
+"""The stored explanation record and its canonical hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from xai_gov.timeutil import format_utc, parse_utc
+
+METHODS: tuple[str, ...] = ("lime", "anchor", "shap")
+#: Fields a replay does not compare: they describe the run, not its result.
+RUN_FIELDS = frozenset({"id", "requested_by", "requested_at", "timings", "record_sha256", "replay_of"})
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, floats as Python's shortest round-trip repr (RFC 8785 in spirit)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def sha256_json(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Prediction:
+    probabilities: dict[str, float]
+    predicted_class: str
+    adverse_class: str
+    adverse_probability: float
+
+    @property
+    def adverse(self) -> bool:
+        return self.predicted_class == self.adverse_class
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "decision": "adverse" if self.adverse else "favourable"}
+
+
+@dataclass(frozen=True)
+class ExplanationRecord:
+    id: str
+    model: str
+    version: int
+    decision_id: str
+    requested_by: str
+    requested_at: datetime
+    instance: dict[str, Any]  # as entered
+    instance_sha256: str  # canonical hash of the validated instance
+    prediction: Prediction
+    methods: tuple[str, ...]
+    lime: dict[str, Any] | None
+    anchor: dict[str, Any] | None
+    shap: dict[str, Any] | None
+    scores: dict[str, Any]
+    reasons: list[dict[str, Any]]
+    withheld_reasons: list[str]
+    seed: int
+    parameters: dict[str, Any]
+    library_versions: dict[str, str]
+    background_sha256: str
+    reason_map: str
+    timings: dict[str, float] = field(default_factory=dict)
+    replay_of: str | None = None
+
+    @property
+    def model_ref(self) -> str:
+        return f"{self.model}@{self.version}"
+
+    def body(self) -> dict[str, Any]:
+        """Everything but the hash, in JSON form."""
+        out = asdict(self)
+        out["requested_at"] = format_utc(self.requested_at)
+        out["prediction"] = self.prediction.to_dict()
+        out["methods"] = list(self.methods)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        body = self.body()
+        return {**body, "record_sha256": sha256_json(body)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExplanationRecord:
+        values = {k: v for k, v in data.items() if k != "record_sha256"}
+        prediction = dict(values["prediction"])
+        prediction.pop("decision", None)
+        values["prediction"] = Prediction(**prediction)
+        values["methods"] = tuple(values["methods"])
+        values["requested_at"] = parse_utc(values["requested_at"], field="requested_at")
+        return cls(**values)
+
+    def result_fields(self) -> dict[str, Any]:
+        """What a replay must reproduce."""
+        return {k: v for k, v in self.body().items() if k not in RUN_FIELDS}

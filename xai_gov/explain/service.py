@@ -1,0 +1,104 @@
+"""Explanation service: explain and store, read back, look up, replay.
+
+A request that fails (bad instance, unknown model or method, a model that
+raises) stores nothing: the record is written only once it is complete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from xai_gov.errors import InvalidInput
+from xai_gov.explain.engine import ExplainerCache, ExplainOptions, Progress, VersionExplainers, explain_instance
+from xai_gov.explain.records import ExplanationRecord
+from xai_gov.lineage.models import LineageView
+from xai_gov.policies.reasons import ReasonMap
+from xai_gov.registry.models import ModelRef
+from xai_gov.registry.service import RegistryService
+from xai_gov.store import repos
+from xai_gov.store.db import Database
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class FieldCheck:
+    field: str
+    matches: bool
+    stored: Any
+    replayed: Any
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    explanation_id: str
+    matches: bool
+    same_library_versions: bool
+    fields: tuple[FieldCheck, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"explanation_id": self.explanation_id, "matches": self.matches,
+                "same_library_versions": self.same_library_versions,
+                "fields": [{"field": f.field, "matches": f.matches, **({} if f.matches else
+                                                                      {"stored": f.stored, "replayed": f.replayed})}
+                           for f in self.fields]}
+
+
+class ExplanationService:
+    def __init__(self, *, database: Database, registry: RegistryService, reason_map: ReasonMap,
+                 cache: ExplainerCache | None = None) -> None:
+        self.database = database
+        self.registry = registry
+        self.reason_map = reason_map
+        self.cache = cache or ExplainerCache()
+
+    def explainers(self, ref: str | ModelRef) -> VersionExplainers:
+        version = self.registry.get(ref)
+        return self.cache.get(version, lambda: VersionExplainers(version, self.registry.load_adapter(version),
+                                                                 self.registry.load_background(version)))
+
+    def explain(self, *, model: str, instance: dict[str, Any], decision_id: str, requested_by: str,
+                options: ExplainOptions | None = None, progress: Progress | None = None) -> ExplanationRecord:
+        if not isinstance(decision_id, str) or not decision_id.strip() or len(decision_id) > 200:
+            raise InvalidInput("a decision id is 1 to 200 characters", field="decision_id")
+        record = explain_instance(self.explainers(model), instance, options=options or ExplainOptions(),
+                                  decision_id=decision_id, requested_by=requested_by, reason_map=self.reason_map,
+                                  progress=progress)
+        with self.database.session() as session:
+            return repos.add_explanation(session, record)
+
+    def get(self, explanation_id: str) -> ExplanationRecord:
+        with self.database.session() as session:
+            return repos.get_explanation(session, explanation_id)
+
+    def find(self, *, decision_id: str | None = None, model: str | None = None, requested_by: str | None = None,
+             since: datetime | None = None, until: datetime | None = None, limit: int = 100,
+             offset: int = 0) -> list[ExplanationRecord]:
+        if not 1 <= limit <= MAX_PAGE or offset < 0:
+            raise InvalidInput(f"limit is 1 to {MAX_PAGE} and offset not negative", field="limit")
+        with self.database.session() as session:
+            return repos.find_explanations(session, decision_id=decision_id, model=model, requested_by=requested_by,
+                                           since=since, until=until, limit=limit, offset=offset)
+
+    def lineage_of_decision(self, decision_id: str) -> list[LineageView]:
+        with self.database.session() as session:
+            return repos.lineage_of_decision(session, decision_id)
+
+    def replay(self, explanation_id: str, *, progress: Progress | None = None) -> ReplayReport:
+        """Re-run a stored explanation with its seed and parameters; compare every result field."""
+        stored = self.get(explanation_id)
+        parameters = stored.parameters
+        options = ExplainOptions.build(stored.methods, stored.seed, lime={k: parameters["lime"][k] for k in
+                                                                          ("num_samples", "repeats", "top_n")},
+                                       anchor={k: v for k, v in parameters["anchor"].items() if k != "discretizer"})
+        replayed = explain_instance(self.explainers(stored.model_ref), stored.instance, options=options,
+                                    decision_id=stored.decision_id, requested_by=stored.requested_by,
+                                    reason_map=self.reason_map, progress=progress)
+        before, after = stored.result_fields(), replayed.result_fields()
+        checks = tuple(FieldCheck(name, before[name] == after.get(name), before[name], after.get(name))
+                       for name in sorted(before))
+        return ReplayReport(explanation_id=explanation_id, matches=all(c.matches for c in checks),
+                            same_library_versions=stored.library_versions == replayed.library_versions,
+                            fields=checks)

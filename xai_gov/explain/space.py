@@ -1,0 +1,57 @@
+"""The space explainers work in: a model version's schema, background and predict function.
+
+Explainers sample in the schema's numeric matrix (categories as indices). The
+model is the expensive part, so every call goes through ``ModelSpace.predict``,
+which evaluates identical rows once and counts calls and rows for the
+benchmarks.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from xai_gov.registry.adapters import ModelAdapter
+from xai_gov.registry.schema import FeatureSchema
+
+
+@dataclass
+class CallStats:
+    calls: int = 0
+    rows: int = 0
+    unique_rows: int = 0
+    seconds: float = 0.0
+
+    def reset(self) -> None:
+        self.calls = self.rows = self.unique_rows = 0
+        self.seconds = 0.0
+
+
+@dataclass
+class ModelSpace:
+    schema: FeatureSchema
+    adapter: ModelAdapter
+    background: np.ndarray  # the background sample as a schema matrix
+    stats: CallStats = field(default_factory=CallStats)
+
+    def __post_init__(self) -> None:
+        self.adverse_index = self.schema.class_names.index(self.schema.adverse_class or "")
+        self.categorical = [j for j, f in enumerate(self.schema.features) if f.kind == "categorical"]
+        self.numeric = [j for j, f in enumerate(self.schema.features) if f.kind == "numeric"]
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """Class probabilities for schema-matrix rows; identical rows are evaluated once."""
+        matrix = np.asarray(matrix, dtype=float)
+        unique, inverse = np.unique(matrix, axis=0, return_inverse=True)
+        started = time.perf_counter()
+        probabilities = self.adapter.predict_proba(self.schema.from_matrix(unique))
+        self.stats.seconds += time.perf_counter() - started
+        self.stats.calls += 1
+        self.stats.rows += len(matrix)
+        self.stats.unique_rows += len(unique)
+        return np.asarray(probabilities, dtype=float)[inverse.reshape(-1)]
+
+    def predict_class(self, matrix: np.ndarray) -> np.ndarray:
+        return np.argmax(self.predict(matrix), axis=1)

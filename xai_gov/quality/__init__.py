@@ -1,0 +1,1 @@
+"""How far to trust an explanation: fidelity, stability, agreement (DESIGN §4)."""
