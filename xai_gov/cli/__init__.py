@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from xai_gov.cli import explanations as explanation_commands
 from xai_gov.cli import lineage as lineage_commands
 from xai_gov.cli import models as model_commands
 from xai_gov.cli.output import console, fields, print_json, run
@@ -26,6 +27,9 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(model_commands.models_app, name="models")
 app.command("register")(model_commands.register)
 app.command("lineage")(lineage_commands.lineage)
+app.command("explain")(explanation_commands.explain)
+app.command("replay")(explanation_commands.replay)
+app.add_typer(explanation_commands.explanations_app, name="explanations")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 

@@ -22,6 +22,7 @@ def lineage(
     = None,
     commit: Annotated[str | None, typer.Option(help="Code commit, full or 7+ digit prefix.")] = None,
     trainer: Annotated[str | None, typer.Option(help="Who trained the model.")] = None,
+    decision: Annotated[str | None, typer.Option(help="A decision id: the version(s) that explained it.")] = None,
     since: Annotated[str | None, typer.Option(help="From this date/time, inclusive (ISO 8601, UTC).")] = None,
     until: Annotated[str | None, typer.Option(help="Up to this date/time, exclusive.")] = None,
     date_field: Annotated[str, typer.Option(help="Which date --since/--until filter: registered or trained.")]
@@ -40,6 +41,8 @@ def lineage(
         return
 
     def find() -> list[LineageView]:
+        if decision is not None:
+            return client.lineage_by_decision(decision)
         digest = hash_file(data_file) if data_file is not None else data_hash
         return client.find_lineage(data_sha256=digest, commit=commit, trainer=trainer,
                                    since=parse_utc(since, field="since"), until=parse_utc(until, field="until"),

@@ -1,0 +1,181 @@
+"""``xai-gov explain``, ``xai-gov explanations ...`` and ``xai-gov replay``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.status import Status
+
+from xai_gov.cli.output import console, errors, fields, print_json, run, table, when
+from xai_gov.cli.state import state
+from xai_gov.errors import InvalidInput
+from xai_gov.explain.records import ExplanationRecord
+from xai_gov.registry.files import read_json_file
+from xai_gov.timeutil import parse_utc
+
+explanations_app = typer.Typer(help="Stored explanations: show, list.", no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+
+
+def explain(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="name@version or name@alias, e.g. credit-risk@production.")],
+    instance: Annotated[Path, typer.Option(help="The applicant as a JSON object of feature values.")],
+    decision_id: Annotated[str, typer.Option(help="The bank's id of the decision being explained.")],
+    methods: Annotated[str, typer.Option(help="Comma-separated: lime, anchor, shap.")] = "lime,anchor,shap",
+    seed: Annotated[int, typer.Option(help="Random seed (stored; a replay reuses it).")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Explain one decision and store the record."""
+
+    def action() -> ExplanationRecord:
+        applicant = read_json_file(instance, field="instance")
+        if not isinstance(applicant, dict):
+            raise InvalidInput(f"{instance} must hold a JSON object of feature values", field="instance")
+        with _progress() as progress:
+            return state(ctx).client().explain(model, applicant, decision_id=decision_id,
+                                               methods=methods.split(","), seed=seed, progress=progress)
+
+    record = run(action)
+    if as_json:
+        print_json(record.to_dict())
+    else:
+        show_record(record)
+
+
+@explanations_app.command("show")
+def show(ctx: typer.Context, explanation_id: str, as_json: JsonFlag = False) -> None:
+    """One stored explanation."""
+    record = run(lambda: state(ctx).client().get_explanation(explanation_id))
+    if as_json:
+        print_json(record.to_dict())
+    else:
+        show_record(record)
+
+
+@explanations_app.command("list")
+def list_explanations(
+    ctx: typer.Context,
+    decision_id: Annotated[str | None, typer.Option(help="Only this decision.")] = None,
+    model: Annotated[str | None, typer.Option(help="Only this model name.")] = None,
+    since: Annotated[str | None, typer.Option(help="Requested at or after (ISO 8601, UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="Requested before.")] = None,
+    limit: int = 50,
+    offset: int = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Stored explanations, oldest first."""
+    records = run(lambda: state(ctx).client().find_explanations(
+        decision_id=decision_id, model=model, since=parse_utc(since, field="since"),
+        until=parse_utc(until, field="until"), limit=limit, offset=offset))
+    if as_json:
+        print_json([r.to_dict() for r in records])
+        return
+    table(f"Explanations: {len(records)}", ["id", "decision", "model", "outcome", "P(adverse)", "requested"],
+          [(r.id, r.decision_id, r.model_ref, r.prediction.to_dict()["decision"],
+            f"{r.prediction.adverse_probability:.3f}", f"{when(r.requested_at)} by {r.requested_by}")
+           for r in records])
+
+
+def replay(ctx: typer.Context, explanation_id: str, as_json: JsonFlag = False) -> None:
+    """Re-run a stored explanation with its seed and parameters; report field by field."""
+
+    def action() -> Any:
+        with _progress() as progress:
+            return state(ctx).client().replay(explanation_id, progress=progress)
+
+    report = run(action)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        table(f"Replay of {explanation_id}", ["field", "matches"],
+              [(f.field, "yes" if f.matches else "NO") for f in report.fields])
+        verdict = "matches the stored record exactly" if report.matches else "DIFFERS from the stored record"
+        libraries = "" if report.same_library_versions else " (library versions differ from the stored ones)"
+        console.print(f"replay {verdict}{libraries}")
+    if not report.matches:
+        raise typer.Exit(code=1)
+
+
+class _progress:
+    """A spinner naming the running step, on a terminal only."""
+
+    def __enter__(self) -> Any:
+        if not errors.is_terminal:
+            return None
+        self.status = Status("explaining", console=errors)
+        self.status.start()
+        return lambda step: self.status.update(f"explaining: {step}")
+
+    def __exit__(self, *exc: object) -> None:
+        if errors.is_terminal:
+            self.status.stop()
+
+
+def show_record(record: ExplanationRecord) -> None:
+    prediction = record.prediction
+    probabilities = ", ".join(f"P({c}) = {p:.3f}" for c, p in prediction.probabilities.items())
+    fields(f"Explanation {record.id}", [
+        ("decision id", record.decision_id),
+        ("model", record.model_ref),
+        ("outcome", f"{prediction.to_dict()['decision']}: {prediction.predicted_class} ({probabilities})"),
+        ("requested", f"{when(record.requested_at)} by {record.requested_by}"),
+        ("input hash", record.instance_sha256),
+        ("seed, methods", f"{record.seed}; {', '.join(record.methods)}"),
+    ])
+    if record.reasons:
+        title = ("Principal reasons" if prediction.adverse else
+                 f"What pushed toward {prediction.adverse_class} (the decision was favourable)")
+        table(title, ["code", "reason", "value", "push"],
+              [(r["code"], r["statement"], r["value"], f"+{r['contribution']:.3f}") for r in record.reasons])
+    if record.withheld_reasons:
+        console.print(f"withheld (protected, never stated): {', '.join(record.withheld_reasons)}")
+    if record.anchor:
+        anchor = record.anchor
+        fidelity = record.scores["fidelity"]["anchor"]
+        console.print("Anchor rule: [bold]IF " + " AND ".join(anchor["rule"]) + f" THEN {prediction.predicted_class}"
+                      "[/bold]")
+        console.print(f"  precision {fidelity['search_precision']:.3f} in the search, "
+                      f"{fidelity['fresh_precision']:.3f} on {fidelity['fresh_samples']} fresh samples "
+                      f"(95% lower bound {fidelity['fresh_precision_lower_95']:.3f}); "
+                      f"threshold {fidelity['threshold']} {'met' if fidelity['threshold_met'] else 'NOT met'}; "
+                      f"covers {fidelity['coverage']:.1%} of applicants"
+                      + (" - NO real applicant" if fidelity["covers_no_applicant"] else ""))
+    if record.lime:
+        table("LIME weights toward " + prediction.adverse_class + " (top 8)", ["condition", "weight"],
+              [(w["condition"], f"{w['weight']:+.3f}") for w in record.lime["weights"][:8]])
+    if record.shap:
+        table(f"SHAP values toward {prediction.adverse_class} (base {record.shap['base_value']:.3f}, top 8)",
+              ["feature", "value", "contribution"],
+              [(v["label"], v["value"], f"{v['contribution']:+.3f}") for v in record.shap["values"][:8]])
+    _show_scores(record.scores)
+
+
+def _show_scores(scores: dict[str, Any]) -> None:
+    rows = []
+    lime_fidelity = scores["fidelity"].get("lime")
+    if lime_fidelity:
+        rows.append(("LIME fidelity", f"weighted R2 on a fresh neighbourhood {lime_fidelity['fresh_weighted_r2']:.3f} "
+                                      f"(in-sample {lime_fidelity['in_sample_r2']:.3f}); "
+                                      f"|g(x) - f(x)| {lime_fidelity['local_error']:.3f}"))
+    lime_stability = scores["stability"].get("lime")
+    if lime_stability:
+        rows.append(("LIME stability", f"{lime_stability['repeats']} seeds: top-{lime_stability['top_n']} Jaccard "
+                                       f"{lime_stability['top_n_jaccard']:.3f}, VSI {lime_stability['vsi']:.3f}, "
+                                       f"CSI {lime_stability['csi']:.3f}"))
+    anchor_stability = scores["stability"].get("anchor")
+    if anchor_stability:
+        rows.append(("Anchor stability", f"{anchor_stability['repeats']} seeds: identical rules "
+                                         f"{anchor_stability['identical_share']:.0%}, predicate Jaccard "
+                                         f"{anchor_stability['predicate_jaccard']:.3f}"))
+    shap_fidelity = scores["fidelity"].get("shap")
+    if shap_fidelity:
+        rows.append(("SHAP additivity", f"|base + sum - f(x)| = {shap_fidelity['additivity_error']:.2e}"))
+    agreement = scores.get("agreement")
+    if agreement:
+        signs = "-" if agreement["sign_agreement"] is None else f"{agreement['sign_agreement']:.0%}"
+        rows.append(("LIME vs SHAP", f"top-{agreement['top_n']} overlap {agreement['top_n_overlap']:.0%}, "
+                                     f"same direction {signs}"))
+    table("How far to trust this explanation", ["score", "value"], rows)
