@@ -107,3 +107,30 @@ def test_data_hash_command_matches_the_sdk(files: dict[str, Path]) -> None:
     result = runner.invoke(app, ["data", "hash", str(files["train.csv"]), "--json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {str(files["train.csv"]): hash_file(files["train.csv"])}
+
+
+def test_explain_show_and_replay_from_the_command_line(tmp_path: Path, small_model: Pipeline,
+                                                       german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = german_xy
+    home, url = tmp_path / "home", f"sqlite:///{tmp_path / 'cli.db'}"
+    sdk = Client(home=home, database_url=url)
+    sdk.register(small_model, X, y, name="credit-risk", adverse_class="bad", code_path=None)
+    sdk.close()
+    applicant = tmp_path / "applicant.json"
+    applicant.write_text(X.iloc[2].to_json())
+    code, out, err = invoke(home, url, "explain", "credit-risk@1", "--instance", str(applicant), "--decision-id",
+                            "LOAN-7", "--methods", "lime,shap", "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["methods"] == ["lime", "shap"] and record["anchor"] is None and record["decision_id"] == "LOAN-7"
+    code, out, _ = invoke(home, url, "explanations", "show", record["id"], "--json")
+    assert code == 0 and json.loads(out) == record
+    code, out, _ = invoke(home, url, "replay", record["id"], "--json")
+    assert code == 0 and json.loads(out)["matches"] is True
+    code, out, _ = invoke(home, url, "lineage", "--decision", "LOAN-7", "--json")
+    assert code == 0 and [v["ref"] for v in json.loads(out)] == ["credit-risk@1"]
+    code, out, _ = invoke(home, url, "explanations", "show", record["id"])
+    assert code == 0 and ("Principal reasons" in out or "pushed toward bad" in out)
+    code, _, err = invoke(home, url, "explain", "credit-risk@1", "--instance", str(applicant), "--decision-id",
+                          "LOAN-8", "--methods", "magic")
+    assert code == 2 and "[invalid_input] (field: methods)" in err

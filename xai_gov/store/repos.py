@@ -240,9 +240,9 @@ def find_explanations(session: Session, *, decision_id: str | None = None, model
 
 
 def lineage_of_decision(session: Session, decision_id: str) -> list[LineageView]:
-    rows = session.execute(
-        select(ModelVersionRow).join(ExplanationRow, ExplanationRow.model_version_id == ModelVersionRow.id)
-        .where(ExplanationRow.decision_id == decision_id).distinct().order_by(ModelVersionRow.id)).scalars().all()
+    explained_by = select(ExplanationRow.model_version_id).where(ExplanationRow.decision_id == decision_id)
+    rows = session.scalars(select(ModelVersionRow).where(ModelVersionRow.id.in_(explained_by))
+                           .order_by(ModelVersionRow.id)).all()
     if not rows:
         raise NotFound(f"no explanation of decision {decision_id!r}", code="decision_not_found", field="decision_id")
     views = []
