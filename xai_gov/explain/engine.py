@@ -164,7 +164,7 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
         anchor=_anchor_dict(anchor_out) if anchor_out else None,
         shap=_shap_dict(shap_out, schema, clean) if shap_out else None,
         scores=scores, reasons=[r.to_dict() for r in reasons], withheld_reasons=withheld, seed=options.seed,
-        parameters=options.parameters(), library_versions=library_versions(),
+        parameters={**options.parameters(), "model_path": space.model_path}, library_versions=library_versions(),
         background_sha256=version.background_sha256, reason_map=reason_map.source, timings=timings)
 
 
