@@ -158,7 +158,7 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
     scores = _scores(lime_out, anchor_out, shap_out, prediction, names, options)
     return ExplanationRecord(
         id=uuid.uuid4().hex, model=version.name, version=version.version, decision_id=decision_id,
-        requested_by=requested_by, requested_at=utcnow(), instance=dict(instance),
+        requested_by=requested_by, requested_at=utcnow(), instance=_as_entered(instance),
         instance_sha256=sha256_json(clean), prediction=prediction, methods=options.methods,
         lime=_lime_dict(lime_out, schema, clean) if lime_out else None,
         anchor=_anchor_dict(anchor_out) if anchor_out else None,
@@ -166,6 +166,11 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
         scores=scores, reasons=[r.to_dict() for r in reasons], withheld_reasons=withheld, seed=options.seed,
         parameters={**options.parameters(), "model_path": space.model_path}, library_versions=library_versions(),
         background_sha256=version.background_sha256, reason_map=reason_map.source, timings=timings)
+
+
+def _as_entered(instance: dict[str, Any]) -> dict[str, Any]:
+    """The input as given, with numpy scalars as plain numbers so it can be stored as JSON."""
+    return {name: value.item() if isinstance(value, np.generic) else value for name, value in instance.items()}
 
 
 def library_versions() -> dict[str, str]:
