@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in home")
     background_rows: int = Field(default=200, ge=10, description="rows of training data kept as background")
     policies_dir: Path | None = Field(default=None, description="governance policies and reason codes (YAML)")
+    policy: str = Field(default="default", description="the policy in force: <policies_dir>/<policy>.yaml")
+    signing_key: Path | None = Field(default=None, description="Ed25519 key signing ledger checkpoints")
 
     @property
     def resolved_home(self) -> Path:
@@ -39,6 +41,17 @@ class Settings(BaseSettings):
             return self.policies_dir.expanduser().resolve()
         beside_package = Path(__file__).resolve().parents[1] / "policies"
         return beside_package if beside_package.is_dir() else Path("policies").resolve()
+
+    @property
+    def policy_file(self) -> Path:
+        return self.resolved_policies_dir / f"{self.policy}.yaml"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Outside the database by design; default <home>/keys/audit-signing-key.pem."""
+        if self.signing_key is not None:
+            return self.signing_key.expanduser().resolve()
+        return self.resolved_home / "keys" / "audit-signing-key.pem"
 
     @property
     def artifacts_dir(self) -> Path:

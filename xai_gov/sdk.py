@@ -19,6 +19,9 @@ from typing import Any
 import pandas as pd
 
 from xai_gov.actors import Actor
+from xai_gov.audit.ledger import AuditEvent
+from xai_gov.audit.service import AuditService, Checkpoint, VerifyReport
+from xai_gov.audit.signing import create_signing_key
 from xai_gov.config import Settings
 from xai_gov.errors import InvalidInput
 from xai_gov.explain.engine import ExplainOptions, Progress
@@ -33,6 +36,7 @@ from xai_gov.lineage.capture import (
 from xai_gov.lineage.datahash import hash_frame
 from xai_gov.lineage.models import LineageRecord, LineageView
 from xai_gov.lineage.service import DateField, LineageService
+from xai_gov.policies.models import load_policy
 from xai_gov.policies.reasons import REASON_CODES_FILE, ReasonMap
 from xai_gov.registry.adapters import ModelAdapter, PythonAdapter, Serialization, SklearnAdapter
 from xai_gov.registry.artifacts import ArtifactStore
@@ -59,19 +63,30 @@ class Client:
         self.database = Database(self.settings.resolved_database_url)
         if migrate:
             self.database.ensure_current()
+        # The policy and the reason map are read and validated now: a bad file fails at start, named.
+        self.policy = load_policy(self.settings.policy_file)
+        self.reason_map = ReasonMap.load(self.settings.resolved_policies_dir / REASON_CODES_FILE)
         self.artifacts = ArtifactStore(self.settings.artifacts_dir)
-        self.registry = RegistryService(database=self.database, artifacts=self.artifacts)
+        self.registry = RegistryService(database=self.database, artifacts=self.artifacts, policy=self.policy)
         self.lineage_service = LineageService(database=self.database)
-        self._explanations: ExplanationService | None = None
+        self.explanations = ExplanationService(database=self.database, registry=self.registry,
+                                               reason_map=self.reason_map, policy=self.policy)
+        self.audit = AuditService(database=self.database, signing_key_path=self.settings.signing_key_path)
 
-    @property
-    def explanations(self) -> ExplanationService:
-        """Built on first use: the reason-code map is read then."""
-        if self._explanations is None:
-            reason_map = ReasonMap.load(self.settings.resolved_policies_dir / REASON_CODES_FILE)
-            self._explanations = ExplanationService(database=self.database, registry=self.registry,
-                                                    reason_map=reason_map)
-        return self._explanations
+    # -- the audit ledger ---------------------------------------------------------
+
+    def create_signing_key(self) -> bool:
+        """Create the checkpoint signing key (outside the database) unless it exists."""
+        return create_signing_key(self.settings.signing_key_path)
+
+    def verify_ledger(self, *, public_key: Path | None = None) -> VerifyReport:
+        return self.audit.verify(public_key_path=public_key)
+
+    def checkpoint(self, *, actor: Actor | None = None) -> Checkpoint:
+        return self.audit.checkpoint(actor=actor or Actor.local_owner())
+
+    def audit_events(self, *, after: int = 0, limit: int = 100) -> list[AuditEvent]:
+        return self.audit.events(after=after, limit=limit)
 
     def close(self) -> None:
         self.database.dispose()
@@ -201,30 +216,36 @@ class Client:
     def replay(self, explanation_id: str, *, progress: Progress | None = None) -> ReplayReport:
         return self.explanations.replay(explanation_id, progress=progress)
 
-    def lineage_by_decision(self, decision_id: str) -> list[LineageView]:
-        return self.explanations.lineage_of_decision(decision_id)
+    def lineage_by_decision(self, decision_id: str, *, actor: Actor | None = None) -> list[LineageView]:
+        return self.explanations.lineage_of_decision(decision_id, actor=_name(actor))
 
     # -- lineage -------------------------------------------------------------------
 
-    def lineage(self, ref: str) -> LineageView:
-        return self.lineage_service.of_version(ref)
+    # Every lookup is recorded in the audit ledger with who asked (default: the local user).
 
-    def lineage_by_data_hash(self, data_sha256: str) -> list[LineageView]:
-        return self.lineage_service.find(data_sha256=data_sha256)
+    def lineage(self, ref: str, *, actor: Actor | None = None) -> LineageView:
+        return self.lineage_service.of_version(ref, actor=_name(actor))
 
-    def lineage_by_commit(self, commit: str) -> list[LineageView]:
-        return self.lineage_service.find(commit=commit)
+    def lineage_by_data_hash(self, data_sha256: str, *, actor: Actor | None = None) -> list[LineageView]:
+        return self.lineage_service.find(data_sha256=data_sha256, actor=_name(actor))
 
-    def lineage_by_trainer(self, trainer: str) -> list[LineageView]:
-        return self.lineage_service.find(trainer=trainer)
+    def lineage_by_commit(self, commit: str, *, actor: Actor | None = None) -> list[LineageView]:
+        return self.lineage_service.find(commit=commit, actor=_name(actor))
+
+    def lineage_by_trainer(self, trainer: str, *, actor: Actor | None = None) -> list[LineageView]:
+        return self.lineage_service.find(trainer=trainer, actor=_name(actor))
 
     def lineage_between(self, since: datetime | None = None, until: datetime | None = None, *,
-                        date_field: DateField = "registered") -> list[LineageView]:
-        return self.lineage_service.find(since=since, until=until, date_field=date_field)
+                        date_field: DateField = "registered", actor: Actor | None = None) -> list[LineageView]:
+        return self.lineage_service.find(since=since, until=until, date_field=date_field, actor=_name(actor))
 
-    def find_lineage(self, **filters: Any) -> list[LineageView]:
+    def find_lineage(self, *, actor: Actor | None = None, **filters: Any) -> list[LineageView]:
         """Any combination of data_sha256, commit, trainer, since, until, date_field."""
-        return self.lineage_service.find(**filters)
+        return self.lineage_service.find(**filters, actor=_name(actor))
+
+
+def _name(actor: Actor | None) -> str:
+    return (actor or Actor.local_owner()).name
 
 
 def as_adapter(model: Any, *, serialization: Serialization = "skops",
@@ -315,3 +336,7 @@ def replay(explanation_id: str) -> ReplayReport:
 
 def lineage_by_decision(decision_id: str) -> list[LineageView]:
     return default_client().lineage_by_decision(decision_id)
+
+
+def verify_ledger() -> VerifyReport:
+    return default_client().verify_ledger()

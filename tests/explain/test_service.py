@@ -20,7 +20,7 @@ QUICK = {"lime": {"num_samples": 500, "repeats": 3}, "anchor": {"repeats": 2, "f
 def registered(client: Client, small_model: Pipeline, german_xy: tuple[pd.DataFrame, pd.Series]) -> Client:
     X, y = german_xy
     client.register(small_model, X, y, name="credit-risk", adverse_class="bad", trainer="alice", code_path=None,
-                    alias="production")
+                    alias="staging")
     return client
 
 
@@ -36,7 +36,7 @@ def stored(client: Client) -> int:
 
 
 def test_explain_stores_a_complete_record_that_replays_exactly(registered: Client, applicant: dict[str, Any]) -> None:
-    record = registered.explain("credit-risk@production", applicant, decision_id="LOAN-1", requested_by="otto",
+    record = registered.explain("credit-risk@staging", applicant, decision_id="LOAN-1", requested_by="otto",
                                 parameters=QUICK)
     assert record.model_ref == "credit-risk@1" and record.decision_id == "LOAN-1" and record.requested_by == "otto"
     assert record.instance == applicant and len(record.instance_sha256) == 64

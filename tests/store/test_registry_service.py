@@ -39,11 +39,11 @@ def test_versions_are_numbered_per_name_and_found_by_version_alias_and_latest(
         client: Client, small_model: Pipeline, german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
     X, y = german_xy
     first = register(client, small_model, X, y)
-    second = register(client, small_model, X, y, alias="production", parent_version="credit-risk@1")
+    second = register(client, small_model, X, y, alias="champion", parent_version="credit-risk@1")
     other = register(client, small_model, X, y, name="fraud")
     assert (first.version, second.version, other.version) == (1, 2, 1)
     assert client.get_model("credit-risk@1").lineage == first.lineage
-    assert client.get_model("credit-risk@production").version == 2
+    assert client.get_model("credit-risk@champion").version == 2
     assert client.get_model("credit-risk").version == 2
     assert second.lineage.parent_version == "credit-risk@1"
     assert [s.to_dict()["latest_version"] for s in client.list_models()] == [2, 1]
@@ -69,15 +69,15 @@ def test_alias_moves_are_recorded_with_who_and_when(
     X, y = german_xy
     register(client, small_model, X, y)
     register(client, small_model, X, y)
-    client.move_alias("credit-risk", "production", 1, actor=OWNER)
-    move = client.move_alias("credit-risk", "production", 2, actor=Actor("oscar", Role.OWNER))
+    client.move_alias("credit-risk", "champion", 1, actor=OWNER)
+    move = client.move_alias("credit-risk", "champion", 2, actor=Actor("oscar", Role.OWNER))
     assert (move.from_version, move.to_version, move.actor) == (1, 2, "oscar")
     history = client.alias_history("credit-risk")
     assert [(m.alias, m.from_version, m.to_version, m.actor) for m in history] == [
-        ("production", None, 1, "olivia"), ("production", 1, 2, "oscar")]
-    assert client.get_model("credit-risk@production").version == 2
+        ("champion", None, 1, "olivia"), ("champion", 1, 2, "oscar")]
+    assert client.get_model("credit-risk@champion").version == 2
     with pytest.raises(PermissionDenied):
-        client.move_alias("credit-risk", "production", 1, actor=Actor("otto", Role.OFFICER))
+        client.move_alias("credit-risk", "champion", 1, actor=Actor("otto", Role.OFFICER))
 
 
 @pytest.mark.parametrize(("ref", "code"), [
@@ -95,7 +95,7 @@ def test_alias_on_a_missing_version_writes_nothing(client: Client, small_model: 
                                                    german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
     register(client, small_model, *german_xy)
     with pytest.raises(NotFound, match="has no version 5"):
-        client.move_alias("credit-risk", "production", 5, actor=OWNER)
+        client.move_alias("credit-risk", "champion", 5, actor=OWNER)
     assert client.alias_history("credit-risk") == []
 
 
@@ -161,3 +161,23 @@ def test_concurrent_registrations_get_distinct_numbers(client: Client, small_mod
     with ThreadPoolExecutor(max_workers=4) as pool:
         versions = list(pool.map(lambda _: register(client, small_model, X, y).version, range(6)))
     assert sorted(versions) == [1, 2, 3, 4, 5, 6]
+
+
+def test_production_needs_the_lineage_the_policy_requires(client: Client, small_model: Pipeline,
+                                                          german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
+    from datetime import UTC, datetime
+
+    from xai_gov.policies.evaluate import PolicyViolation
+
+    X, y = german_xy
+    bare = register(client, small_model, X, y)
+    with pytest.raises(PolicyViolation, match="credit-risk@1 may not take the production alias: policy 'default' "
+                       "requires lineage it lacks: code_repository, code_commit, training_started_at, "
+                       "training_ended_at, metrics") as caught:
+        client.move_alias("credit-risk", "production", bare.version, actor=OWNER)
+    assert caught.value.field == "code_repository"
+    assert client.alias_history("credit-risk") == []
+    complete = register(client, small_model, X, y, repository_url="https://git.bank.example/risk.git",
+                        commit="a" * 40, metrics={"auc": 0.8}, training_started_at=datetime(2026, 11, 1, tzinfo=UTC),
+                        training_ended_at=datetime(2026, 11, 1, 1, tzinfo=UTC))
+    assert client.move_alias("credit-risk", "production", complete.version, actor=OWNER).to_version == 2

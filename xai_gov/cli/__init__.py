@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from xai_gov.cli import audit as audit_commands
 from xai_gov.cli import explanations as explanation_commands
 from xai_gov.cli import lineage as lineage_commands
 from xai_gov.cli import models as model_commands
@@ -30,6 +31,7 @@ app.command("lineage")(lineage_commands.lineage)
 app.command("explain")(explanation_commands.explain)
 app.command("replay")(explanation_commands.replay)
 app.add_typer(explanation_commands.explanations_app, name="explanations")
+app.add_typer(audit_commands.audit_app, name="audit")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 
@@ -49,11 +51,14 @@ def main(
 
 @app.command()
 def init(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Create the data directory and database (idempotent)."""
+    """Create the data directory, the database and the checkpoint signing key (idempotent)."""
     client = run(lambda: state(ctx).client())
     client.settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
     revision = run(client.database.current_revision)
-    info = {"home": str(client.settings.resolved_home), "database": client.database.safe_url, "revision": revision}
+    created = run(client.create_signing_key)
+    info = {"home": str(client.settings.resolved_home), "database": client.database.safe_url, "revision": revision,
+            "policy": f"{client.policy.path} (sha256 {client.policy.sha256[:16]})",
+            "signing key": f"{client.settings.signing_key_path} ({'created' if created else 'exists'})"}
     if as_json:
         print_json(info)
     else:

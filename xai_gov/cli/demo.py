@@ -1,7 +1,8 @@
 """``make demo`` / ``xai-gov demo``: the product's main job, end to end, on the shipped data.
 
 Train and register the credit model with its lineage, look it up from every side,
-explain one approved and one denied applicant, replay one explanation.
+explain one approved and one denied applicant, replay one explanation, sign a
+checkpoint of the audit ledger and verify it.
 """
 
 from __future__ import annotations
@@ -73,6 +74,18 @@ def run_demo(client: Client) -> None:
                       + ", ".join(v.ref for v in client.lineage_by_decision(decision_id)))
     report = client.replay(record.id)
     console.print(f"replay of {record.id}: {'matches exactly' if report.matches else 'DIFFERS'}")
+
+    console.rule("5. Sign a checkpoint of the audit ledger and verify everything")
+    created = client.create_signing_key()
+    console.print(f"signing key {client.settings.signing_key_path} ({'created' if created else 'exists'}); "
+                  f"the public key is printed by `xai-gov audit public-key`")
+    signed = client.checkpoint()
+    console.print(f"checkpoint {signed.id} signs event {signed.seq} (head {short(signed.head_hash, 16)})")
+    report = client.verify_ledger()
+    if not report.ok or report.problem is not None:
+        raise SystemExit(f"audit verify FAILED: {report.problem.message if report.problem else report}")
+    console.print(f"audit verify: OK, {report.events} events, records {report.records}, "
+                  f"{report.checkpoints} checkpoint(s)")
 
     console.rule("Done")
     console.print(f"data directory: [bold]{client.settings.resolved_home}[/bold]\n"

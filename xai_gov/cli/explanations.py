@@ -151,6 +151,8 @@ def show_record(record: ExplanationRecord) -> None:
               ["feature", "value", "contribution"],
               [(v["label"], v["value"], f"{v['contribution']:+.3f}") for v in record.shap["values"][:8]])
     _show_scores(record.scores)
+    if record.verdict:
+        _show_verdict(record.verdict)
 
 
 def _show_scores(scores: dict[str, Any]) -> None:
@@ -179,3 +181,13 @@ def _show_scores(scores: dict[str, Any]) -> None:
         rows.append(("LIME vs SHAP", f"top-{agreement['top_n']} overlap {agreement['top_n_overlap']:.0%}, "
                                      f"same direction {signs}"))
     table("How far to trust this explanation", ["score", "value"], rows)
+
+
+def _show_verdict(verdict: dict[str, Any]) -> None:
+    policy = verdict["policy"]
+    marks = {"pass": "pass", "warn": "WARN", "fail": "FAIL", "not_measured": "not measured"}
+    title = f"Policy {policy['name']} v{policy['version']} (sha256 {policy['sha256'][:12]})"
+    table(f"{title}: {verdict['outcome'].upper()}",
+          ["rule", "measured", "threshold", "outcome"],
+          [(rule["metric"], "-" if rule["value"] is None else f"{rule['value']:.3g}", rule["threshold"],
+            marks[rule["outcome"]]) for rule in verdict["rules"]])

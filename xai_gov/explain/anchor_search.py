@@ -352,24 +352,22 @@ def _kl_bernoulli(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def _kl_upper(p: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """Vectorised anchor-exp dup_bernoulli: the largest q with KL(p, q) <= level (16 bisections)."""
-    low = p.astype(float).copy()
-    high = np.minimum(np.minimum(1.0, p + np.sqrt(level / 2.0)), 1.0)
-    for _ in range(16):
-        mid = (high + low) / 2.0
-        above = _kl_bernoulli(p, mid) > level
-        high = np.where(above, mid, high)
-        low = np.where(above, low, mid)
-    return high
+    """Vectorised anchor-exp dup_bernoulli: the largest q with KL(p, q) <= level."""
+    return _kl_bound(p, level, upper=True)
 
 
 def _kl_lower(p: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """Vectorised anchor-exp dlow_bernoulli: the smallest q with KL(p, q) <= level (16 bisections)."""
-    high = p.astype(float).copy()
-    low = np.maximum(np.minimum(1.0, p - np.sqrt(level / 2.0)), 0.0)
+    """Vectorised anchor-exp dlow_bernoulli: the smallest q with KL(p, q) <= level."""
+    return _kl_bound(p, level, upper=False)
+
+
+def _kl_bound(p: np.ndarray, level: np.ndarray, *, upper: bool) -> np.ndarray:
+    """Bisection (16 steps, as anchor-exp) between p and p -/+ sqrt(level / 2), clipped to [0, 1]."""
+    inner = p.astype(float).copy()
+    outer = np.clip(p + (1 if upper else -1) * np.sqrt(level / 2.0), 0.0, 1.0)
     for _ in range(16):
-        mid = (high + low) / 2.0
-        above = _kl_bernoulli(p, mid) > level
-        low = np.where(above, mid, low)
-        high = np.where(above, high, mid)
-    return low
+        mid = (inner + outer) / 2.0
+        beyond = _kl_bernoulli(p, mid) > level
+        outer = np.where(beyond, mid, outer)
+        inner = np.where(beyond, inner, mid)
+    return outer

@@ -28,6 +28,8 @@ from xai_gov.explain.lime import LimeEngine, LimeOutcome, LimeParams
 from xai_gov.explain.records import METHODS, ExplanationRecord, Prediction, sha256_json
 from xai_gov.explain.shap import ShapEngine, ShapOutcome
 from xai_gov.explain.space import ModelSpace
+from xai_gov.policies.evaluate import evaluate_explanation
+from xai_gov.policies.models import Policy
 from xai_gov.policies.reasons import ReasonMap
 from xai_gov.quality.agreement import lime_shap_agreement
 from xai_gov.quality.fidelity import additivity_error
@@ -118,7 +120,7 @@ class ExplainerCache:
 
 
 def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *, options: ExplainOptions,
-                     decision_id: str, requested_by: str, reason_map: ReasonMap,
+                     decision_id: str, requested_by: str, reason_map: ReasonMap, policy: Policy,
                      progress: Progress | None = None) -> ExplanationRecord:
     """Explain one applicant; the record is returned, not stored."""
     version, space = explainers.version, explainers.space
@@ -154,8 +156,11 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
     names = schema.names
     contributions, source = ((shap_out.values, "shap") if shap_out else
                              (lime_out.fit.weights, "lime") if lime_out else ({}, "none"))
-    reasons, withheld = reason_map.principal_reasons(contributions, schema, clean, source=source)
+    reasons, withheld = reason_map.principal_reasons(
+        contributions, schema, clean, source=source, protected=policy.protected_features,
+        limit=policy.document.explanation.max_reasons)
     scores = _scores(lime_out, anchor_out, shap_out, prediction, names, options)
+    verdict = evaluate_explanation(policy, scores, withheld)
     return ExplanationRecord(
         id=uuid.uuid4().hex, model=version.name, version=version.version, decision_id=decision_id,
         requested_by=requested_by, requested_at=utcnow(), instance=_as_entered(instance),
@@ -165,7 +170,8 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
         shap=_shap_dict(shap_out, schema, clean) if shap_out else None,
         scores=scores, reasons=[r.to_dict() for r in reasons], withheld_reasons=withheld, seed=options.seed,
         parameters={**options.parameters(), "model_path": space.model_path}, library_versions=library_versions(),
-        background_sha256=version.background_sha256, reason_map=reason_map.source, timings=timings)
+        background_sha256=version.background_sha256, reason_map=reason_map.source, verdict=verdict.to_dict(),
+        timings=timings)
 
 
 def _as_entered(instance: dict[str, Any]) -> dict[str, Any]:

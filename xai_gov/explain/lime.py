@@ -60,17 +60,10 @@ class LimeEngine:
 
     def __init__(self, space: ModelSpace) -> None:
         self.space = space
-        schema = space.schema
-        self.explainer = LimeTabularExplainer(
-            space.background, mode="classification", feature_names=schema.names,
-            categorical_features=space.categorical,
-            categorical_names={j: list(schema.features[j].categories) for j in space.categorical},
-            class_names=list(schema.class_names), discretize_continuous=True, discretizer="quartile",
-            random_state=0,
-        )
+        self.explainer = self.plain_explainer(0)  # each explanation reseeds it
 
     def plain_explainer(self, seed: int) -> LimeTabularExplainer:
-        """A plain LIME explainer with the same settings (for the benchmark and the equivalence test)."""
+        """LIME's explainer with the engine's settings (also the benchmark's and the equivalence test's)."""
         schema = self.space.schema
         return LimeTabularExplainer(
             self.space.background, mode="classification", feature_names=schema.names,

@@ -62,6 +62,7 @@ class ExplanationRecord:
     library_versions: dict[str, str]
     background_sha256: str
     reason_map: str
+    verdict: dict[str, Any] | None = None  # the policy's verdict, rule by rule, with the policy file's hash
     timings: dict[str, float] = field(default_factory=dict)
     replay_of: str | None = None
 

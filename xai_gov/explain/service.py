@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from xai_gov.audit import ledger
 from xai_gov.errors import InvalidInput
 from xai_gov.explain.engine import ExplainerCache, ExplainOptions, Progress, VersionExplainers, explain_instance
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.lineage.models import LineageView
+from xai_gov.lineage.service import record_lookup
+from xai_gov.policies.models import Policy
 from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.models import ModelRef
 from xai_gov.registry.service import RegistryService
@@ -47,11 +50,12 @@ class ReplayReport:
 
 
 class ExplanationService:
-    def __init__(self, *, database: Database, registry: RegistryService, reason_map: ReasonMap,
+    def __init__(self, *, database: Database, registry: RegistryService, reason_map: ReasonMap, policy: Policy,
                  cache: ExplainerCache | None = None) -> None:
         self.database = database
         self.registry = registry
         self.reason_map = reason_map
+        self.policy = policy
         self.cache = cache or ExplainerCache()
 
     def explainers(self, ref: str | ModelRef) -> VersionExplainers:
@@ -65,9 +69,13 @@ class ExplanationService:
             raise InvalidInput("a decision id is 1 to 200 characters", field="decision_id")
         record = explain_instance(self.explainers(model), instance, options=options or ExplainOptions(),
                                   decision_id=decision_id, requested_by=requested_by, reason_map=self.reason_map,
-                                  progress=progress)
+                                  policy=self.policy, progress=progress)
         with self.database.session() as session:
-            return repos.add_explanation(session, record)
+            repos.add_explanation(session, record)
+            ledger.append(session, actor=requested_by, action="explanation.created", subject=record.id,
+                          payload=ledger.record_payload(record.body(), decision_id=decision_id,
+                                                        model=record.model_ref))
+        return record
 
     def get(self, explanation_id: str) -> ExplanationRecord:
         with self.database.session() as session:
@@ -82,9 +90,11 @@ class ExplanationService:
             return repos.find_explanations(session, decision_id=decision_id, model=model, requested_by=requested_by,
                                            since=since, until=until, limit=limit, offset=offset)
 
-    def lineage_of_decision(self, decision_id: str) -> list[LineageView]:
+    def lineage_of_decision(self, decision_id: str, *, actor: str) -> list[LineageView]:
         with self.database.session() as session:
-            return repos.lineage_of_decision(session, decision_id)
+            views = repos.lineage_of_decision(session, decision_id)
+            record_lookup(session, actor=actor, query={"decision_id": decision_id}, views=views)
+            return views
 
     def replay(self, explanation_id: str, *, progress: Progress | None = None) -> ReplayReport:
         """Re-run a stored explanation with its seed and parameters; compare every result field."""
@@ -95,7 +105,7 @@ class ExplanationService:
                                        anchor={k: v for k, v in parameters["anchor"].items() if k != "discretizer"})
         replayed = explain_instance(self.explainers(stored.model_ref), stored.instance, options=options,
                                     decision_id=stored.decision_id, requested_by=stored.requested_by,
-                                    reason_map=self.reason_map, progress=progress)
+                                    reason_map=self.reason_map, policy=self.policy, progress=progress)
         before, after = stored.result_fields(), replayed.result_fields()
         checks = tuple(FieldCheck(name, before[name] == after.get(name), before[name], after.get(name))
                        for name in sorted(before))

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
+from sqlalchemy.orm import Session
+
+from xai_gov.audit import ledger
 from xai_gov.errors import InvalidInput
 from xai_gov.lineage.models import LineageView
 from xai_gov.registry.models import ModelRef
 from xai_gov.store import repos
 from xai_gov.store.db import Database
-from xai_gov.timeutil import as_utc
+from xai_gov.timeutil import as_utc, format_utc
 
 DateField = Literal["registered", "trained"]
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -21,16 +24,18 @@ class LineageService:
     def __init__(self, *, database: Database) -> None:
         self.database = database
 
-    def of_version(self, ref: str | ModelRef) -> LineageView:
+    def of_version(self, ref: str | ModelRef, *, actor: str) -> LineageView:
         parsed = ModelRef.parse(ref) if isinstance(ref, str) else ref
         with self.database.session() as session:
             version = repos.get_version(session, parsed)
-        return LineageView(model=version.name, version=version.version, registered_at=version.registered_at,
-                           registered_by=version.registered_by, lineage=version.lineage)
+            view = LineageView(model=version.name, version=version.version, registered_at=version.registered_at,
+                               registered_by=version.registered_by, lineage=version.lineage)
+            record_lookup(session, actor=actor, query={"model": str(parsed)}, views=[view])
+            return view
 
     def find(self, *, data_sha256: str | None = None, commit: str | None = None, trainer: str | None = None,
              since: datetime | None = None, until: datetime | None = None,
-             date_field: DateField = "registered") -> list[LineageView]:
+             date_field: DateField = "registered", actor: str) -> list[LineageView]:
         """Versions matching every filter given. ``since`` is inclusive, ``until`` exclusive."""
         if date_field not in ("registered", "trained"):
             raise InvalidInput(f"date field {date_field!r}: use registered or trained", field="date_field")
@@ -38,12 +43,14 @@ class LineageService:
             raise InvalidInput("give at least one of: data hash, commit, trainer, since, until", field="filter")
         if since is not None and until is not None and as_utc(since) >= as_utc(until):
             raise InvalidInput("'since' must be before 'until'", field="since")
+        query = {"data_sha256": None if data_sha256 is None else normalise_data_hash(data_sha256),
+                 "commit": None if commit is None else normalise_commit(commit), "trainer": trainer,
+                 "since": None if since is None else as_utc(since), "until": None if until is None else as_utc(until),
+                 "date_field": date_field}
         with self.database.session() as session:
-            return repos.lineage_where(
-                session, data_sha256=None if data_sha256 is None else normalise_data_hash(data_sha256),
-                commit=None if commit is None else normalise_commit(commit), trainer=trainer,
-                since=None if since is None else as_utc(since), until=None if until is None else as_utc(until),
-                date_field=date_field)
+            views = repos.lineage_where(session, **query)  # type: ignore[arg-type]
+            record_lookup(session, actor=actor, query=query, views=views)
+            return views
 
 
 def normalise_data_hash(value: str) -> str:
@@ -59,3 +66,11 @@ def normalise_commit(value: str) -> str:
     if not 7 <= len(commit) <= 64 or not _HEX.match(commit):
         raise InvalidInput(f"{value!r} is not a commit (7 to 64 hex digits)", field="commit")
     return commit
+
+
+def record_lookup(session: Session, *, actor: str, query: dict[str, Any], views: list[LineageView]) -> None:
+    """Every lineage lookup is itself recorded in the ledger: who asked what, and what they were shown."""
+    shown = {k: format_utc(v) if isinstance(v, datetime) else v for k, v in query.items() if v is not None}
+    ledger.append(session, actor=actor, action="lineage.lookup",
+                  subject=", ".join(f"{k}={v}" for k, v in shown.items())[:300],
+                  payload={"query": shown, "results": [v.ref for v in views]})

@@ -74,10 +74,12 @@ class ReasonMap:
         return cls(codes, str(path))
 
     def principal_reasons(self, contributions: dict[int, float], schema: FeatureSchema, instance: dict[str, Any],
-                          *, source: str, limit: int = MAX_REASONS) -> tuple[list[Reason], list[str]]:
+                          *, source: str, protected: frozenset[str] = frozenset(),
+                          limit: int = MAX_REASONS) -> tuple[list[Reason], list[str]]:
         """Up to ``limit`` features with the largest positive push toward the adverse class.
 
-        Returns the reasons and the protected features withheld from them."""
+        A feature the map or the policy (``protected``) marks protected is skipped and
+        listed as withheld. Returns the reasons and the withheld features."""
         ranked = sorted((j for j, v in contributions.items() if v > 0), key=lambda j: (-contributions[j], j))
         reasons: list[Reason] = []
         withheld: list[str] = []
@@ -86,7 +88,7 @@ class ReasonMap:
                 break
             feature = schema.features[j]
             code = self.codes.get(feature.name)
-            if code is not None and code.protected:
+            if feature.name in protected or (code is not None and code.protected):
                 withheld.append(feature.name)
                 continue
             value = instance[feature.name]

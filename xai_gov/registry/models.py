@@ -87,6 +87,10 @@ class ModelVersion:
             "lineage": self.lineage.to_dict(),
         }
 
+    def record(self) -> dict[str, Any]:
+        """What the ledger covers: everything but the aliases, which move (their moves are recorded)."""
+        return {k: v for k, v in self.to_dict().items() if k != "aliases"}
+
 
 @dataclass(frozen=True)
 class ModelSummary:
@@ -111,6 +115,7 @@ class AliasMove:
     to_version: int
     actor: str
     moved_at: datetime
+    id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "alias": self.alias, "from_version": self.from_version,

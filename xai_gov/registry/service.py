@@ -16,8 +16,11 @@ import pandas as pd
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from xai_gov.actors import Actor, Role
+from xai_gov.audit import ledger
 from xai_gov.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from xai_gov.lineage.models import LineageRecord
+from xai_gov.policies.evaluate import check_production_lineage
+from xai_gov.policies.models import Policy
 from xai_gov.registry.adapters import (
     PICKLE_FORMATS,
     ModelAdapter,
@@ -32,13 +35,15 @@ from xai_gov.store import repos
 from xai_gov.store.db import Database
 
 CHECK_ROWS = 5
+PRODUCTION = "production"
 _REGISTERING_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 
 
 class RegistryService:
-    def __init__(self, *, database: Database, artifacts: ArtifactStore) -> None:
+    def __init__(self, *, database: Database, artifacts: ArtifactStore, policy: Policy | None = None) -> None:
         self.database = database
         self.artifacts = artifacts
+        self.policy = policy  # production alias checks; None: no policy applies
 
     # -- writes -------------------------------------------------------------
 
@@ -92,11 +97,14 @@ class RegistryService:
                     repos.ensure_artifact(session, sha256=background_sha, kind="background", media_type="text/csv",
                                           size=background_bytes)
                     model = repos.get_or_create_model(session, name=name, actor=actor.name)
-                    return repos.add_version(
+                    version = repos.add_version(
                         session, model=model, version=repos.next_version_number(session, model),
                         adapter_spec=adapter_spec, artifact_sha256=artifact_sha, schema=schema,
                         background_sha256=background_sha, background_rows=background_rows, description=description,
                         actor=actor.name, lineage=lineage)
+                    ledger.append(session, actor=actor.name, action="model.registered", subject=version.ref,
+                                  payload=ledger.record_payload(version.record()))
+                    return version
             except SqlIntegrityError:
                 if attempt == 4:
                     raise Conflict(f"could not number a new version of {name!r}: too many concurrent registrations",
@@ -109,8 +117,14 @@ class RegistryService:
         check_alias(alias)
         if actor.role not in _REGISTERING_ROLES:
             raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not move aliases", field="role")
+        if alias == PRODUCTION and self.policy is not None:
+            target = self.get(ModelRef(name, version=version))
+            check_production_lineage(self.policy, target.ref, target.lineage)
         with self.database.session() as session:
-            return repos.move_alias(session, name=name, alias=alias, version=version, actor=actor.name)
+            move = repos.move_alias(session, name=name, alias=alias, version=version, actor=actor.name)
+            ledger.append(session, actor=actor.name, action="alias.moved", subject=f"{name}@{alias}",
+                          payload=repos.alias_move_record(repos.alias_move_row(session, move.id or 0)))
+            return move
 
     # -- reads --------------------------------------------------------------
 

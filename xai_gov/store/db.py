@@ -1,7 +1,8 @@
 """Engine, sessions and migrations.
 
 SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy
-timeout, so readers never block the writer. Migrations are applied on first use
+timeout; its transactions begin IMMEDIATE, so concurrent writers queue instead of
+failing on a stale read. Migrations are applied on first use
 and by ``xai-gov db upgrade``.
 """
 
@@ -50,6 +51,7 @@ class Database:
         self.engine: Engine = create_engine(url, **options)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin_immediate)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -110,9 +112,18 @@ class Database:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy's recipe: take transaction control from the driver, so that "begin" below decides.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    """Every transaction takes SQLite's write lock when it begins, so a transaction that reads the
+    ledger's head and then appends cannot be overtaken (transactions are short: work such as
+    explaining happens before the session opens)."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

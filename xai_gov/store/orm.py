@@ -172,3 +172,35 @@ class ExplanationRow(Base):
     record_sha256: Mapped[str] = mapped_column(String(64))
 
     model_version: Mapped[ModelVersionRow] = relationship()
+
+
+class AuditEventRow(Base):
+    """One ledger event; ``seq`` is assigned by the appender under a lock, never by the database."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject", "subject"), Index("ix_audit_events_action", "action"))
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300))
+    payload: Mapped[dict[str, Any]]
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditCheckpointRow(Base):
+    """An Ed25519 signature over the chain head at ``seq``; the private key never enters the database."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    head_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime]
+    signed_by: Mapped[str] = mapped_column(String(200))
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(200))

@@ -22,7 +22,7 @@ from xai_gov.store.orm import (
     ModelVersionRow,
     RegisteredModelRow,
 )
-from xai_gov.timeutil import utcnow
+from xai_gov.timeutil import format_utc, utcnow
 
 # -- artifacts --------------------------------------------------------------------
 
@@ -62,11 +62,11 @@ def add_version(session: Session, *, model: RegisteredModelRow, version: int, ad
     session.flush()
     session.add(_lineage_row(row.id, lineage))
     session.flush()
-    return _version_entity(session, row)
+    return version_entity(session, row)
 
 
 def get_version(session: Session, ref: ModelRef) -> ModelVersion:
-    return _version_entity(session, _find_version_row(session, ref))
+    return version_entity(session, _find_version_row(session, ref))
 
 
 def list_models(session: Session) -> list[ModelSummary]:
@@ -90,7 +90,7 @@ def list_versions(session: Session, name: str) -> list[ModelVersion]:
     model = _model_row(session, name)
     rows = session.scalars(select(ModelVersionRow).where(ModelVersionRow.model_id == model.id)
                            .order_by(ModelVersionRow.version)).all()
-    return [_version_entity(session, row) for row in rows]
+    return [version_entity(session, row) for row in rows]
 
 
 # -- aliases ----------------------------------------------------------------------
@@ -105,11 +105,25 @@ def move_alias(session: Session, *, name: str, alias: str, version: int, actor: 
     else:
         current.model_version_id = target.id
     moved_at = utcnow()
-    session.add(AliasEventRow(model_id=target.model_id, alias=alias, from_version=from_version, to_version=version,
-                              actor=actor, moved_at=moved_at))
+    row = AliasEventRow(model_id=target.model_id, alias=alias, from_version=from_version, to_version=version,
+                        actor=actor, moved_at=moved_at)
+    session.add(row)
     session.flush()
     return AliasMove(model=name, alias=alias, from_version=from_version, to_version=version, actor=actor,
-                     moved_at=moved_at)
+                     moved_at=moved_at, id=row.id)
+
+
+def alias_move_record(row: AliasEventRow) -> dict[str, Any]:
+    """An alias move as the ledger records it."""
+    return {"alias_event_id": row.id, "model_id": row.model_id, "alias": row.alias, "from_version": row.from_version,
+            "to_version": row.to_version, "actor": row.actor, "moved_at": format_utc(row.moved_at)}
+
+
+def alias_move_row(session: Session, move_id: int) -> AliasEventRow:
+    row = session.get(AliasEventRow, move_id)
+    if row is None:
+        raise NotFound(f"no alias move {move_id}", field="alias")
+    return row
 
 
 def alias_history(session: Session, name: str) -> list[AliasMove]:
@@ -117,7 +131,7 @@ def alias_history(session: Session, name: str) -> list[AliasMove]:
     rows = session.scalars(select(AliasEventRow).where(AliasEventRow.model_id == model.id)
                            .order_by(AliasEventRow.id)).all()
     return [AliasMove(model=name, alias=r.alias, from_version=r.from_version, to_version=r.to_version,
-                      actor=r.actor, moved_at=r.moved_at) for r in rows]
+                      actor=r.actor, moved_at=r.moved_at, id=r.id) for r in rows]
 
 
 # -- lineage lookups ----------------------------------------------------------------
@@ -177,7 +191,7 @@ def _find_version_row(session: Session, ref: ModelRef) -> ModelVersionRow:
     return row
 
 
-def _version_entity(session: Session, row: ModelVersionRow) -> ModelVersion:
+def version_entity(session: Session, row: ModelVersionRow) -> ModelVersion:
     aliases = session.scalars(select(AliasRow.alias).where(AliasRow.model_version_id == row.id)
                               .order_by(AliasRow.alias)).all()
     lineage = session.scalar(select(LineageRow).where(LineageRow.model_version_id == row.id))
@@ -247,7 +261,7 @@ def lineage_of_decision(session: Session, decision_id: str) -> list[LineageView]
         raise NotFound(f"no explanation of decision {decision_id!r}", code="decision_not_found", field="decision_id")
     views = []
     for row in rows:
-        version = _version_entity(session, row)
+        version = version_entity(session, row)
         views.append(LineageView(model=version.name, version=version.version, registered_at=version.registered_at,
                                  registered_by=version.registered_by, lineage=version.lineage))
     return views

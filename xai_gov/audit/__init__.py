@@ -1,0 +1,1 @@
+"""The tamper-evident audit ledger, its verification and signed checkpoints."""

@@ -1,0 +1,91 @@
+"""The audit ledger: an append-only, hash-chained log of every write and every auditor lookup.
+
+Each event holds its sequence number, UTC time, actor, action, subject, the
+SHA-256 of its payload (canonical JSON, ``xai_gov.explain.records.canonical_json``)
+and the hash of the event before it; its own hash covers all of that:
+
+    hash = SHA-256(canonical_json({"seq", "at", "actor", "action", "subject",
+                                   "payload_sha256", "prev_hash"}))
+
+with ``prev_hash`` of the first event 64 zeros. An event is appended in the same
+transaction as the write it records, so both land or neither does. Appends are
+serialised: PostgreSQL takes a transaction-scoped advisory lock; SQLite
+transactions begin IMMEDIATE (``xai_gov.store.db``), which takes the write lock
+before the head is read. The chain therefore never forks, and a sequence number
+never repeats (it is the primary key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from xai_gov.explain.records import canonical_json, sha256_json
+from xai_gov.store.orm import AuditEventRow
+from xai_gov.timeutil import format_utc, utcnow
+
+GENESIS = "0" * 64
+ADVISORY_LOCK_KEY = 0x7861_6967  # "xaig"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    payload: dict[str, Any]
+    payload_sha256: str
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "at": format_utc(self.at), "actor": self.actor, "action": self.action,
+                "subject": self.subject, "payload": self.payload, "payload_sha256": self.payload_sha256,
+                "prev_hash": self.prev_hash, "hash": self.hash}
+
+
+def event_hash(*, seq: int, at: datetime, actor: str, action: str, subject: str, payload_sha256: str,
+               prev_hash: str) -> str:
+    body = {"seq": seq, "at": format_utc(at), "actor": actor, "action": action, "subject": subject,
+            "payload_sha256": payload_sha256, "prev_hash": prev_hash}
+    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+def append(session: Session, *, actor: str, action: str, subject: str, payload: dict[str, Any]) -> AuditEvent:
+    """Append one event inside the caller's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    head = session.execute(select(AuditEventRow.seq, AuditEventRow.hash)
+                           .order_by(AuditEventRow.seq.desc()).limit(1)).first()
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    at = utcnow()
+    payload_sha256 = sha256_json(payload)
+    digest = event_hash(seq=seq, at=at, actor=actor, action=action, subject=subject, payload_sha256=payload_sha256,
+                        prev_hash=prev_hash)
+    session.add(AuditEventRow(seq=seq, at=at, actor=actor, action=action, subject=subject, payload=payload,
+                              payload_sha256=payload_sha256, prev_hash=prev_hash, hash=digest))
+    session.flush()
+    return AuditEvent(seq, at, actor, action, subject, payload, payload_sha256, prev_hash, digest)
+
+
+def to_event(row: AuditEventRow) -> AuditEvent:
+    return AuditEvent(row.seq, row.at, row.actor, row.action, row.subject, dict(row.payload), row.payload_sha256,
+                      row.prev_hash, row.hash)
+
+
+def field_hashes(record: dict[str, Any]) -> dict[str, str]:
+    """The SHA-256 of each top-level field: kept in the ledger, so a change is named field by field."""
+    return {name: sha256_json(value) for name, value in record.items()}
+
+
+def record_payload(record: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """What an event keeps of a record: its fields' hashes and the hash over them."""
+    fields = field_hashes(record)
+    return {"fields_sha256": sha256_json(fields), "fields": fields, **extra}

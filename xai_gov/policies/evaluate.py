@@ -1,0 +1,76 @@
+"""Evaluating explanations and model versions against the policy in force."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from xai_gov.errors import XaiGovError
+from xai_gov.lineage.models import LineageRecord
+from xai_gov.policies.models import Outcome, Policy
+
+_RANK = {"pass": 0, "not_measured": 0, "warn": 1, "fail": 2}
+
+
+class PolicyViolation(XaiGovError):
+    code = "policy_violation"
+
+
+@dataclass(frozen=True)
+class RuleVerdict:
+    metric: str
+    outcome: Outcome
+    value: float | None
+    threshold: str  # e.g. ">= 0.95"
+    severity: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome  # the worst of the rules: pass, warn or fail
+    rules: tuple[RuleVerdict, ...]
+    withheld_reasons: tuple[str, ...]
+    policy: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcome": self.outcome, "rules": [asdict(r) for r in self.rules],
+                "withheld_reasons": list(self.withheld_reasons), "policy": self.policy}
+
+
+def evaluate_explanation(policy: Policy, scores: dict[str, Any], withheld: list[str]) -> Verdict:
+    """Each rule against the measured score; a score the request did not compute is 'not_measured'."""
+    verdicts = []
+    for rule in policy.document.explanation.rules:
+        value = _lookup(scores, rule.metric)
+        if rule.min is not None:
+            threshold, passed = f">= {rule.min:g}", value is not None and value >= rule.min
+        else:
+            threshold, passed = f"<= {rule.max:g}", value is not None and value <= (rule.max or 0.0)
+        outcome: Outcome = "not_measured" if value is None else ("pass" if passed else rule.severity)
+        verdicts.append(RuleVerdict(rule.metric, outcome, value, threshold, rule.severity, rule.why))
+    worst = max((v.outcome for v in verdicts), key=lambda o: _RANK[o], default="pass")
+    return Verdict(outcome="pass" if worst == "not_measured" else worst, rules=tuple(verdicts),
+                   withheld_reasons=tuple(withheld), policy=policy.to_dict())
+
+
+def check_production_lineage(policy: Policy, ref: str, lineage: LineageRecord) -> None:
+    """Refuse the production alias to a version missing lineage the policy requires, naming the fields."""
+    missing = [name for name in policy.document.model.production_requires if _is_missing(getattr(lineage, name))]
+    if missing:
+        raise PolicyViolation(
+            f"{ref} may not take the production alias: policy {policy.document.name!r} requires lineage it lacks: "
+            f"{', '.join(missing)}", field=missing[0])
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value == {} or value == ""
+
+
+def _lookup(scores: dict[str, Any], metric: str) -> float | None:
+    node: Any = scores
+    for part in metric.split("."):
+        if not isinstance(node, dict) or node.get(part) is None:
+            return None
+        node = node[part]
+    return float(node) if isinstance(node, (int, float)) and not isinstance(node, bool) else None

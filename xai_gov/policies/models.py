@@ -1,0 +1,145 @@
+"""The governance policy: its validated shape, loading with errors that name file and line, evaluation.
+
+A policy sets thresholds on an explanation's scores (each a warn or a fail), the
+features never stated as reasons, the maximum number of reasons, and the lineage
+a model version needs before it may take the ``production`` alias.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from xai_gov.errors import InvalidInput
+from xai_gov.lineage.models import LINEAGE_FIELDS
+
+Severity = Literal["warn", "fail"]
+Outcome = Literal["pass", "warn", "fail", "not_measured"]
+
+#: Scores a rule may name (paths into an explanation's scores).
+METRICS: frozenset[str] = frozenset({
+    "fidelity.lime.fresh_weighted_r2", "fidelity.lime.in_sample_r2", "fidelity.lime.local_error",
+    "fidelity.anchor.search_precision", "fidelity.anchor.fresh_precision", "fidelity.anchor.fresh_precision_lower_95",
+    "fidelity.anchor.coverage", "fidelity.shap.additivity_error",
+    "stability.lime.top_n_jaccard", "stability.lime.vsi", "stability.lime.csi",
+    "stability.anchor.identical_share", "stability.anchor.predicate_jaccard",
+    "agreement.top_n_overlap", "agreement.sign_agreement",
+})
+
+
+class ScoreRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    severity: Severity
+    why: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> ScoreRule:
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown metric {self.metric!r}; known: {', '.join(sorted(METRICS))}")
+        if (self.min is None) == (self.max is None):
+            raise ValueError("a rule sets exactly one of min or max")
+        return self
+
+
+class ExplanationPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[ScoreRule] = Field(default_factory=list)
+    protected_features: list[str] = Field(default_factory=list)
+    max_reasons: int = Field(default=4, ge=1, le=4)
+
+
+class ModelPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    production_requires: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelPolicy:
+        unknown = [f for f in self.production_requires if f not in LINEAGE_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown lineage field {unknown[0]!r}; known: {', '.join(LINEAGE_FIELDS)}")
+        return self
+
+
+class PolicyDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    version: int = Field(ge=1)
+    explanation: ExplanationPolicy = Field(default_factory=ExplanationPolicy)
+    model: ModelPolicy = Field(default_factory=ModelPolicy)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A loaded policy with where it came from and the SHA-256 of the file's bytes."""
+
+    document: PolicyDocument
+    path: str
+    sha256: str
+
+    @property
+    def protected_features(self) -> frozenset[str]:
+        return frozenset(self.document.explanation.protected_features)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.document.name, "version": self.document.version, "path": self.path,
+                "sha256": self.sha256}
+
+
+def load_policy(path: Path) -> Policy:
+    """Load and validate a policy file; any problem names the file, the line and what is wrong."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"policy file not found: {path}", code="policy_invalid", field="policy") from None
+    try:
+        text = data.decode("utf-8")
+        raw = yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: not UTF-8 text: {exc}", code="policy_invalid", field="policy") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "somewhere"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InvalidInput(f"{path}, {where}: not valid YAML: {problem}", code="policy_invalid",
+                           field="policy") from exc
+    try:
+        document = PolicyDocument.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        location = tuple(first["loc"])
+        line = _line_of(text, location)
+        dotted = ".".join(str(part) for part in location) or "(top level)"
+        message = first["msg"].removeprefix("Value error, ")
+        raise InvalidInput(f"{path}, line {line}: {dotted}: {message}", code="policy_invalid",
+                           field="policy") from exc
+    return Policy(document=document, path=str(path), sha256=hashlib.sha256(data).hexdigest())
+
+
+def _line_of(text: str, location: tuple[Any, ...]) -> int:
+    """The 1-based line of the YAML node at ``location``, or of the nearest parent that exists."""
+    node = yaml.compose(text)
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in location:
+        if isinstance(node, yaml.MappingNode):
+            match = next((value for key, value in node.value if key.value == part), None)
+            if match is None:
+                break
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
