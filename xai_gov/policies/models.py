@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from xai_gov.errors import InvalidInput
 from xai_gov.lineage.models import LINEAGE_FIELDS
@@ -63,12 +63,13 @@ class ModelPolicy(BaseModel):
 
     production_requires: list[str] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _check(self) -> ModelPolicy:
-        unknown = [f for f in self.production_requires if f not in LINEAGE_FIELDS]
+    @field_validator("production_requires")
+    @classmethod
+    def _known_fields(cls, fields: list[str]) -> list[str]:
+        unknown = [f for f in fields if f not in LINEAGE_FIELDS]
         if unknown:
             raise ValueError(f"unknown lineage field {unknown[0]!r}; known: {', '.join(LINEAGE_FIELDS)}")
-        return self
+        return fields
 
 
 class PolicyDocument(BaseModel):
