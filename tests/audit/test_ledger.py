@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def test_every_write_and_lookup_is_chained_and_verifies(audited: dict[str, Any])
     assert [e.action for e in events] == ["model.registered", "alias.moved", "explanation.created",
                                           "explanation.created", "lineage.lookup"]
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
-    assert events[0].prev_hash == ledger.GENESIS and all(b.prev_hash == a.hash for a, b in zip(events, events[1:]))
+    assert events[0].prev_hash == ledger.GENESIS and all(b.prev_hash == a.hash for a, b in pairwise(events))
     assert events[2].subject == audited["first"].id and events[4].payload["results"] == ["credit-risk@1"]
     report = client.verify_ledger()
     assert report.ok and report.events == 5

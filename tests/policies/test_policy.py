@@ -59,5 +59,5 @@ def test_a_client_refuses_to_start_on_a_bad_policy(tmp_path: Path) -> None:
     policies.mkdir()
     (policies / "reason_codes.yaml").write_text((DEFAULT.parent / "reason_codes.yaml").read_text())
     (policies / "default.yaml").write_text("name: broken\nversion: 0\n")
-    with pytest.raises(InvalidInput, match="default.yaml, line 2: version"):
+    with pytest.raises(InvalidInput, match=r"default\.yaml, line 2: version"):
         Client(Settings(home=tmp_path / "home", policies_dir=policies))
