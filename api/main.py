@@ -1,18 +1,68 @@
-"""The FastAPI application factory (``uvicorn api.main:create_app --factory``)."""
+"""The FastAPI application (``uvicorn api.main:create_app --factory``): thin routes over xai_gov."""
 
 from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from fastapi import FastAPI
 
 import xai_gov
+from api import errors
+from api.middleware import GuardMiddleware, Metrics, MetricsMiddleware
+from api.routes import audit, explanations, health, keys, lineage, models
+from xai_gov.config import Settings
+from xai_gov.errors import Unavailable
+from xai_gov.sdk import Client
 
 
-def create_app() -> FastAPI:
-    app = FastAPI(title="xai-gov", version=xai_gov.__version__,
-                  description="Explainability and model governance for credit decisions.")
+class ExplanationGate:
+    """At most ``slots`` explanations compute at once (they are CPU-bound and run in worker threads,
+    so the event loop, health checks and lookups stay responsive); a request that cannot get a slot
+    within ``queue_seconds`` is refused with 503 rather than piling up."""
 
-    @app.get("/healthz", tags=["health"], summary="Liveness: the process answers.")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": xai_gov.__version__}
+    def __init__(self, settings: Settings) -> None:
+        self._slots = threading.BoundedSemaphore(settings.explain_concurrency)
+        self.queue_seconds = settings.explain_queue_seconds
+        self.budget_seconds = settings.explain_budget_seconds
 
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        if not self._slots.acquire(timeout=self.queue_seconds):
+            raise Unavailable(f"every explanation slot stayed busy for {self.queue_seconds:g} s; try again",
+                              code="busy")
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
+def create_app(settings: Settings | None = None, *, client: Client | None = None) -> FastAPI:
+    settings = client.settings if client is not None else (settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The policy and the reason map are validated here: a bad file stops the service at start.
+        owned = client is None
+        app.state.client = client or Client(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.client.close()
+
+    app = FastAPI(title="xai-gov", version=xai_gov.__version__, lifespan=lifespan,
+                  description="Explainability and model governance for credit decisions. Authenticate with "
+                              "`Authorization: Bearer <key>`; each key has one role: officer, auditor, owner, "
+                              "admin. Errors are RFC 9457 problem+json with a stable `code`.")
+    if client is not None:  # available before startup too (test clients that skip the lifespan)
+        app.state.client = client
+    app.state.metrics = Metrics()
+    app.state.gate = ExplanationGate(settings)
+    errors.install(app)
+    for router in (health.router, models.router, explanations.router, lineage.router, audit.router, keys.router):
+        app.include_router(router)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

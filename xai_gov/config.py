@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     policies_dir: Path | None = Field(default=None, description="governance policies and reason codes (YAML)")
     policy: str = Field(default="default", description="the policy in force: <policies_dir>/<policy>.yaml")
     signing_key: Path | None = Field(default=None, description="Ed25519 key signing ledger checkpoints")
+    # The HTTP service's limits.
+    max_body_bytes: int = Field(default=64 * 2**20, ge=1024, description="largest request body accepted")
+    explain_concurrency: int = Field(default=2, ge=1, description="explanations computed at once")
+    explain_queue_seconds: float = Field(default=30.0, gt=0, description="longest wait for a free slot")
+    explain_budget_seconds: float = Field(default=60.0, gt=0, description="an explanation's time budget")
 
     @property
     def resolved_home(self) -> Path:

@@ -8,7 +8,9 @@
     ├── PermissionDenied        the actor's role may not do this
     ├── ModelCheckFailed        predict_proba raised or returned the wrong shape
     ├── ModelEndpointError      an HTTP model endpoint failed
-    └── IntegrityError          a stored artifact or record no longer matches its hash
+    ├── IntegrityError          a stored artifact or record no longer matches its hash
+    ├── Unauthenticated         no key, or an unknown or revoked one
+    └── Unavailable             busy, or over an explanation's time budget
 
 Every error carries a stable ``code`` (for scripts and the API's error table), a
 human message, and where it makes sense the ``field`` or thing it names.
@@ -63,3 +65,15 @@ class ModelEndpointError(XaiGovError):
 
 class IntegrityError(XaiGovError):
     code = "integrity_error"
+
+
+class Unauthenticated(XaiGovError):
+    """No credentials, or credentials that are unknown or revoked."""
+
+    code = "unauthenticated"
+
+
+class Unavailable(XaiGovError):
+    """The service cannot take the work now (busy, or over an explanation's time budget)."""
+
+    code = "unavailable"

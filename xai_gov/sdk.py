@@ -18,10 +18,11 @@ from typing import Any
 
 import pandas as pd
 
-from xai_gov.actors import Actor
+from xai_gov.actors import Actor, Role
 from xai_gov.audit.ledger import AuditEvent
 from xai_gov.audit.service import AuditService, Checkpoint, VerifyReport
 from xai_gov.audit.signing import create_signing_key
+from xai_gov.auth.keys import KeyService
 from xai_gov.config import Settings
 from xai_gov.errors import InvalidInput
 from xai_gov.explain.engine import ExplainOptions, Progress
@@ -72,6 +73,14 @@ class Client:
         self.explanations = ExplanationService(database=self.database, registry=self.registry,
                                                reason_map=self.reason_map, policy=self.policy)
         self.audit = AuditService(database=self.database, signing_key_path=self.settings.signing_key_path)
+        self.keys = KeyService(database=self.database)
+
+    def bootstrap_admin_key(self) -> str | None:
+        """The first admin key, created when none exists (``xai-gov init``); None when one exists."""
+        if self.keys.has_admin():
+            return None
+        _, secret = self.keys.create(name="first admin", role="admin", actor=Actor("xai-gov init", Role.ADMIN))
+        return secret
 
     # -- the audit ledger ---------------------------------------------------------
 

@@ -10,6 +10,7 @@ import typer
 
 from xai_gov.cli import audit as audit_commands
 from xai_gov.cli import explanations as explanation_commands
+from xai_gov.cli import keys as key_commands
 from xai_gov.cli import lineage as lineage_commands
 from xai_gov.cli import models as model_commands
 from xai_gov.cli.output import console, fields, print_json, run
@@ -32,6 +33,7 @@ app.command("explain")(explanation_commands.explain)
 app.command("replay")(explanation_commands.replay)
 app.add_typer(explanation_commands.explanations_app, name="explanations")
 app.add_typer(audit_commands.audit_app, name="audit")
+app.add_typer(key_commands.keys_app, name="keys")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 
@@ -56,13 +58,18 @@ def init(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     client.settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
     revision = run(client.database.current_revision)
     created = run(client.create_signing_key)
+    admin_key = run(client.bootstrap_admin_key)
     info = {"home": str(client.settings.resolved_home), "database": client.database.safe_url, "revision": revision,
             "policy": f"{client.policy.path} (sha256 {client.policy.sha256[:16]})",
             "signing key": f"{client.settings.signing_key_path} ({'created' if created else 'exists'})"}
+    if admin_key:
+        info["first admin key"] = admin_key
     if as_json:
         print_json(info)
     else:
         fields("xai-gov initialised", list(info.items()))
+        if admin_key:
+            console.print("the admin key is shown this once: store it now", soft_wrap=True)
 
 
 @db_app.command("upgrade")

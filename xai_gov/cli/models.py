@@ -14,8 +14,8 @@ from xai_gov.errors import InvalidInput
 from xai_gov.lineage.capture import build_lineage
 from xai_gov.lineage.datahash import hash_file, read_table
 from xai_gov.lineage.service import normalise_data_hash
-from xai_gov.registry.adapters import HttpAdapter, ModelAdapter, PythonAdapter, SklearnAdapter
 from xai_gov.registry.files import read_bytes, read_json_object, read_schema
+from xai_gov.registry.intake import ModelSource
 from xai_gov.registry.models import ModelVersion
 from xai_gov.timeutil import parse_utc
 
@@ -62,8 +62,10 @@ def register(
     """Register a model version from files, with its lineage."""
 
     def action() -> ModelVersion:
-        adapter = _adapter(artifact=artifact, artifact_format=artifact_format, trust=trust or [], python=python,
-                           http=http, protocol=protocol, batch_size=batch_size, timeout=timeout, retries=retries)
+        source = ModelSource(artifact=read_bytes(artifact, field="artifact") if artifact else None,
+                             serialization=artifact_format, trusted_types=tuple(trust or ()), python=python, http=http,
+                             protocol=protocol, batch_size=batch_size, timeout=timeout, retries=retries)
+        adapter = source.adapter()
         feature_schema = read_schema(schema)
         if class_names is not None or adverse_class is not None:
             names = [c.strip() for c in class_names.split(",")] if class_names else feature_schema.class_names
@@ -90,22 +92,6 @@ def register(
         console.print(f"registered [bold]{version.ref}[/bold]" + (f" ({', '.join(version.aliases)})"
                                                                   if version.aliases else ""))
         show_version(version)
-
-
-def _adapter(*, artifact: Path | None, artifact_format: str, trust: list[str], python: str | None, http: str | None,
-             protocol: str, batch_size: int, timeout: float, retries: int) -> ModelAdapter:
-    given = [flag for flag, value in (("--artifact", artifact), ("--python", python), ("--http", http)) if value]
-    if len(given) != 1:
-        raise InvalidInput("give exactly one of --artifact, --python or --http", field="model")
-    if artifact is not None:
-        if artifact_format not in ("skops", "joblib"):
-            raise InvalidInput(f"--format {artifact_format!r}: use skops or joblib", field="format")
-        return SklearnAdapter.load(read_bytes(artifact, field="artifact"), serialization=artifact_format,  # type: ignore[arg-type]
-                                   trusted_types=trust)
-    if python is not None:
-        return PythonAdapter(python)
-    return HttpAdapter(http or "", protocol=protocol, batch_size=batch_size, timeout=timeout,  # type: ignore[arg-type]
-                       retries=retries)
 
 
 def _training_data(path: Path | None, digest: str | None, rows: int | None) -> tuple[str | None, int | None]:

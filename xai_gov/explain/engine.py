@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xai_gov.errors import InvalidInput, ModelCheckFailed, XaiGovError
+from xai_gov.errors import InvalidInput, ModelCheckFailed, Unavailable, XaiGovError
 from xai_gov.explain.anchor import AnchorEngine, AnchorOutcome
 from xai_gov.explain.anchor_search import AnchorParams
 from xai_gov.explain.lime import LimeEngine, LimeOutcome, LimeParams
@@ -274,3 +274,23 @@ def _shap_dict(outcome: ShapOutcome, schema: Any, instance: dict[str, Any]) -> d
     return {"explained_class": schema.adverse_class, "algorithm": outcome.algorithm, "base_value": outcome.base_value,
             "values": [{"feature": schema.features[j].name, "label": schema.features[j].label,
                         "value": instance[schema.features[j].name], "contribution": v} for j, v in values]}
+
+
+class TimeBudget:
+    """A progress callback that stops an explanation at the next step once its time is spent.
+
+    Steps cannot be interrupted midway, so an explanation can overrun by one step;
+    it then fails with ``explanation_over_budget`` and nothing is stored."""
+
+    def __init__(self, seconds: float, then: Progress | None = None) -> None:
+        self.seconds = seconds
+        self.then = then
+        self.started = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        spent = time.perf_counter() - self.started
+        if spent > self.seconds:
+            raise Unavailable(f"the explanation's time budget of {self.seconds:g} s was spent before its "
+                              f"{step} step ({spent:.1f} s); nothing was stored", code="explanation_over_budget")
+        if self.then is not None:
+            self.then(step)

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from xai_gov.actors import Actor
 from xai_gov.audit import ledger
-from xai_gov.errors import InvalidInput
+from xai_gov.auth.permissions import Permission, allowed
+from xai_gov.errors import InvalidInput, NotFound
 from xai_gov.explain.engine import ExplainerCache, ExplainOptions, Progress, VersionExplainers, explain_instance
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.lineage.models import LineageView
@@ -77,13 +79,22 @@ class ExplanationService:
                                                         model=record.model_ref))
         return record
 
-    def get(self, explanation_id: str) -> ExplanationRecord:
+    def get(self, explanation_id: str, *, viewer: Actor | None = None) -> ExplanationRecord:
+        """A stored explanation; a ``viewer`` who may not read everyone's sees only their own
+        (another officer's is 'not found', so its existence does not leak)."""
         with self.database.session() as session:
-            return repos.get_explanation(session, explanation_id)
+            record = repos.get_explanation(session, explanation_id)
+        if viewer is not None and not allowed(viewer, Permission.READ_ALL_EXPLANATIONS) \
+                and record.requested_by != viewer.name:
+            raise NotFound(f"no explanation {explanation_id!r}", code="explanation_not_found", field="id")
+        return record
 
     def find(self, *, decision_id: str | None = None, model: str | None = None, requested_by: str | None = None,
              since: datetime | None = None, until: datetime | None = None, limit: int = 100,
-             offset: int = 0) -> list[ExplanationRecord]:
+             offset: int = 0, viewer: Actor | None = None) -> list[ExplanationRecord]:
+        """Stored explanations matching every filter; a ``viewer`` who may not read everyone's sees their own."""
+        if viewer is not None and not allowed(viewer, Permission.READ_ALL_EXPLANATIONS):
+            requested_by = viewer.name
         if not 1 <= limit <= MAX_PAGE or offset < 0:
             raise InvalidInput(f"limit is 1 to {MAX_PAGE} and offset not negative", field="limit")
         with self.database.session() as session:

@@ -1,0 +1,55 @@
+"""Explanations: create (officer), read (an officer their own, an auditor all), replay (auditor)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from api.deps import ClientDep, Explainer, ExplanationReader, JsonBody, Replayer
+from api.schemas.explanations import ExplainIn, ExplanationOut, ExplanationPage, ReplayOut
+from xai_gov.explain.engine import TimeBudget
+
+router = APIRouter(prefix="/v1/explanations", tags=["explanations"])
+
+
+@router.post("", status_code=201, response_model=ExplanationOut, summary="Explain one decision (officer).",
+             dependencies=[JsonBody],
+             description="Runs LIME, Anchor and SHAP (or the methods named), scores them, gives the principal "
+                         "reasons and the policy verdict, and stores the record. CPU-heavy: it runs in a worker "
+                         "thread, a limited number at a time, within a time budget.")
+def create_explanation(body: ExplainIn, request: Request, client: ClientDep, officer: Explainer) -> ExplanationOut:
+    gate = request.app.state.gate
+    with gate.slot():
+        record = client.explain(body.model, body.instance, decision_id=body.decision_id, methods=body.methods,
+                                seed=body.seed, requested_by=officer.name, parameters=body.options,
+                                progress=TimeBudget(gate.budget_seconds))
+    for step, seconds in record.timings.items():
+        request.app.state.metrics.explain.labels(step).observe(seconds)
+    return ExplanationOut.from_domain(record)
+
+
+@router.get("/{explanation_id}", response_model=ExplanationOut, summary="One stored explanation.")
+def get_explanation(explanation_id: str, client: ClientDep, reader: ExplanationReader) -> ExplanationOut:
+    return ExplanationOut.from_domain(client.explanations.get(explanation_id, viewer=reader))
+
+
+@router.get("", response_model=ExplanationPage, summary="Stored explanations, oldest first, paginated.")
+def list_explanations(
+    client: ClientDep, reader: ExplanationReader,
+    model: Annotated[str | None, Query(max_length=200)] = None,
+    decision_id: Annotated[str | None, Query(max_length=200)] = None,
+    since: datetime | None = None, until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> ExplanationPage:
+    records = client.explanations.find(model=model, decision_id=decision_id, since=since, until=until, limit=limit,
+                                       offset=offset, viewer=reader)
+    return ExplanationPage(items=[ExplanationOut.from_domain(r) for r in records], limit=limit, offset=offset)
+
+
+@router.post("/{explanation_id}/replay", response_model=ReplayOut,
+             summary="Re-run a stored explanation and compare it field by field (auditor).")
+def replay(explanation_id: str, request: Request, client: ClientDep, _: Replayer) -> ReplayOut:
+    with request.app.state.gate.slot():
+        return ReplayOut.model_validate(client.replay(explanation_id).to_dict())

@@ -1,0 +1,61 @@
+"""Model versions: register (owner, multipart), list, get, move an alias."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from api.deps import ClientDep, JsonBody, ModelReader, ModelWriter
+from api.schemas.models import AliasIn, AliasMoveOut, ModelSummaryOut, ModelVersionOut
+from xai_gov.registry.intake import ModelSource, lineage_from_document, parse_background, parse_lineage, parse_schema
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+
+@router.post("", status_code=201, response_model=ModelVersionOut, summary="Register a model version (owner).",
+             description="Multipart form: the model as one of `artifact` (a skops or joblib file), `python` (an "
+                         "import path) or `http` (a served model's URL); `background` (CSV of training rows, "
+                         "features only); `schema` (feature schema JSON); `lineage` (JSON: trainer, commit, "
+                         "repository, training_started_at, training_ended_at, hyperparameters, seeds, metrics, "
+                         "data_sha256, data_rows, data_source_uri, parent_version).")
+def register_model(
+    client: ClientDep, owner: ModelWriter,
+    name: Annotated[str, Form(min_length=1, max_length=200, examples=["credit-risk"])],
+    background: Annotated[UploadFile, File(description="Background sample, CSV")],
+    schema_file: Annotated[UploadFile, File(alias="schema", description="Feature schema, JSON")],
+    artifact: Annotated[UploadFile | None, File(description="skops or joblib file")] = None,
+    lineage: Annotated[UploadFile | None, File(description="Lineage, JSON")] = None,
+    format: Annotated[str, Form(pattern="^(skops|joblib)$")] = "skops",
+    trusted_types: Annotated[str, Form(description="Comma-separated skops types you trust")] = "",
+    python: Annotated[str | None, Form(max_length=300)] = None,
+    http: Annotated[str | None, Form(max_length=2000)] = None,
+    protocol: Annotated[str, Form(pattern="^(mlflow|kserve|json)$")] = "json",
+    alias: Annotated[str | None, Form(max_length=100)] = None,
+    description: Annotated[str | None, Form(max_length=2000)] = None,
+) -> ModelVersionOut:
+    source = ModelSource(artifact=artifact.file.read() if artifact else None, serialization=format,
+                         trusted_types=tuple(t.strip() for t in trusted_types.split(",") if t.strip()),
+                         python=python, http=http, protocol=protocol)
+    version = client.register_adapter(
+        name=name, adapter=source.adapter(), schema=parse_schema(schema_file.file.read(), source="schema"),
+        background=parse_background(background.file.read()),
+        lineage=lineage_from_document(parse_lineage(lineage.file.read() if lineage else None)),
+        description=description, alias=alias, actor=owner)
+    return ModelVersionOut.from_domain(version)
+
+
+@router.get("", response_model=list[ModelSummaryOut], summary="Every registered model.")
+def list_models(client: ClientDep, _: ModelReader) -> list[ModelSummaryOut]:
+    return [ModelSummaryOut.from_domain(s) for s in client.list_models()]
+
+
+@router.get("/{ref}", response_model=ModelVersionOut, summary="One version: name@version, name@alias or name.")
+def get_model(ref: str, client: ClientDep, _: ModelReader) -> ModelVersionOut:
+    return ModelVersionOut.from_domain(client.get_model(ref))
+
+
+@router.put("/{name}/aliases/{alias}", response_model=AliasMoveOut, summary="Point an alias at a version (owner).",
+            dependencies=[JsonBody])
+def move_alias(name: str, alias: str, body: AliasIn, client: ClientDep, owner: ModelWriter) -> AliasMoveOut:
+    return AliasMoveOut.from_domain(client.move_alias(name, alias, body.version, actor=owner))

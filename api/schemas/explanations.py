@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from xai_gov.explain.records import METHODS, ExplanationRecord
+
+EXAMPLE_APPLICANT = {
+    "checking_account": "below 0 DM", "duration_months": 24, "credit_history": "existing credits paid back duly so far",
+    "purpose": "new car", "credit_amount": 4870, "savings": "below 100 DM", "employment_since": "1 to 4 years",
+    "installment_rate": 3, "personal_status_sex": "male, single", "other_debtors": "none", "residence_since": 4,
+    "property": "unknown or no property", "age": 53, "other_installment_plans": "none", "housing": "for free",
+    "existing_credits": 2, "job": "skilled employee or official", "dependents": 2, "telephone": "none",
+    "foreign_worker": "yes",
+}
+
+
+class ExplainIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "model": "credit-risk@production", "decision_id": "LOAN-2026-0042", "instance": EXAMPLE_APPLICANT,
+        "methods": ["lime", "anchor", "shap"], "seed": 0}]})
+
+    model: str = Field(min_length=1, max_length=220, description="name@version or name@alias")
+    decision_id: str = Field(min_length=1, max_length=200, description="The bank's id of the decision")
+    instance: dict[str, Any] = Field(description="The applicant as entered: feature name -> value")
+    methods: list[str] = Field(default_factory=lambda: list(METHODS), min_length=1, max_length=3)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict, description='{"lime": {...}, "anchor": {...}}')
+
+    @field_validator("instance")
+    @classmethod
+    def _finite(cls, instance: dict[str, Any]) -> dict[str, Any]:
+        for name, value in instance.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"feature {name!r} is not a finite number")
+        return instance
+
+
+class ExplanationOut(BaseModel):
+    """One stored explanation record (see the README for every field)."""
+
+    id: str
+    model: str
+    version: int
+    decision_id: str
+    requested_by: str
+    requested_at: str
+    instance: dict[str, Any]
+    instance_sha256: str
+    prediction: dict[str, Any]
+    methods: list[str]
+    lime: dict[str, Any] | None
+    anchor: dict[str, Any] | None
+    shap: dict[str, Any] | None
+    scores: dict[str, Any]
+    reasons: list[dict[str, Any]]
+    withheld_reasons: list[str]
+    verdict: dict[str, Any] | None
+    seed: int
+    parameters: dict[str, Any]
+    library_versions: dict[str, str]
+    background_sha256: str
+    reason_map: str
+    timings: dict[str, float]
+    replay_of: str | None
+    record_sha256: str
+
+    @classmethod
+    def from_domain(cls, record: ExplanationRecord) -> ExplanationOut:
+        return cls.model_validate(record.to_dict())
+
+
+class ExplanationPage(BaseModel):
+    items: list[ExplanationOut]
+    limit: int
+    offset: int
+
+
+class ReplayOut(BaseModel):
+    explanation_id: str
+    matches: bool
+    same_library_versions: bool
+    fields: list[dict[str, Any]]

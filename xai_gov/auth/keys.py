@@ -1,0 +1,114 @@
+"""API keys: ``xg_<prefix>_<secret>``, stored as SHA-256, one role each, shown once, revocable.
+
+The prefix finds the row; the secret's hash is compared in constant time. Creating
+and revoking a key are recorded in the audit ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from xai_gov.actors import Actor, Role
+from xai_gov.audit import ledger
+from xai_gov.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from xai_gov.store.db import Database
+from xai_gov.store.orm import ApiKeyRow
+from xai_gov.timeutil import format_utc, utcnow
+
+_KEY = re.compile(r"^xg_([a-z0-9]{8})_([A-Za-z0-9_-]{32,64})$")
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: int
+    prefix: str
+    name: str
+    role: Role
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "prefix": self.prefix, "name": self.name, "role": self.role.value,
+                "created_at": format_utc(self.created_at), "created_by": self.created_by,
+                "revoked_at": format_utc(self.revoked_at)}
+
+
+def _entity(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(row.id, row.prefix, row.name, Role(row.role), row.created_at, row.created_by, row.revoked_at)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+class KeyService:
+    def __init__(self, *, database: Database) -> None:
+        self.database = database
+
+    def create(self, *, name: str, role: Role | str, actor: Actor) -> tuple[ApiKey, str]:
+        """A new key; the returned string is the only time the key itself exists outside its holder."""
+        if actor.role is not Role.ADMIN:
+            raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not create keys", field="role")
+        try:
+            role = Role(role)
+        except ValueError:
+            raise InvalidInput(f"unknown role {role!r}: one of {', '.join(r.value for r in Role)}",
+                               field="role") from None
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
+            raise InvalidInput("a key's name is 1 to 200 characters", field="name")
+        prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
+        with self.database.session() as session:
+            row = ApiKeyRow(prefix=prefix, key_sha256=_digest(secret), name=name.strip(), role=role.value,
+                            created_at=utcnow(), created_by=actor.name)
+            session.add(row)
+            session.flush()
+            key = _entity(row)
+            ledger.append(session, actor=actor.name, action="key.created", subject=f"key {prefix}",
+                          payload={"id": key.id, "prefix": prefix, "name": key.name, "role": role.value})
+        return key, f"xg_{prefix}_{secret}"
+
+    def revoke(self, *, key_id: int, actor: Actor) -> ApiKey:
+        if actor.role is not Role.ADMIN:
+            raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not revoke keys", field="role")
+        with self.database.session() as session:
+            row = session.get(ApiKeyRow, key_id)
+            if row is None:
+                raise NotFound(f"no API key {key_id}", code="key_not_found", field="id")
+            if row.revoked_at is None:
+                row.revoked_at, row.revoked_by = utcnow(), actor.name
+                ledger.append(session, actor=actor.name, action="key.revoked", subject=f"key {row.prefix}",
+                              payload={"id": row.id, "prefix": row.prefix})
+            return _entity(row)
+
+    def list(self) -> list[ApiKey]:
+        with self.database.session() as session:
+            return [_entity(row) for row in session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id)).all()]
+
+    def has_admin(self) -> bool:
+        return any(k.role is Role.ADMIN and k.revoked_at is None for k in self.list())
+
+    def authenticate(self, token: str | None) -> Actor:
+        """The actor a bearer key belongs to; Unauthenticated for a missing, malformed, unknown or revoked key."""
+        if not token:
+            raise Unauthenticated("an API key is required: Authorization: Bearer <key>", field="authorization")
+        match = _KEY.match(token)
+        if match is None:
+            raise Unauthenticated("the API key is malformed", field="authorization")
+        prefix, secret = match.groups()
+        with self.database.session() as session:
+            row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.prefix == prefix))
+            if row is None or not hmac.compare_digest(row.key_sha256, _digest(secret)):
+                raise Unauthenticated("unknown API key", field="authorization")
+            if row.revoked_at is not None:
+                raise Unauthenticated(f"the API key {prefix} was revoked on {format_utc(row.revoked_at)}",
+                                      field="authorization")
+            return Actor(name=f"{row.name} ({prefix})", role=Role(row.role))

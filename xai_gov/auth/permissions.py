@@ -1,0 +1,43 @@
+"""Who may do what (DESIGN §5), in one table the SDK, CLI and API all read."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from xai_gov.actors import Actor, Role
+from xai_gov.errors import PermissionDenied
+
+
+class Permission(StrEnum):
+    READ_MODELS = "read models"
+    WRITE_MODELS = "register models and move aliases"
+    EXPLAIN = "explain decisions"
+    READ_EXPLANATIONS = "read explanations"
+    READ_ALL_EXPLANATIONS = "read every officer's explanations"
+    REPLAY = "replay explanations"
+    READ_LINEAGE = "look lineage up"
+    READ_AUDIT = "read and verify the audit ledger"
+    MANAGE_KEYS = "manage API keys"
+
+
+GRANTS: dict[Permission, frozenset[Role]] = {
+    Permission.READ_MODELS: frozenset(Role),
+    Permission.WRITE_MODELS: frozenset({Role.OWNER}),
+    Permission.EXPLAIN: frozenset({Role.OFFICER}),
+    Permission.READ_EXPLANATIONS: frozenset({Role.OFFICER, Role.AUDITOR}),
+    Permission.READ_ALL_EXPLANATIONS: frozenset({Role.AUDITOR}),
+    Permission.REPLAY: frozenset({Role.AUDITOR}),
+    Permission.READ_LINEAGE: frozenset({Role.AUDITOR}),
+    Permission.READ_AUDIT: frozenset({Role.AUDITOR}),
+    Permission.MANAGE_KEYS: frozenset({Role.ADMIN}),
+}
+
+
+def allowed(actor: Actor, permission: Permission) -> bool:
+    return actor.role in GRANTS[permission]
+
+
+def require(actor: Actor, permission: Permission) -> Actor:
+    if not allowed(actor, permission):
+        raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not {permission.value}", field="role")
+    return actor

@@ -1,0 +1,124 @@
+"""Registration from what arrives as files or bytes (the CLI's paths, the API's uploads).
+
+One place turns a model source, a schema document, a background CSV and a
+lineage document into the adapter, schema, frame and lineage record the
+registry takes, so the CLI and the API accept exactly the same things.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from xai_gov.errors import InvalidInput
+from xai_gov.lineage.capture import build_lineage
+from xai_gov.lineage.models import LineageRecord
+from xai_gov.lineage.service import normalise_data_hash
+from xai_gov.registry.adapters import HttpAdapter, ModelAdapter, PythonAdapter, SklearnAdapter
+from xai_gov.registry.schema import FeatureSchema
+from xai_gov.timeutil import parse_utc
+
+#: Lineage document keys -> build_lineage arguments (short CLI-style names accepted too).
+_LINEAGE_KEYS = {
+    "trainer": "trainer", "code_repository": "repository_url", "repository": "repository_url",
+    "code_commit": "commit", "commit": "commit", "code_dirty": "dirty", "dirty": "dirty",
+    "training_started_at": "training_started_at", "started": "training_started_at",
+    "training_ended_at": "training_ended_at", "ended": "training_ended_at",
+    "hyperparameters": "hyperparameters", "seeds": "seeds", "metrics": "metrics",
+    "data_sha256": "data_sha256", "data_rows": "data_rows", "data_source_uri": "data_source_uri",
+    "parent_version": "parent_version",
+}
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Exactly one of: a saved scikit-learn artifact, a Python import path, an HTTP endpoint."""
+
+    artifact: bytes | None = None
+    serialization: str = "skops"
+    trusted_types: tuple[str, ...] = ()
+    python: str | None = None
+    http: str | None = None
+    protocol: str = "json"
+    batch_size: int = 256
+    timeout: float = 10.0
+    retries: int = 2
+
+    def adapter(self) -> ModelAdapter:
+        given = [name for name, value in (("artifact", self.artifact), ("python", self.python), ("http", self.http))
+                 if value]
+        if len(given) != 1:
+            raise InvalidInput("give exactly one model source: an artifact, a Python import path or an HTTP URL",
+                               field="model")
+        if self.artifact is not None:
+            if self.serialization not in ("skops", "joblib"):
+                raise InvalidInput(f"format {self.serialization!r}: use skops or joblib", field="format")
+            return SklearnAdapter.load(self.artifact, serialization=self.serialization,  # type: ignore[arg-type]
+                                       trusted_types=self.trusted_types)
+        if self.python is not None:
+            return PythonAdapter(self.python)
+        return HttpAdapter(self.http or "", protocol=self.protocol, batch_size=self.batch_size,  # type: ignore[arg-type]
+                           timeout=self.timeout, retries=self.retries)
+
+
+def parse_schema(data: bytes, *, source: str = "schema") -> FeatureSchema:
+    try:
+        document = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{source} is not valid JSON: {exc}", field="schema") from exc
+    try:
+        return FeatureSchema.from_dict(document)
+    except InvalidInput as error:
+        raise InvalidInput(f"{source}: {error.message}", field=error.field or "schema") from error
+
+
+def parse_background(data: bytes, *, source: str = "background") -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(io.BytesIO(data))
+    except Exception as exc:  # pandas raises many kinds for a bad CSV
+        raise InvalidInput(f"{source} is not a readable CSV: {exc}", field="background") from exc
+    if frame.empty:
+        raise InvalidInput(f"{source} has no rows", field="background")
+    return frame
+
+
+def lineage_from_document(document: dict[str, Any] | None, *, code_path: str | Path | None = None) -> LineageRecord:
+    """A lineage record from a JSON document of the fields the owner knows; git fills what it can."""
+    document = dict(document or {})
+    unknown = sorted(set(document) - set(_LINEAGE_KEYS))
+    if unknown:
+        raise InvalidInput(f"unknown lineage field {unknown[0]!r}; known: {', '.join(sorted(_LINEAGE_KEYS))}",
+                           field=unknown[0])
+    arguments: dict[str, Any] = {_LINEAGE_KEYS[key]: value for key, value in document.items()}
+    for key in ("training_started_at", "training_ended_at"):
+        if key in arguments:
+            arguments[key] = parse_utc(arguments[key], field=key)
+    if arguments.get("data_sha256") is not None:
+        arguments["data_sha256"] = normalise_data_hash(str(arguments["data_sha256"]))
+    for key in ("hyperparameters", "seeds", "metrics"):
+        if key in arguments and not isinstance(arguments[key], dict):
+            raise InvalidInput(f"lineage {key} must be an object", field=key)
+    if "data_rows" in arguments and arguments["data_rows"] is not None:
+        try:
+            arguments["data_rows"] = int(arguments["data_rows"])
+        except (TypeError, ValueError):
+            raise InvalidInput("lineage data_rows must be a whole number", field="data_rows") from None
+    return build_lineage(data_sha256=arguments.pop("data_sha256", None), data_rows=arguments.pop("data_rows", None),
+                         code_path=code_path, **arguments)
+
+
+def parse_lineage(data: bytes | None) -> dict[str, Any] | None:
+    if not data:
+        return None
+    try:
+        document = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"lineage is not valid JSON: {exc}", field="lineage") from exc
+    if not isinstance(document, dict):
+        raise InvalidInput("lineage must be a JSON object", field="lineage")
+    return document
