@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from api.deps import ClientDep, JsonBody, KeyManager
 from api.schemas.keys import KeyCreatedOut, KeyIn, KeyOut
@@ -23,5 +25,5 @@ def list_keys(client: ClientDep, _: KeyManager) -> list[KeyOut]:
 
 
 @router.delete("/{key_id}", response_model=KeyOut, summary="Revoke a key: it stops working at once.")
-def revoke_key(key_id: int, client: ClientDep, admin: KeyManager) -> KeyOut:
+def revoke_key(key_id: Annotated[int, Path(ge=1, le=2**31 - 1)], client: ClientDep, admin: KeyManager) -> KeyOut:
     return KeyOut.from_domain(client.keys.revoke(key_id=key_id, actor=admin))

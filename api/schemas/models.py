@@ -45,7 +45,7 @@ class ModelSummaryOut(BaseModel):
 class AliasIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 2}]})
 
-    version: int = Field(ge=1, description="The version the alias will point at.")
+    version: int = Field(ge=1, le=2**31 - 1, description="The version the alias will point at.")
 
 
 class AliasMoveOut(BaseModel):

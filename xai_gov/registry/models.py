@@ -14,6 +14,7 @@ from xai_gov.timeutil import format_utc
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
+MAX_VERSION = 2**31 - 1
 
 
 def check_model_name(name: str) -> str:
@@ -47,8 +48,8 @@ class ModelRef:
         if not sep:
             return cls(name)
         if selector.isdigit():
-            if int(selector) < 1:
-                raise InvalidInput(f"{text!r}: versions start at 1", field="model")
+            if not 1 <= int(selector) <= MAX_VERSION:
+                raise InvalidInput(f"{text!r}: a version is a number from 1 to {MAX_VERSION}", field="model")
             return cls(name, version=int(selector))
         return cls(name, alias=check_alias(selector))
 
