@@ -32,7 +32,7 @@ test: lint
 	$(BIN)/pytest
 
 serve: $(VENV)/.installed-base
-	$(BIN)/xai-gov serve
+	$(BIN)/xai-gov serve --demo-model
 
 # Pin the image's dependencies: resolve '.[postgres]' in a throw-away venv and freeze it.
 lock:

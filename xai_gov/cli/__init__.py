@@ -130,12 +130,25 @@ def schema_infer(
 
 
 @app.command()
-def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+          demo_model: Annotated[bool, typer.Option(help="First register the demo credit model if absent.")]
+          = False) -> None:
     """Run the HTTP API with uvicorn."""
     import os
 
     import uvicorn
 
+    if demo_model:
+        from xai_gov.cli.demo import ensure_demo_model
+
+        client = state(ctx).client()
+        console.print(f"demo model: {run(lambda: ensure_demo_model(client))} (alias staging)")
+        if run(client.create_signing_key):
+            console.print(f"checkpoint signing key created: {client.settings.signing_key_path}")
+        admin_key = run(client.bootstrap_admin_key)
+        if admin_key:
+            console.print(f"first admin key (shown once): {admin_key}", soft_wrap=True)
+        state(ctx).close()
     settings = state(ctx).settings()
     os.environ["XAI_GOV_HOME"] = str(settings.resolved_home)
     if settings.database_url:

@@ -21,6 +21,7 @@ from xai_gov.datasets import GERMAN_CREDIT_LABELS
 from xai_gov.errors import NotFound
 from xai_gov.examples import credit_model
 from xai_gov.lineage.models import LineageView
+from xai_gov.registry.models import ModelVersion
 from xai_gov.sdk import Client
 
 MODEL_NAME = "credit-risk"
@@ -38,18 +39,7 @@ def run_demo(client: Client) -> None:
 
     console.rule("2. Register it with its lineage")
     trainer = Actor.local_owner().name
-    try:
-        parent = client.get_model(MODEL_NAME).ref
-    except NotFound:
-        parent = None
-    version = client.register(
-        trained.pipeline, trained.X_train, trained.y_train, name=MODEL_NAME, adverse_class="bad", trainer=trainer,
-        labels=GERMAN_CREDIT_LABELS, trusted_types=credit_model.TRUSTED_TYPES, run=trained.run,
-        code_path=Path(credit_model.__file__).parent, seeds={"train_test_split": credit_model.SEED},
-        metrics={"heldout_auc": round(trained.auc, 4), "heldout_rows": len(trained.X_test)},
-        parent_version=parent, data_source_uri="xai_gov/datasets/data/german.data (UCI Statlog German Credit)",
-        description="Demo credit model: probability that an applicant is a bad credit risk.", alias="staging",
-    )
+    version = register_demo_model(client, trained, trainer=trainer)
     console.print(f"registered [bold]{version.ref}[/bold] (aliases: {', '.join(version.aliases)}), "
                   f"artifact {short(version.artifact_sha256)}, background {version.background_rows} rows")
 
@@ -91,6 +81,31 @@ def run_demo(client: Client) -> None:
     console.print(f"data directory: [bold]{client.settings.resolved_home}[/bold]\n"
                   "try: .venv/bin/xai-gov models list | .venv/bin/xai-gov models show credit-risk@staging | "
                   f".venv/bin/xai-gov lineage --trainer {trainer}")
+
+
+def register_demo_model(client: Client, trained: credit_model.TrainedCreditModel, *, trainer: str) -> ModelVersion:
+    """Register the trained demo model as the next version of credit-risk, alias staging, with its lineage."""
+    try:
+        parent = client.get_model(MODEL_NAME).ref
+    except NotFound:
+        parent = None
+    return client.register(
+        trained.pipeline, trained.X_train, trained.y_train, name=MODEL_NAME, adverse_class="bad", trainer=trainer,
+        labels=GERMAN_CREDIT_LABELS, trusted_types=credit_model.TRUSTED_TYPES, run=trained.run,
+        code_path=Path(credit_model.__file__).parent, seeds={"train_test_split": credit_model.SEED},
+        metrics={"heldout_auc": round(trained.auc, 4), "heldout_rows": len(trained.X_test)},
+        parent_version=parent, data_source_uri="xai_gov/datasets/data/german.data (UCI Statlog German Credit)",
+        description="Demo credit model: probability that an applicant is a bad credit risk.", alias="staging",
+    )
+
+
+def ensure_demo_model(client: Client) -> str:
+    """The demo model's ref, training and registering it first if no version exists (``make serve``)."""
+    try:
+        return client.get_model(f"{MODEL_NAME}@staging").ref
+    except NotFound:
+        return register_demo_model(client, credit_model.train_credit_model(),
+                                   trainer=Actor.local_owner().name).ref
 
 
 def _two_applicants(client: Client, ref: str, applicants: pd.DataFrame) -> list[tuple[str, dict[str, Any]]]:
