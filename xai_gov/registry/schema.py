@@ -22,6 +22,7 @@ import pandas as pd
 from xai_gov.errors import InvalidInput, SchemaMismatch
 
 Kind = Literal["numeric", "categorical"]
+BOUNDS_MARGIN = 0.1  # inferred bounds: the observed range widened by this share of it on each side
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,10 @@ class FeatureSchema:
     ) -> FeatureSchema:
         """Infer kinds, categories and observed bounds from training data.
 
-        Numeric dtypes become numeric features bounded by the observed minimum
-        and maximum; everything else (strings, categoricals, booleans) becomes
-        categorical with the observed values, sorted, as categories.
+        Numeric dtypes become numeric features bounded by the observed range
+        widened by ``BOUNDS_MARGIN`` of it on each side; everything else
+        (strings, categoricals, booleans) becomes categorical with the observed
+        values, sorted, as categories.
         """
         if not isinstance(X, pd.DataFrame):
             raise InvalidInput("training data must be a pandas DataFrame with named columns", field="X")
@@ -277,8 +279,17 @@ def _infer_feature(name: str, column: pd.Series, label: str | None) -> Feature:
     if values.empty:
         raise InvalidInput(f"feature {name!r} has no values to infer bounds from", field=name)
     integer = bool(pd.api.types.is_integer_dtype(column) or np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
-    return Feature(name=name, kind="numeric", label=label, minimum=float(values.min()),
-                   maximum=float(values.max()), integer=integer)
+    low, high = float(values.min()), float(values.max())
+    # The observed range widened by a tenth on each side (never below 0 for a non-negative feature, and to
+    # whole numbers for a whole-number one): a training split's extremes are not the population's, and an
+    # applicant just outside them must still be explained. Owners edit bounds to the real limits.
+    margin = BOUNDS_MARGIN * (high - low)
+    minimum, maximum = low - margin, high + margin
+    if low >= 0:
+        minimum = max(minimum, 0.0)
+    if integer:
+        minimum, maximum = float(np.floor(minimum)), float(np.ceil(maximum))
+    return Feature(name=name, kind="numeric", label=label, minimum=minimum, maximum=maximum, integer=integer)
 
 
 def _validate_value(feature: Feature, value: Any) -> Any:

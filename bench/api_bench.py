@@ -1,0 +1,179 @@
+"""The HTTP API under load: concurrent officers explaining while an auditor looks lineage up.
+
+    .venv/bin/python bench/api_bench.py [--officers 16] [--requests 48] [--seconds 300]
+
+Starts ``xai-gov serve`` on a free loopback port over a fresh data directory with
+the demo model (SQLite; set XAI_GOV_DATABASE_URL for PostgreSQL), creates one key
+per officer and one auditor key, then runs N officer threads posting default
+explanations (LIME, Anchor, SHAP, all scores) for held-out applicants while one
+auditor thread loops over lineage lookups and ledger verification. The load is
+bounded in count (--requests explanations in all) and time (--seconds), and
+goes to 127.0.0.1 only.
+
+Prints throughput, p50/p99 latency per endpoint, the error count (must be 0),
+and then checks that every stored explanation equals the 2xx answer its officer
+received, and that the ledger verifies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from xai_gov.actors import Actor, Role
+from xai_gov.cli.demo import ensure_demo_model
+from xai_gov.examples.credit_model import train_credit_model
+from xai_gov.sdk import Client
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.errors: list[str] = []
+        self.answers: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    def record(self, endpoint: str, seconds: float, response: httpx.Response | None, error: str | None) -> None:
+        with self.lock:
+            self.latencies[endpoint].append(seconds)
+            if error is not None or response is None or response.status_code >= 300:
+                self.errors.append(f"{endpoint}: {error or (response.status_code, response.text[:200])}")
+
+
+def call(http: httpx.Client, recorder: Recorder, endpoint: str, method: str, url: str, **kwargs: Any) -> Any:
+    started = time.perf_counter()
+    try:
+        response = http.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        recorder.record(endpoint, time.perf_counter() - started, None, repr(exc))
+        return None
+    recorder.record(endpoint, time.perf_counter() - started, response, None)
+    return response
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--officers", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=48, help="explanations in all")
+    parser.add_argument("--seconds", type=float, default=300.0, help="stop starting requests after this")
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="xai-gov-api-bench-"))
+    client = Client(home=home)
+    ref = ensure_demo_model(client)
+    officers = [client.keys.create(name=f"officer-{i}", role=Role.OFFICER, actor=Actor("bench", Role.ADMIN))[1]
+                for i in range(args.officers)]
+    auditor = client.keys.create(name="auditor", role=Role.AUDITOR, actor=Actor("bench", Role.ADMIN))[1]
+    client.close()
+    test_rows = train_credit_model().X_test
+    applicants = [{k: v.item() if hasattr(v, "item") else v for k, v in row.items()} for _, row in test_rows.iterrows()]
+
+    port = free_port()
+    env = {**os.environ, "XAI_GOV_HOME": str(home)}
+    server = subprocess.Popen([sys.executable, "-m", "xai_gov.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        recorder = Recorder()
+        run_load(base, ref, officers, auditor, applicants, recorder, args)
+        check_stored(base, auditor, recorder)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run_load(base: str, ref: str, officers: list[str], auditor: str, applicants: list[dict[str, Any]],
+             recorder: Recorder, args: argparse.Namespace) -> None:
+    remaining = iter(range(args.requests))
+    take = threading.Lock()
+    stop_at = time.monotonic() + args.seconds
+    done = threading.Event()
+
+    def officer(key: str) -> None:
+        with httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {key}"}) as http:
+            while time.monotonic() < stop_at:
+                with take:
+                    number = next(remaining, None)
+                if number is None:
+                    return
+                response = call(http, recorder, "POST /v1/explanations", "POST", "/v1/explanations", json={
+                    "model": ref, "decision_id": f"BENCH-{number}", "instance": applicants[number % len(applicants)]})
+                if response is not None and response.status_code == 201:
+                    with recorder.lock:
+                        recorder.answers[response.json()["id"]] = response.json()
+
+    def auditor_loop() -> None:
+        with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {auditor}"}) as http:
+            while not done.is_set() and time.monotonic() < stop_at:
+                call(http, recorder, "GET /v1/lineage/{ref}", "GET", f"/v1/lineage/{ref}")
+                call(http, recorder, "GET /v1/lineage?trainer", "GET", "/v1/lineage", params={"trainer": "nobody"})
+                call(http, recorder, "GET /healthz", "GET", "/healthz")
+                time.sleep(0.05)
+
+    started = time.perf_counter()
+    watcher = threading.Thread(target=auditor_loop)
+    watcher.start()
+    threads = [threading.Thread(target=officer, args=(key,)) for key in officers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    done.set()
+    watcher.join()
+
+    explained = len(recorder.latencies["POST /v1/explanations"])
+    print(f"{len(officers)} officers, {explained} explanations in {elapsed:.1f} s: "
+          f"{explained / elapsed:.2f} explanations/s, {os.cpu_count()} cores")
+    print(f"{'endpoint':28} {'requests':>8} {'p50 ms':>9} {'p99 ms':>9}")
+    for endpoint, values in sorted(recorder.latencies.items()):
+        print(f"{endpoint:28} {len(values):8d} {statistics.median(values) * 1000:9.1f} "
+              f"{float(np.percentile(values, 99)) * 1000:9.1f}")
+    print(f"errors: {len(recorder.errors)}")
+    for error in recorder.errors[:10]:
+        print("  ", error)
+
+
+def check_stored(base: str, auditor: str, recorder: Recorder) -> None:
+    with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {auditor}"}) as http:
+        mismatches = [i for i, answer in recorder.answers.items()
+                      if http.get(f"/v1/explanations/{i}").json() != answer]
+        stored = http.get("/v1/explanations", params={"limit": 500}).json()["items"]
+        verified = http.get("/v1/audit/verify").json()
+    print(f"stored records equal to their 2xx answers: {len(recorder.answers) - len(mismatches)} of "
+          f"{len(recorder.answers)}; stored explanations {len(stored)}; ledger verifies: {verified['ok']} "
+          f"({verified['events']} events)")
+    if mismatches or len(stored) != len(recorder.answers) or not verified["ok"] or recorder.errors:
+        raise SystemExit("FAILED: see above")
+
+
+if __name__ == "__main__":
+    main()
