@@ -27,3 +27,8 @@ class Actor:
         except (KeyError, OSError):  # no passwd entry, e.g. in some containers
             name = "unknown"
         return cls(name=name, role=Role.OWNER)
+
+    @classmethod
+    def local_auditor(cls) -> Actor:
+        """The person at the keyboard exporting packets: an auditor of their own data."""
+        return cls(name=cls.local_owner().name, role=Role.AUDITOR)

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     background_rows: int = Field(default=200, ge=10, description="rows of training data kept as background")
     policies_dir: Path | None = Field(default=None, description="governance policies and reason codes (YAML)")
     policy: str = Field(default="default", description="the policy in force: <policies_dir>/<policy>.yaml")
+    applicant_rights: str = Field(default="applicant_rights.md", description="text printed in decision packets")
     signing_key: Path | None = Field(default=None, description="Ed25519 key signing ledger checkpoints")
     # The HTTP service's limits.
     max_body_bytes: int = Field(default=64 * 2**20, ge=1024, description="largest request body accepted")

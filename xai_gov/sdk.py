@@ -44,6 +44,7 @@ from xai_gov.registry.artifacts import ArtifactStore
 from xai_gov.registry.models import AliasMove, ModelSummary, ModelVersion
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.registry.service import RegistryService
+from xai_gov.reports.service import PacketCheck, PacketService
 from xai_gov.store.db import Database
 
 BACKGROUND_SEED = 0
@@ -74,6 +75,21 @@ class Client:
                                                reason_map=self.reason_map, policy=self.policy)
         self.audit = AuditService(database=self.database, signing_key_path=self.settings.signing_key_path)
         self.keys = KeyService(database=self.database)
+        rights = self.settings.resolved_policies_dir / self.settings.applicant_rights
+        self.packets = PacketService(database=self.database, registry=self.registry, explanations=self.explanations,
+                                     reason_map=self.reason_map, applicant_rights=rights)
+
+    # -- packets ------------------------------------------------------------------
+
+    def export_decision(self, explanation_id: str, *, actor: Actor | None = None) -> bytes:
+        """The decision packet (PDF bytes); the export is recorded in the ledger."""
+        return self.packets.decision(explanation_id, actor=actor or Actor.local_auditor())
+
+    def export_model(self, ref: str, *, actor: Actor | None = None) -> bytes:
+        return self.packets.model(ref, actor=actor or Actor.local_auditor())
+
+    def verify_packet(self, pdf: bytes) -> PacketCheck:
+        return self.packets.verify(pdf)
 
     def bootstrap_admin_key(self) -> str | None:
         """The first admin key, created when none exists (``xai-gov init``); None when one exists."""

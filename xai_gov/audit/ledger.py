@@ -89,3 +89,10 @@ def record_payload(record: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """What an event keeps of a record: its fields' hashes and the hash over them."""
     fields = field_hashes(record)
     return {"fields_sha256": sha256_json(fields), "fields": fields, **extra}
+
+
+def find_event(session: Session, *, action: str, subject: str) -> AuditEvent | None:
+    """The first event recording ``action`` on ``subject`` (e.g. the creation of an explanation)."""
+    row = session.scalar(select(AuditEventRow).where(AuditEventRow.action == action, AuditEventRow.subject == subject)
+                         .order_by(AuditEventRow.seq).limit(1))
+    return None if row is None else to_event(row)

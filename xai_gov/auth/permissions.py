@@ -18,6 +18,8 @@ class Permission(StrEnum):
     READ_LINEAGE = "look lineage up"
     READ_AUDIT = "read and verify the audit ledger"
     MANAGE_KEYS = "manage API keys"
+    EXPORT_DECISION_PACKETS = "export decision packets"
+    EXPORT_MODEL_PACKETS = "export model-version packets"
 
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -30,6 +32,9 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.READ_LINEAGE: frozenset({Role.AUDITOR}),
     Permission.READ_AUDIT: frozenset({Role.AUDITOR}),
     Permission.MANAGE_KEYS: frozenset({Role.ADMIN}),
+    # An officer exports packets of the decisions they explained (the service narrows it to their own).
+    Permission.EXPORT_DECISION_PACKETS: frozenset({Role.OFFICER, Role.AUDITOR}),
+    Permission.EXPORT_MODEL_PACKETS: frozenset({Role.AUDITOR}),
 }
 
 

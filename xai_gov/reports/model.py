@@ -1,0 +1,175 @@
+"""The model-version packet: inventory card, lineage, data, performance, policy results, quality over time."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, Table
+
+from xai_gov.explain.records import ExplanationRecord
+from xai_gov.policies.reasons import ReasonMap
+from xai_gov.registry.models import AliasMove, ModelVersion
+from xai_gov.reports.decision import lineage_rows
+from xai_gov.reports.layout import WIDTH, Integrity, heading, histogram, key_values, para, render, spacer, table
+from xai_gov.timeutil import format_utc
+
+LIMITATIONS = (
+    "Explanations describe the model, not the world: a reason is a feature that moved this model's score, "
+    "not a cause of the applicant's risk.",
+    "LIME fits a linear summary around the applicant; where its fresh-neighbourhood R2 is low, its weights are "
+    "a rough guide only.",
+    "Anchor precision is re-estimated on fresh samples drawn from the reference (background) sample; rules that "
+    "cover no reference applicant are specific to one case.",
+    "The reference sample is a {rows}-row sample of the training data: explanations of applicants unlike it "
+    "extrapolate.",
+    "Protected attributes are never stated as reasons, but the model may still use them or their proxies; "
+    "fairness testing is outside this packet.",
+)
+
+
+def model_packet(version: ModelVersion, *, background: pd.DataFrame, explanations: list[ExplanationRecord],
+                 history: list[AliasMove], versions: list[ModelVersion], reason_map: ReasonMap,
+                 ledger_seq: int | None, ledger_hash: str | None) -> bytes:
+    from xai_gov.audit.ledger import field_hashes
+    from xai_gov.explain.records import sha256_json
+
+    record = version.record()
+    integrity = Integrity("Model version record", sha256_json(field_hashes(record)), ledger_seq, ledger_hash)
+    story: list[Flowable] = [
+        para(f"Model-version packet: {version.ref}", "title"),
+        para(f"Registered {format_utc(version.registered_at)} by {version.registered_by} | "
+             f"{len(explanations)} explanations so far", "subtitle"),
+        *_inventory(version, history),
+        heading("Lineage"), key_values(lineage_rows(version)),
+        *_training_data(version, background),
+        *_performance(version),
+        *_policy_results(explanations),
+        *_quality(explanations),
+        *_reason_codes(version, reason_map),
+        heading("Limitations"),
+        *[para(f"- {text.format(rows=version.background_rows)}") for text in LIMITATIONS],
+        *_change_log(version, versions, history),
+    ]
+    attachment = {"kind": "model", "record": record, "ledger": {"seq": ledger_seq, "hash": ledger_hash},
+                  "explanations": len(explanations)}
+    return render(story, title=f"Model-version packet {version.ref}", integrity=integrity, record=attachment)
+
+
+def _inventory(version: ModelVersion, history: list[AliasMove]) -> list[Flowable]:
+    schema = version.schema
+    inputs = [("Feature", "Label", "Kind", "Values")] + [
+        (f.name, f.label, f.kind, ", ".join(f.categories) if f.kind == "categorical"
+         else f"{_number(f.minimum)} to {_number(f.maximum)}" + (" (whole numbers)" if f.integer else ""))
+        for f in schema.features]
+    adapter = ", ".join(f"{k} {v}" for k, v in version.adapter_spec.items() if v not in (None, "", []))
+    current = ", ".join(f"{m.alias} since {format_utc(m.moved_at)}" for m in _current_aliases(version, history))
+    return [heading("Inventory card"), key_values([
+        ("Purpose", version.description or "-"),
+        ("Owner", version.registered_by),
+        ("Outputs", f"probabilities of {', '.join(schema.class_names)}; adverse class '{schema.adverse_class}'"),
+        ("Model", adapter),
+        ("Aliases", current or "-"),
+    ]), spacer(2), table(inputs, [34 * mm, 48 * mm, 20 * mm, WIDTH - 102 * mm])]
+
+
+def _training_data(version: ModelVersion, background: pd.DataFrame) -> list[Flowable]:
+    rows: list[tuple[str, str]] = [("Feature", "In the reference sample")]
+    for feature in version.schema.features:
+        column = background[feature.name]
+        if feature.kind == "categorical":
+            top = column.value_counts().head(3)
+            rows.append((feature.label, ", ".join(f"{v} {c / len(column):.0%}" for v, c in top.items())))
+        else:
+            rows.append((feature.label, f"median {column.median():g}, range {column.min():g} to {column.max():g}"))
+    lineage = version.lineage
+    return [heading("Training data"), para(
+        f"Training data: {lineage.data_rows or '-'} rows, canonical SHA-256 {lineage.data_sha256 or '-'}. "
+        f"Reference (background) sample kept with the model: {version.background_rows} rows, "
+        f"sha256 {version.background_sha256}."), spacer(2), table(rows, [60 * mm, WIDTH - 60 * mm])]
+
+
+def _performance(version: ModelVersion) -> list[Flowable]:
+    metrics = version.lineage.metrics
+    if not metrics:
+        return [heading("Performance"), para("No performance metrics were recorded at registration.")]
+    return [heading("Performance"), table([("Metric", "Value")] + [(k, v) for k, v in metrics.items()],
+                                          [60 * mm, WIDTH - 60 * mm])]
+
+
+def _policy_results(explanations: list[ExplanationRecord]) -> list[Flowable]:
+    verdicts = [r.verdict for r in explanations if r.verdict]
+    if not verdicts:
+        return [heading("Policy results"), para("No explanation has been evaluated yet.")]
+    outcomes = Counter(v["outcome"] for v in verdicts)
+    by_rule: dict[tuple[str, str], Counter[str]] = {}
+    for verdict in verdicts:
+        for rule in verdict["rules"]:
+            by_rule.setdefault((rule["metric"], rule["threshold"]), Counter())[rule["outcome"]] += 1
+    rows = [("Rule", "Threshold", "Pass", "Warn", "Fail", "Not measured")] + [
+        (metric, threshold, c["pass"], c["warn"], c["fail"], c["not_measured"])
+        for (metric, threshold), c in by_rule.items()]
+    summary = ", ".join(f"{outcomes[o]} {o}" for o in ("pass", "warn", "fail") if outcomes[o])
+    return [heading("Policy results"), para(f"Verdicts over {len(verdicts)} explanations: {summary}."), spacer(1),
+            table(rows, [62 * mm, 22 * mm, 18 * mm, 18 * mm, 18 * mm, WIDTH - 138 * mm])]
+
+
+def _quality(explanations: list[ExplanationRecord]) -> list[Flowable]:
+    fidelity = [r.scores["fidelity"]["lime"]["fresh_weighted_r2"] for r in explanations
+                if r.scores["fidelity"].get("lime")]
+    stability = [r.scores["stability"]["lime"]["top_n_jaccard"] for r in explanations
+                 if r.scores["stability"].get("lime")]
+    overlaps = [r.scores["agreement"]["top_n_overlap"] for r in explanations if r.scores.get("agreement")]
+    precision = [r.scores["fidelity"]["anchor"]["fresh_precision"] for r in explanations
+                 if r.scores["fidelity"].get("anchor")]
+    charts = Table([[histogram([max(0.0, v) for v in fidelity], title="LIME fidelity (fresh weighted R2)"),
+                     histogram(stability, title="LIME stability (top-5 Jaccard)")]],
+                   colWidths=[WIDTH / 2, WIDTH / 2])
+    summary = [("Explanations", len(explanations)),
+               ("LIME-SHAP agreement", f"mean top-5 overlap {_mean(overlaps)}" if overlaps else "-"),
+               ("Anchor precision (fresh)", f"mean {_mean(precision)}; below 0.95 in "
+                                            f"{sum(p < 0.95 for p in precision)} of {len(precision)}"
+                if precision else "-")]
+    return [heading("Explanation quality so far"), charts, spacer(1), key_values(summary)]
+
+
+def _reason_codes(version: ModelVersion, reason_map: ReasonMap) -> list[Flowable]:
+    rows: list[tuple[str, str, str, str]] = [("Code", "Feature", "Statement", "Per category")]
+    for feature in version.schema.features:
+        code = reason_map.codes.get(feature.name)
+        if code is None:
+            rows.append(("R00", feature.label, f"{feature.label}: <value>", "-"))
+            continue
+        statement = "never stated (protected)" if code.protected else code.statement
+        per_category = "; ".join(f"{k}: {v}" for k, v in code.by_category.items()) or "-"
+        rows.append((code.code, feature.label, statement, per_category))
+    return [heading("Reason-code map"), para(f"From {reason_map.source}.", "small"),
+            table(rows, [13 * mm, 42 * mm, 55 * mm, WIDTH - 110 * mm])]
+
+
+def _change_log(version: ModelVersion, versions: list[ModelVersion], history: list[AliasMove]) -> list[Flowable]:
+    events: list[tuple[str, str]] = [(format_utc(v.registered_at) or "", f"{v.ref} registered by {v.registered_by}"
+                                      + (f" (parent {v.lineage.parent_version})" if v.lineage.parent_version else ""))
+                                     for v in versions]
+    events += [(format_utc(m.moved_at) or "", f"{m.alias}: {m.from_version or '-'} -> {m.to_version} by {m.actor}")
+               for m in history]
+    rows = [("When (UTC)", "What"), *sorted(events)]
+    return [heading(f"Change log of {version.name}"), table(rows, [45 * mm, WIDTH - 45 * mm])]
+
+
+def _current_aliases(version: ModelVersion, history: list[AliasMove]) -> list[AliasMove]:
+    latest: dict[str, AliasMove] = {}
+    for move in history:
+        latest[move.alias] = move
+    return [m for alias, m in sorted(latest.items()) if alias in version.aliases]
+
+
+def _mean(values: list[float]) -> str:
+    return f"{statistics.mean(values):.3f}"
+
+
+def _number(value: Any) -> str:
+    return "-" if value is None else (str(int(value)) if float(value).is_integer() else f"{value:g}")

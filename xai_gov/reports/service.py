@@ -1,0 +1,130 @@
+"""Export packets (recorded in the ledger) and verify a packet against the stored record and the ledger."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xai_gov.actors import Actor
+from xai_gov.audit import ledger
+from xai_gov.auth.permissions import Permission, require
+from xai_gov.errors import InvalidInput, NotFound
+from xai_gov.explain.service import ExplanationService
+from xai_gov.policies.reasons import ReasonMap
+from xai_gov.registry.service import RegistryService
+from xai_gov.reports.layout import read_attachment
+from xai_gov.store.db import Database
+
+MAX_EXPLANATIONS_IN_MODEL_PACKET = 5000
+
+
+@dataclass(frozen=True)
+class PacketCheck:
+    ok: bool
+    kind: str
+    subject: str
+    differences: tuple[str, ...]
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "kind": self.kind, "subject": self.subject, "differences": list(self.differences),
+                "message": self.message}
+
+
+class PacketService:
+    def __init__(self, *, database: Database, registry: RegistryService, explanations: ExplanationService,
+                 reason_map: ReasonMap, applicant_rights: Path) -> None:
+        self.database = database
+        self.registry = registry
+        self.explanations = explanations
+        self.reason_map = reason_map
+        self.applicant_rights = applicant_rights
+
+    def decision(self, explanation_id: str, *, actor: Actor) -> bytes:
+        """The decision packet of one stored explanation (an officer: only their own)."""
+        from xai_gov.reports.decision import decision_packet
+
+        require(actor, Permission.EXPORT_DECISION_PACKETS)
+        record = self.explanations.get(explanation_id, viewer=actor)
+        version = self.registry.get(record.model_ref)
+        event = self._event("explanation.created", record.id)
+        pdf = decision_packet(record, version, ledger_seq=event.seq if event else None,
+                              ledger_hash=event.hash if event else None, applicant_rights=self._rights())
+        self._record_export(actor, "decision", record.id, pdf)
+        return pdf
+
+    def model(self, ref: str, *, actor: Actor) -> bytes:
+        """The model-version packet, with quality over every explanation of the version so far."""
+        from xai_gov.reports.model import model_packet
+
+        require(actor, Permission.EXPORT_MODEL_PACKETS)
+        version = self.registry.get(ref)
+        explanations = [r for r in self.explanations.find(model=version.name, limit=500) if r.version ==
+                        version.version]
+        offset = 500
+        while len(explanations) < MAX_EXPLANATIONS_IN_MODEL_PACKET:
+            page = self.explanations.find(model=version.name, limit=500, offset=offset)
+            if not page:
+                break
+            explanations += [r for r in page if r.version == version.version]
+            offset += 500
+        event = self._event("model.registered", version.ref)
+        pdf = model_packet(version, background=self.registry.load_background(version), explanations=explanations,
+                           history=self.registry.alias_history(version.name),
+                           versions=self.registry.list_versions(version.name), reason_map=self.reason_map,
+                           ledger_seq=event.seq if event else None, ledger_hash=event.hash if event else None)
+        self._record_export(actor, "model", version.ref, pdf)
+        return pdf
+
+    def verify(self, pdf: bytes) -> PacketCheck:
+        """Compare the record embedded in a packet with the stored record and with the ledger's hashes."""
+        attachment = read_attachment(pdf)
+        kind, embedded = attachment.get("kind"), attachment.get("record") or {}
+        if kind == "decision":
+            subject = str(embedded.get("id"))
+            stored = self.explanations.get(subject).to_dict()
+            embedded_fields = {k: v for k, v in embedded.items() if k != "record_sha256"}
+            action = "explanation.created"
+        elif kind == "model":
+            subject = str(embedded.get("ref"))
+            stored = self.registry.get(subject).record()
+            embedded_fields = embedded
+            action = "model.registered"
+        else:
+            raise InvalidInput(f"unknown packet kind {kind!r}", field="pdf")
+        differences = tuple(sorted(k for k in set(stored) | set(embedded) if stored.get(k) != embedded.get(k)))
+        if differences:
+            return PacketCheck(False, kind, subject, differences,
+                               f"the stored {kind} record {subject} differs from the packet in: "
+                               f"{', '.join(differences)}")
+        event = self._event(action, subject)
+        recorded = attachment.get("ledger") or {}
+        if event is None or event.seq != recorded.get("seq") or event.hash != recorded.get("hash"):
+            return PacketCheck(False, kind, subject, ("ledger",),
+                               f"the packet's ledger position does not match the ledger's event for {subject}")
+        changed = tuple(sorted(k for k, v in ledger.field_hashes(embedded_fields).items()
+                               if event.payload.get("fields", {}).get(k) != v))
+        if changed:
+            return PacketCheck(False, kind, subject, changed,
+                               f"the packet's record differs from what ledger event {event.seq} recorded in: "
+                               f"{', '.join(changed)}")
+        return PacketCheck(True, kind, subject, (), f"the packet matches the stored {kind} record {subject} and "
+                                                    f"ledger event {event.seq}")
+
+    def _event(self, action: str, subject: str) -> ledger.AuditEvent | None:
+        with self.database.session() as session:
+            return ledger.find_event(session, action=action, subject=subject)
+
+    def _record_export(self, actor: Actor, kind: str, subject: str, pdf: bytes) -> None:
+        with self.database.session() as session:
+            ledger.append(session, actor=actor.name, action="packet.exported", subject=f"{kind} {subject}",
+                          payload={"kind": kind, "subject": subject, "pdf_sha256": hashlib.sha256(pdf).hexdigest()})
+
+    def _rights(self) -> str:
+        try:
+            return self.applicant_rights.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise NotFound(f"the applicant-rights text is missing: {self.applicant_rights}",
+                           field="applicant_rights") from None
