@@ -50,6 +50,7 @@ from xai_gov.explain.anchor_search import AnchorParams, Predicate
 from xai_gov.explain.engine import ExplainOptions, VersionExplainers, explain_instance
 from xai_gov.explain.lime import LimeEngine, LimeParams
 from xai_gov.explain.space import ModelSpace
+from xai_gov.policies.models import load_policy
 from xai_gov.policies.reasons import REASON_CODES_FILE, ReasonMap
 from xai_gov.registry.adapters import SklearnAdapter
 from xai_gov.registry.models import ModelVersion
@@ -142,6 +143,7 @@ def run_model(name: str, estimator: Any, trained: Any, applicants: int) -> dict[
                            aliases=(), lineage=None)  # type: ignore[arg-type]
     full_explainers = VersionExplainers(version, SklearnAdapter(estimator), schema.from_matrix(background))
     reasons = ReasonMap.load(Settings().resolved_policies_dir / REASON_CODES_FILE)
+    policy = load_policy(Settings().policy_file)
     for i, x in enumerate(xs):
         seed = 1000 + i
         # LIME: engine (6 neighbourhoods, one call) vs 6 plain calls.
@@ -189,7 +191,7 @@ def run_model(name: str, estimator: Any, trained: Any, applicants: int) -> dict[
 
         started = time.perf_counter()
         explain_instance(full_explainers, schema.from_matrix(x[None]).iloc[0].to_dict(), options=ExplainOptions(
-            seed=seed), decision_id=f"bench-{i}", requested_by="bench", reason_map=reasons)
+            seed=seed), decision_id=f"bench-{i}", requested_by="bench", reason_map=reasons, policy=policy)
         out["full"].append(time.perf_counter() - started)
     return out
 

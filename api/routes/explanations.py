@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import ClientDep, Explainer, ExplanationReader, JsonBody, Replayer
 from api.schemas.explanations import ExplainIn, ExplanationOut, ExplanationPage, ReplayOut
@@ -53,3 +53,12 @@ def list_explanations(
 def replay(explanation_id: str, request: Request, client: ClientDep, _: Replayer) -> ReplayOut:
     with request.app.state.gate.slot():
         return ReplayOut.model_validate(client.replay(explanation_id).to_dict())
+
+
+@router.get("/{explanation_id}/packet", response_class=Response, summary="The decision packet (PDF).",
+            responses={200: {"content": {"application/pdf": {}}, "description": "The decision packet"}})
+def decision_packet(explanation_id: str, client: ClientDep, reader: ExplanationReader) -> Response:
+    """An auditor: any decision; an officer: the decisions they explained. The export is recorded in the ledger."""
+    pdf = client.packets.decision(explanation_id, actor=reader)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="decision-{explanation_id}.pdf"'})

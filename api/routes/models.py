@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from api.deps import ClientDep, JsonBody, ModelReader, ModelWriter
 from api.schemas.models import AliasIn, AliasMoveOut, ModelSummaryOut, ModelVersionOut
@@ -59,3 +59,11 @@ def get_model(ref: str, client: ClientDep, _: ModelReader) -> ModelVersionOut:
             dependencies=[JsonBody])
 def move_alias(name: str, alias: str, body: AliasIn, client: ClientDep, owner: ModelWriter) -> AliasMoveOut:
     return AliasMoveOut.from_domain(client.move_alias(name, alias, body.version, actor=owner))
+
+
+@router.get("/{ref}/packet", response_class=Response, summary="The model-version packet (PDF, auditor).",
+            responses={200: {"content": {"application/pdf": {}}, "description": "The model-version packet"}})
+def model_packet(ref: str, client: ClientDep, reader: ModelReader) -> Response:
+    pdf = client.packets.model(ref, actor=reader)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="model-{ref.replace("@", "-")}.pdf"'})

@@ -99,3 +99,17 @@ def test_multipart_upload_of_a_bad_schema_is_named(api: Api, german_xy: tuple[pd
                              headers=api.as_("owner"))
     assert response.status_code == 422 and response.json()["field"] == "schema"
     assert "schema is not valid JSON" in response.json()["detail"]
+
+
+def test_packets_over_http(api: Api) -> None:
+    record = api.explain().json()
+    own = api.http.get(f"/v1/explanations/{record['id']}/packet", headers=api.as_("officer"))
+    assert own.status_code == 200 and own.headers["content-type"] == "application/pdf"
+    assert own.content.startswith(b"%PDF") and api.client.verify_packet(own.content).ok
+    assert api.http.get(f"/v1/explanations/{record['id']}/packet", headers=api.as_("officer2")).status_code == 404
+    model = api.http.get("/v1/models/credit-risk@1/packet", headers=api.as_("auditor"))
+    assert model.status_code == 200 and model.content.startswith(b"%PDF")
+    denied = api.http.get("/v1/models/credit-risk@1/packet", headers=api.as_("officer"))
+    assert denied.status_code == 403 and denied.json()["code"] == "permission_denied"
+    exports = [e for e in api.client.audit_events(limit=1000) if e.action == "packet.exported"]
+    assert [e.subject for e in exports] == [f"decision {record['id']}", "model credit-risk@1"]

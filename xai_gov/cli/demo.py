@@ -1,8 +1,9 @@
 """``make demo`` / ``xai-gov demo``: the product's main job, end to end, on the shipped data.
 
 Train and register the credit model with its lineage, look it up from every side,
-explain one approved and one denied applicant, replay one explanation, sign a
-checkpoint of the audit ledger and verify it.
+explain one approved and one denied applicant, replay one explanation, export
+and verify the decision and model-version packets, sign a checkpoint of the
+audit ledger and verify it.
 """
 
 from __future__ import annotations
@@ -65,7 +66,17 @@ def run_demo(client: Client) -> None:
     report = client.replay(record.id)
     console.print(f"replay of {record.id}: {'matches exactly' if report.matches else 'DIFFERS'}")
 
-    console.rule("5. Sign a checkpoint of the audit ledger and verify everything")
+    console.rule("5. Export the audit packets and verify them")
+    packets = client.settings.resolved_home / "packets"
+    packets.mkdir(parents=True, exist_ok=True)
+    for name, pdf in ((f"decision-{record.decision_id}.pdf", client.export_decision(record.id)),
+                      (f"model-{version.name}-{version.version}.pdf", client.export_model(version.ref))):
+        path = packets / name
+        path.write_bytes(pdf)
+        check = client.verify_packet(pdf)
+        console.print(f"{path} ({len(pdf):,} bytes): {'verifies' if check.ok else 'DIFFERS'} - {check.message}")
+
+    console.rule("6. Sign a checkpoint of the audit ledger and verify everything")
     created = client.create_signing_key()
     console.print(f"signing key {client.settings.signing_key_path} ({'created' if created else 'exists'}); "
                   f"the public key is printed by `xai-gov audit public-key`")
