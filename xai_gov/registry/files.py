@@ -10,6 +10,7 @@ import pandas as pd
 
 from xai_gov.errors import InvalidInput
 from xai_gov.lineage.datahash import read_table
+from xai_gov.registry.intake import parse_schema
 from xai_gov.registry.schema import FeatureSchema
 
 
@@ -34,11 +35,7 @@ def read_json_object(path: Path | None, *, field: str) -> dict[str, Any] | None:
 
 
 def read_schema(path: Path) -> FeatureSchema:
-    data = read_json_file(path, field="schema")
-    try:
-        return FeatureSchema.from_dict(data)
-    except InvalidInput as error:
-        raise InvalidInput(f"{path}: {error.message}", field=error.field or "schema") from error
+    return parse_schema(read_bytes(path, field="schema"), source=str(path))
 
 
 def read_bytes(path: Path, *, field: str) -> bytes:
