@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,11 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
+from tests.net import free_port
 from xai_gov.actors import Actor, Role
 from xai_gov.sdk import Client
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

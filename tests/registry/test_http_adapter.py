@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,16 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.net import free_port
 from xai_gov.errors import ModelEndpointError
 from xai_gov.registry.adapters import HttpAdapter, adapter_from_spec
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
