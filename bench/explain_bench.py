@@ -117,7 +117,7 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
-def run_model(name: str, estimator: Any, trained: Any, applicants: int) -> dict[str, Any]:
+def run_model(name: str, estimator: Any, trained: Any, applicants: int, arms: int) -> dict[str, Any]:
     schema = FeatureSchema.infer(trained.X_train, trained.y_train, adverse_class="bad", labels=GERMAN_CREDIT_LABELS)
     background = schema.to_matrix(trained.X_train.sample(200, random_state=0).sort_index())
     # The engine reaches the model its own way (the verified fast path where it applies); the plain
@@ -129,7 +129,7 @@ def run_model(name: str, estimator: Any, trained: Any, applicants: int) -> dict[
     plain_lime = LimeEngine(plain_space)
     xs = schema.to_matrix(trained.X_test.iloc[:applicants])
     params_lime = LimeParams()
-    params_anchor = AnchorParams(repeats=1)
+    params_anchor = AnchorParams(repeats=1, arms_per_step=arms)
     plain_anchor = anchor_tabular.AnchorTabularExplainer(
         list(schema.class_names), schema.names, background,
         {j: list(schema.features[j].categories) for j in space.categorical})
@@ -240,12 +240,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--applicants", type=int, default=20)
     parser.add_argument("--models", default="credit,forest,logistic")
+    parser.add_argument("--arms", type=int, default=AnchorParams().arms_per_step,
+                        help="anchor LUCB arms sampled per step (the engine's default unless given)")
     args = parser.parse_args()
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     built = models(names)
     verdicts: dict[str, dict[str, bool]] = {}
     for name in names:
-        verdicts[name] = report(name, run_model(name, built[name], built["data"], args.applicants))
+        verdicts[name] = report(name, run_model(name, built[name], built["data"], args.applicants, args.arms))
     print("\n== Targets ==")
     for name, checks in verdicts.items():
         for target, met in checks.items():

@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import replace
 
-from xai_gov.cli.demo import _two_applicants, register_demo_model
+from xai_gov.cli.demo import register_demo_model, two_applicants
 from xai_gov.examples.credit_model import train_credit_model
 from xai_gov.sdk import Client
 from xai_gov.store import repos
@@ -34,7 +34,7 @@ def main() -> None:
     trained = train_credit_model()
     version = register_demo_model(client, trained, trainer="bench")
     records = [client.explain(version.ref, applicant, decision_id=decision)
-               for decision, applicant in _two_applicants(client, version.ref, trained.X_test)]
+               for decision, applicant in two_applicants(client, version.ref, trained.X_test)]
     with client.database.session() as session:
         for n in range(args.explanations - len(records)):
             template = records[n % len(records)]

@@ -56,7 +56,7 @@ def run_demo(client: Client) -> None:
     _show_matches(f"by trainer {trainer}", client.lineage_by_trainer(trainer))
 
     console.rule("4. Explain two decisions: one approved, one denied")
-    for decision_id, applicant in _two_applicants(client, version.ref, trained.X_test):
+    for decision_id, applicant in two_applicants(client, version.ref, trained.X_test):
         record = client.explain(version.ref, applicant, decision_id=decision_id)
         console.print(f"[bold]{decision_id}[/bold] ({record.prediction.to_dict()['decision']}), "
                       f"explained in {sum(record.timings.values()):.2f} s")
@@ -119,7 +119,7 @@ def ensure_demo_model(client: Client) -> str:
                                    trainer=Actor.local_owner().name).ref
 
 
-def _two_applicants(client: Client, ref: str, applicants: pd.DataFrame) -> list[tuple[str, dict[str, Any]]]:
+def two_applicants(client: Client, ref: str, applicants: pd.DataFrame) -> list[tuple[str, dict[str, Any]]]:
     """The first held-out applicant the model approves and the first it denies, as entered."""
     adapter = client.load_model(ref)
     bad = list(adapter.class_names() or ()).index("bad")
