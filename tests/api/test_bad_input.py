@@ -36,6 +36,9 @@ def without(applicant: dict[str, Any], name: str) -> dict[str, Any]:
     (lambda a: {"decision_id": ""}, 422, "invalid_input", "decision_id"),
     (lambda a: {"surprise": 1}, 422, "invalid_input", "surprise"),
     (lambda a: {"seed": "one"}, 422, "invalid_input", "seed"),
+    (lambda a: {"options": {"lime": {"num_samples": "many"}}}, 422, "invalid_input", "parameters.lime.num_samples"),
+    (lambda a: {"options": {"anchor": {"threshold": 2}}}, 422, "invalid_input", "parameters.anchor.threshold"),
+    (lambda a: {"options": {"magic": {}}}, 422, "invalid_input", "parameters.magic"),
 ])
 def test_bad_explanation_requests(api: Api, change: Any, status: int, code: str, field: str) -> None:
     before = written(api)

@@ -58,16 +58,48 @@ class ExplainOptions:
                                f"{', '.join(METHODS)}", field="methods")
         if not isinstance(seed, int) or seed < 0:
             raise InvalidInput("seed must be a non-negative integer", field="seed")
-        try:
-            lime = LimeParams(**parameters.get("lime", {}))
-            anchor = AnchorParams(**parameters.get("anchor", {}))
-        except TypeError as exc:
-            raise InvalidInput(f"unknown explainer parameter: {exc}", field="parameters") from exc
+        unknown_groups = sorted(set(parameters) - {"lime", "anchor"})
+        if unknown_groups:
+            raise InvalidInput(f"unknown parameter group {unknown_groups[0]!r}: use lime or anchor",
+                               field=f"parameters.{unknown_groups[0]}")
+        lime = _checked(LimeParams, "lime", parameters.get("lime") or {})
+        anchor = _checked(AnchorParams, "anchor", parameters.get("anchor") or {})
         return cls(methods=tuple(m for m in METHODS if m in chosen), seed=seed, lime=lime, anchor=anchor)
 
     def parameters(self) -> dict[str, Any]:
         return {"lime": self.lime.to_dict(), "anchor": self.anchor.to_dict(),
                 "agreement_top_n": self.agreement_top_n}
+
+
+#: Bounds of every explainer parameter a request may set: a bad value is refused, never run.
+_LIMITS: dict[str, tuple[float, float]] = {
+    "num_samples": (50, 50_000), "repeats": (1, 20), "top_n": (1, 20), "threshold": (0.5, 0.999),
+    "delta": (0.001, 0.5), "tau": (0.001, 0.5), "epsilon_stop": (0.001, 0.5), "batch_size": (10, 10_000),
+    "beam_size": (1, 10), "max_anchor_size": (1, 100), "fresh_samples": (50, 100_000), "arms_per_step": (2, 64),
+}
+
+
+def _checked(kind: Any, group: str, values: Any) -> Any:
+    """``kind(**values)`` after checking each name, type and range, so nothing odd reaches an explainer."""
+    if not isinstance(values, dict):
+        raise InvalidInput(f"{group} parameters must be an object", field=f"parameters.{group}")
+    defaults = kind()
+    for name, value in values.items():
+        if not hasattr(defaults, name):
+            raise InvalidInput(f"unknown {group} parameter {name!r}", field=f"parameters.{group}.{name}")
+        if value is None and name == "max_anchor_size":
+            continue
+        expected = float if isinstance(getattr(defaults, name), float) else int
+        low, high = _LIMITS[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (expected is int and
+                                                                             not float(value).is_integer()):
+            raise InvalidInput(f"{group} parameter {name} takes a {expected.__name__}, got {value!r}",
+                               field=f"parameters.{group}.{name}")
+        if not low <= value <= high:
+            raise InvalidInput(f"{group} parameter {name} = {value} is outside {low:g}..{high:g}",
+                               field=f"parameters.{group}.{name}")
+    return kind(**{k: (int(v) if v is not None and not isinstance(getattr(defaults, k), float) else v)
+                   for k, v in values.items()})
 
 
 class VersionExplainers:
