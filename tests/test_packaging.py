@@ -1,0 +1,21 @@
+"""The image's pinned dependencies (requirements.lock) cover everything pyproject.toml requires."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_the_lock_pins_every_runtime_and_postgres_dependency() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    required = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["postgres"]}
+    pinned = {_name(line) for line in (ROOT / "requirements.lock").read_text().splitlines()
+              if line.strip() and not line.startswith("#")}
+    assert required - pinned == set(), "run `make lock`"
