@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from xai_gov.actors import Actor
@@ -56,3 +56,9 @@ Replayer = Annotated[Actor, Depends(allowed_to(Permission.REPLAY))]
 LineageReader = Annotated[Actor, Depends(allowed_to(Permission.READ_LINEAGE))]
 AuditReader = Annotated[Actor, Depends(allowed_to(Permission.READ_AUDIT))]
 KeyManager = Annotated[Actor, Depends(allowed_to(Permission.MANAGE_KEYS))]
+
+
+def pdf_response(pdf: bytes, filename: str) -> Response:
+    """A packet as a download."""
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

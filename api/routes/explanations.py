@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import ClientDep, Explainer, ExplanationReader, JsonBody, Replayer
+from api.deps import ClientDep, Explainer, ExplanationReader, JsonBody, Replayer, pdf_response
 from api.schemas.explanations import ExplainIn, ExplanationOut, ExplanationPage, ReplayOut
 from xai_gov.explain.engine import TimeBudget
 
@@ -59,6 +59,4 @@ def replay(explanation_id: str, request: Request, client: ClientDep, _: Replayer
             responses={200: {"content": {"application/pdf": {}}, "description": "The decision packet"}})
 def decision_packet(explanation_id: str, client: ClientDep, reader: ExplanationReader) -> Response:
     """An auditor: any decision; an officer: the decisions they explained. The export is recorded in the ledger."""
-    pdf = client.packets.decision(explanation_id, actor=reader)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="decision-{explanation_id}.pdf"'})
+    return pdf_response(client.packets.decision(explanation_id, actor=reader), f"decision-{explanation_id}.pdf")

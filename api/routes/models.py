@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Response, UploadFile
 
-from api.deps import ClientDep, JsonBody, ModelReader, ModelWriter
+from api.deps import ClientDep, JsonBody, ModelReader, ModelWriter, pdf_response
 from api.schemas.models import AliasIn, AliasMoveOut, ModelSummaryOut, ModelVersionOut
 from xai_gov.registry.intake import ModelSource, lineage_from_document, parse_background, parse_lineage, parse_schema
 
@@ -64,6 +64,4 @@ def move_alias(name: str, alias: str, body: AliasIn, client: ClientDep, owner: M
 @router.get("/{ref}/packet", response_class=Response, summary="The model-version packet (PDF, auditor).",
             responses={200: {"content": {"application/pdf": {}}, "description": "The model-version packet"}})
 def model_packet(ref: str, client: ClientDep, reader: ModelReader) -> Response:
-    pdf = client.packets.model(ref, actor=reader)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="model-{ref.replace("@", "-")}.pdf"'})
+    return pdf_response(client.packets.model(ref, actor=reader), f"model-{ref.replace('@', '-')}.pdf")

@@ -14,7 +14,7 @@ from xai_gov.cli import keys as key_commands
 from xai_gov.cli import lineage as lineage_commands
 from xai_gov.cli import models as model_commands
 from xai_gov.cli import packets as packet_commands
-from xai_gov.cli.output import console, fields, print_json, run
+from xai_gov.cli.output import JsonFlag, console, fields, print_json, run
 from xai_gov.cli.state import CliState, state
 from xai_gov.lineage.datahash import hash_file
 from xai_gov.registry.files import infer_schema_file
@@ -38,7 +38,6 @@ app.add_typer(key_commands.keys_app, name="keys")
 app.add_typer(packet_commands.export_app, name="export")
 app.add_typer(packet_commands.packet_app, name="packet")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 
 
 @app.callback()

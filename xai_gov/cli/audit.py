@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 
-from xai_gov.cli.output import console, print_json, run, short, table, when
+from xai_gov.cli.output import JsonFlag, console, print_json, run, short, table, when
 from xai_gov.cli.state import state
 
 audit_app = typer.Typer(help="The tamper-evident audit ledger.", no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of text.")]
 
 
 @audit_app.command("verify")

@@ -21,6 +21,7 @@ from xai_gov.cli.output import console, short, table, when
 from xai_gov.datasets import GERMAN_CREDIT_LABELS
 from xai_gov.errors import NotFound
 from xai_gov.examples import credit_model
+from xai_gov.explain.engine import as_entered
 from xai_gov.lineage.models import LineageView
 from xai_gov.registry.models import ModelVersion
 from xai_gov.sdk import Client
@@ -125,12 +126,8 @@ def two_applicants(client: Client, ref: str, applicants: pd.DataFrame) -> list[t
     bad = list(adapter.class_names() or ()).index("bad")
     p_bad = adapter.predict_proba(applicants)[:, bad]
     approved, denied = int(np.argmax(p_bad < 0.5)), int(np.argmax(p_bad >= 0.5))
-    return [(f"DEMO-{kind}-{applicants.index[i]}", _as_entered(applicants.iloc[i]))
+    return [(f"DEMO-{kind}-{applicants.index[i]}", as_entered(applicants.iloc[i].to_dict()))
             for kind, i in (("approved", approved), ("denied", denied))]
-
-
-def _as_entered(row: pd.Series) -> dict[str, Any]:
-    return {name: value.item() if hasattr(value, "item") else value for name, value in row.items()}
 
 
 def _show_matches(title: str, views: list[LineageView]) -> None:

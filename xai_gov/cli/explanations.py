@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.status import Status
 
-from xai_gov.cli.output import console, errors, fields, print_json, run, table, when
+from xai_gov.cli.output import JsonFlag, console, errors, fields, print_json, run, table, when
 from xai_gov.cli.state import state
 from xai_gov.errors import InvalidInput
 from xai_gov.explain.records import ExplanationRecord
@@ -16,7 +16,6 @@ from xai_gov.registry.files import read_json_file
 from xai_gov.timeutil import parse_utc
 
 explanations_app = typer.Typer(help="Stored explanations: show, list.", no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 
 
 def explain(

@@ -7,11 +7,10 @@ from typing import Annotated
 import typer
 
 from xai_gov.actors import Actor, Role
-from xai_gov.cli.output import console, print_json, run, table, when
+from xai_gov.cli.output import JsonFlag, console, print_json, run, table, when
 from xai_gov.cli.state import state
 
 keys_app = typer.Typer(help="API keys: create (shown once), revoke, list.", no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def _local_admin() -> Actor:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from xai_gov.cli.output import fields, print_json, run, short, table, when
+from xai_gov.cli.output import JsonFlag, fields, print_json, run, short, table, when
 from xai_gov.cli.state import state
 from xai_gov.lineage.datahash import hash_file
 from xai_gov.lineage.models import LineageRecord, LineageView
@@ -27,7 +27,7 @@ def lineage(
     until: Annotated[str | None, typer.Option(help="Up to this date/time, exclusive.")] = None,
     date_field: Annotated[str, typer.Option(help="Which date --since/--until filter: registered or trained.")]
     = "registered",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Look lineage up from any side. With REF, one version; otherwise every version matching all filters."""
     client = state(ctx).client()

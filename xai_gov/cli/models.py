@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from xai_gov.cli.lineage import show_lineage
-from xai_gov.cli.output import console, fields, print_json, run, table, when
+from xai_gov.cli.output import JsonFlag, console, fields, print_json, run, table, when
 from xai_gov.cli.state import state
 from xai_gov.errors import InvalidInput
 from xai_gov.lineage.capture import build_lineage
@@ -20,7 +20,6 @@ from xai_gov.registry.models import ModelVersion
 from xai_gov.timeutil import parse_utc
 
 models_app = typer.Typer(help="Registered models: list, show, aliases.", no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 
 
 def register(

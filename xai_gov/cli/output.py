@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.table import Table
 
 from xai_gov.errors import XaiGovError
 from xai_gov.timeutil import as_utc
+
+#: The --json option every command shares.
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)  # an error stays on one line for scripts

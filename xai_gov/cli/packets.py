@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from xai_gov.cli.output import console, print_json, run
+from xai_gov.cli.output import JsonFlag, console, print_json, run
 from xai_gov.cli.state import state
 from xai_gov.registry.files import read_bytes
 
@@ -35,7 +35,7 @@ def export_model(ctx: typer.Context, ref: str, output: Output) -> None:
 
 @packet_app.command("verify")
 def verify(ctx: typer.Context, pdf: Path,
-           as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False) -> None:
+           as_json: JsonFlag = False) -> None:
     """Compare the record inside a packet with the stored record and the ledger; exit 1 if they differ."""
     check = run(lambda: state(ctx).client().verify_packet(read_bytes(pdf, field="pdf")))
     if as_json:

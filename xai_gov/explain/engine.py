@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -195,7 +195,7 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
     verdict = evaluate_explanation(policy, scores, withheld)
     return ExplanationRecord(
         id=uuid.uuid4().hex, model=version.name, version=version.version, decision_id=decision_id,
-        requested_by=requested_by, requested_at=utcnow(), instance=_as_entered(instance),
+        requested_by=requested_by, requested_at=utcnow(), instance=as_entered(instance),
         instance_sha256=sha256_json(clean), prediction=prediction, methods=options.methods,
         lime=_lime_dict(lime_out, schema, clean) if lime_out else None,
         anchor=_anchor_dict(anchor_out) if anchor_out else None,
@@ -206,7 +206,7 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
         timings=timings)
 
 
-def _as_entered(instance: dict[str, Any]) -> dict[str, Any]:
+def as_entered(instance: Mapping[str, Any]) -> dict[str, Any]:
     """The input as given, with numpy scalars as plain numbers so it can be stored as JSON."""
     return {name: value.item() if isinstance(value, np.generic) else value for name, value in instance.items()}
 

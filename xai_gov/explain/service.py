@@ -89,7 +89,8 @@ class ExplanationService:
             raise NotFound(f"no explanation {explanation_id!r}", code="explanation_not_found", field="id")
         return record
 
-    def find(self, *, decision_id: str | None = None, model: str | None = None, requested_by: str | None = None,
+    def find(self, *, decision_id: str | None = None, model: str | None = None, version: int | None = None,
+             requested_by: str | None = None,
              since: datetime | None = None, until: datetime | None = None, limit: int = 100,
              offset: int = 0, viewer: Actor | None = None) -> list[ExplanationRecord]:
         """Stored explanations matching every filter; a ``viewer`` who may not read everyone's sees their own."""
@@ -98,7 +99,8 @@ class ExplanationService:
         if not 1 <= limit <= MAX_PAGE or offset < 0:
             raise InvalidInput(f"limit is 1 to {MAX_PAGE} and offset not negative", field="limit")
         with self.database.session() as session:
-            return repos.find_explanations(session, decision_id=decision_id, model=model, requested_by=requested_by,
+            return repos.find_explanations(session, decision_id=decision_id, model=model, version=version,
+                                           requested_by=requested_by,
                                            since=since, until=until, limit=limit, offset=offset)
 
     def lineage_of_decision(self, decision_id: str, *, actor: str) -> list[LineageView]:

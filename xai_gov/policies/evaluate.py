@@ -67,10 +67,16 @@ def _is_missing(value: Any) -> bool:
     return value is None or value == {} or value == ""
 
 
-def _lookup(scores: dict[str, Any], metric: str) -> float | None:
+def score_at(scores: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path of an explanation's scores ("fidelity.lime.local_error"), or None."""
     node: Any = scores
-    for part in metric.split("."):
+    for part in path.split("."):
         if not isinstance(node, dict) or node.get(part) is None:
             return None
         node = node[part]
+    return node
+
+
+def _lookup(scores: dict[str, Any], metric: str) -> float | None:
+    node = score_at(scores, metric)
     return float(node) if isinstance(node, (int, float)) and not isinstance(node, bool) else None

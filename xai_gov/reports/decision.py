@@ -8,6 +8,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak
 
 from xai_gov.explain.records import ExplanationRecord
+from xai_gov.policies.evaluate import score_at
 from xai_gov.registry.models import ModelVersion
 from xai_gov.reports.layout import (
     WIDTH,
@@ -171,7 +172,7 @@ def _trust(record: ExplanationRecord) -> list[Flowable]:
                   f"top-{agreement['top_n']} features in common, and pointing the same way")]
     flags = []
     for path, test, message in FLAGS:
-        value = _lookup(scores, path)
+        value = score_at(scores, path)
         if value is not None and _safe(test, value):
             number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
             flags.append(para("Caution: " + message.format(v=number), "flag"))
@@ -239,15 +240,6 @@ def _reproducibility(record: ExplanationRecord) -> list[Flowable]:
         ("Background sample", f"sha256 {record.background_sha256}"),
         ("Timings (s)", ", ".join(f"{k} {v:.3f}" for k, v in record.timings.items())),
     ])]
-
-
-def _lookup(scores: dict[str, Any], path: str) -> Any:
-    node: Any = scores
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def _safe(test: Any, value: Any) -> bool:

@@ -11,7 +11,8 @@ from xai_gov.actors import Actor
 from xai_gov.audit import ledger
 from xai_gov.auth.permissions import Permission, require
 from xai_gov.errors import InvalidInput, NotFound
-from xai_gov.explain.service import ExplanationService
+from xai_gov.explain.records import ExplanationRecord
+from xai_gov.explain.service import MAX_PAGE, ExplanationService
 from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.service import RegistryService
 from xai_gov.reports.layout import read_attachment
@@ -61,15 +62,13 @@ class PacketService:
 
         require(actor, Permission.EXPORT_MODEL_PACKETS)
         version = self.registry.get(ref)
-        explanations = [r for r in self.explanations.find(model=version.name, limit=500) if r.version ==
-                        version.version]
-        offset = 500
+        explanations: list[ExplanationRecord] = []
         while len(explanations) < MAX_EXPLANATIONS_IN_MODEL_PACKET:
-            page = self.explanations.find(model=version.name, limit=500, offset=offset)
-            if not page:
+            page = self.explanations.find(model=version.name, version=version.version, limit=MAX_PAGE,
+                                          offset=len(explanations))
+            explanations += page
+            if len(page) < MAX_PAGE:
                 break
-            explanations += [r for r in page if r.version == version.version]
-            offset += 500
         event = self._event("model.registered", version.ref)
         pdf = model_packet(version, background=self.registry.load_background(version), explanations=explanations,
                            history=self.registry.alias_history(version.name),

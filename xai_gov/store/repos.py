@@ -235,13 +235,15 @@ def get_explanation(session: Session, explanation_id: str) -> ExplanationRecord:
 
 
 def find_explanations(session: Session, *, decision_id: str | None = None, model: str | None = None,
-                      requested_by: str | None = None, since: datetime | None = None,
+                      version: int | None = None, requested_by: str | None = None, since: datetime | None = None,
                       until: datetime | None = None, limit: int = 100, offset: int = 0) -> list[ExplanationRecord]:
     query = select(ExplanationRow).join(ModelVersionRow).join(RegisteredModelRow)
     if decision_id is not None:
         query = query.where(ExplanationRow.decision_id == decision_id)
     if model is not None:
         query = query.where(RegisteredModelRow.name == model)
+    if version is not None:
+        query = query.where(ModelVersionRow.version == version)
     if requested_by is not None:
         query = query.where(ExplanationRow.requested_by == requested_by)
     if since is not None:
