@@ -61,3 +61,15 @@ def test_a_client_refuses_to_start_on_a_bad_policy(tmp_path: Path) -> None:
     (policies / "default.yaml").write_text("name: broken\nversion: 0\n")
     with pytest.raises(InvalidInput, match=r"default\.yaml, line 2: version"):
         Client(Settings(home=tmp_path / "home", policies_dir=policies))
+
+
+def test_the_default_policy_warns_on_a_long_anchor_rule_and_spread_shap() -> None:
+    scores = {"fidelity": {}, "stability": {}, "agreement": None,
+              "sparsity": {"anchor": {"rule_length": 5}, "shap": {"features_for_80": 3}}}
+    verdict = evaluate_explanation(load_policy(DEFAULT), scores, [])
+    by_metric = {rule.metric: rule for rule in verdict.rules}
+    assert by_metric["sparsity.anchor.rule_length"].outcome == "warn"
+    assert "more than four conditions" in by_metric["sparsity.anchor.rule_length"].why
+    assert by_metric["sparsity.shap.features_for_80"].outcome == "pass"
+    assert by_metric["sparsity.lime.effective_features_80"].outcome == "not_measured"
+    assert verdict.outcome == "warn"

@@ -33,6 +33,7 @@ from xai_gov.policies.models import Policy
 from xai_gov.policies.reasons import ReasonMap
 from xai_gov.quality.agreement import lime_shap_agreement
 from xai_gov.quality.fidelity import additivity_error
+from xai_gov.quality.sparsity import anchor_sparsity, lime_sparsity, shap_sparsity
 from xai_gov.registry.adapters import ModelAdapter
 from xai_gov.registry.models import ModelVersion
 from xai_gov.timeutil import utcnow
@@ -254,11 +255,13 @@ def _scores(lime: LimeOutcome | None, anchor: AnchorOutcome | None, shap: ShapOu
             prediction: Prediction, names: list[str], options: ExplainOptions) -> dict[str, Any]:
     fidelity: dict[str, Any] = {}
     stability: dict[str, Any] = {}
+    sparsity: dict[str, Any] = {}
     agreement: dict[str, Any] | None = None
     if lime:
         fidelity["lime"] = {"fresh_weighted_r2": lime.fresh_r2, "in_sample_r2": lime.fit.score,
                             "local_error": lime.local_error}
         stability["lime"] = lime.stability.to_dict()
+        sparsity["lime"] = lime_sparsity(lime.fit.weights).to_dict()
     if anchor:
         fidelity["anchor"] = {
             "search_precision": anchor.search_precision, "fresh_precision": anchor.fresh_precision,
@@ -266,13 +269,15 @@ def _scores(lime: LimeOutcome | None, anchor: AnchorOutcome | None, shap: ShapOu
             "coverage": anchor.coverage, "covers_no_applicant": anchor.covers_no_applicant,
             "threshold": anchor.threshold, "threshold_met": anchor.threshold_met}
         stability["anchor"] = anchor.stability.to_dict()
+        sparsity["anchor"] = anchor_sparsity(anchor.conditions).to_dict()
     if shap:
         fidelity["shap"] = {"additivity_error": additivity_error(shap.base_value,
                                                                  np.array(list(shap.values.values())),
                                                                  prediction.adverse_probability)}
+        sparsity["shap"] = shap_sparsity(shap.values).to_dict()
     if lime and shap:
         agreement = lime_shap_agreement(lime.fit.weights, shap.values, names, top_n=options.agreement_top_n).to_dict()
-    return {"fidelity": fidelity, "stability": stability, "agreement": agreement}
+    return {"fidelity": fidelity, "stability": stability, "sparsity": sparsity, "agreement": agreement}
 
 
 def _lime_dict(outcome: LimeOutcome, schema: Any, instance: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,8 @@ METRICS: frozenset[str] = frozenset({
     "fidelity.anchor.coverage", "fidelity.shap.additivity_error",
     "stability.lime.top_n_jaccard", "stability.lime.vsi", "stability.lime.csi",
     "stability.anchor.identical_share", "stability.anchor.predicate_jaccard",
+    "sparsity.lime.features_used", "sparsity.lime.effective_features_80", "sparsity.anchor.rule_length",
+    "sparsity.shap.features_for_80",
     "agreement.top_n_overlap", "agreement.sign_agreement",
 })
 
