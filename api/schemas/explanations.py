@@ -66,10 +66,14 @@ class ExplanationOut(BaseModel):
     timings: dict[str, float]
     replay_of: str | None
     record_sha256: str
+    quality: list[dict[str, Any]] = Field(
+        description="Quality at a glance: fidelity, stability, sparsity and coverage, one row each, with whether "
+                    "the policy is met. Derived from scores and verdict; not part of the hashed record.")
 
     @classmethod
     def from_domain(cls, record: ExplanationRecord) -> ExplanationOut:
-        return cls.model_validate(record.to_dict())
+        quality = [row.to_dict() for row in record.quality_at_a_glance()]
+        return cls.model_validate({**record.to_dict(), "quality": quality})
 
 
 class ExplanationPage(BaseModel):

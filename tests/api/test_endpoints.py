@@ -52,6 +52,9 @@ def test_officer_explains_and_sees_only_their_own(api: Api) -> None:
     record = created.json()
     assert record["decision_id"] == "LOAN-1" and record["requested_by"].startswith("officer-1")
     assert record["verdict"]["policy"]["name"] == "default" and record["record_sha256"]
+    assert [row["criterion"] for row in record["quality"]] == ["fidelity", "stability", "sparsity", "coverage"]
+    assert f"anchor rule of {record['scores']['sparsity']['anchor']['rule_length']} condition" in \
+        record["quality"][2]["value"]
     mine = api.http.get(f"/v1/explanations/{record['id']}", headers=api.as_("officer"))
     assert mine.status_code == 200 and mine.json() == record
     theirs = api.http.get(f"/v1/explanations/{record['id']}", headers=api.as_("officer2"))

@@ -48,6 +48,10 @@ def test_decision_packet_holds_the_evidence_and_verifies(explained: dict[str, An
     assert f"{stored['scores']['fidelity']['lime']['fresh_weighted_r2']:.3f}" in whole
     assert explained["version"].lineage.data_sha256 in whole and "alice" in whole
     assert "Policy verdict" in whole and "The applicant's rights" in whole
+    assert "Quality at a glance" in whole
+    sparsity = stored["scores"]["sparsity"]
+    assert f"anchor rule of {sparsity['anchor']['rule_length']} condition" in " ".join(whole.split())
+    assert f"80% of the attribution on {sparsity['shap']['features_for_80']} features" in " ".join(whole.split())
     assert all(f"page {n} of {len(texts)}" in text for n, text in enumerate(texts, start=1))
     assert all(stored["record_sha256"] in text for text in texts)  # the integrity footer on every page
 
@@ -78,7 +82,9 @@ def test_model_packet_holds_the_inventory_and_verifies(explained: dict[str, Any]
     pdf = client.export_model("credit-risk@1")
     whole = "\n".join(pages(pdf))
     for words in ("Model-version packet: credit-risk@1", "Inventory card", "Lineage", "Training data",
-                  "Performance", "auc", "Policy results", "Explanation quality so far", "Reason-code map",
+                  "Performance", "auc", "Policy results", "Explanation quality so far",
+                  "Sparsity: features carrying 80% of SHAP attribution", "Coverage: share of applicants",
+                  "Reason-code map",
                   "Checking account overdrawn", "Limitations", "Change log", "staging: - -> 1",
                   version.lineage.data_sha256):
         assert words in whole, words

@@ -149,6 +149,9 @@ def show_record(record: ExplanationRecord) -> None:
         table(f"SHAP values toward {prediction.adverse_class} (base {record.shap['base_value']:.3f}, top 8)",
               ["feature", "value", "contribution"],
               [(v["label"], v["value"], f"{v['contribution']:+.3f}") for v in record.shap["values"][:8]])
+    table("Quality at a glance", ["criterion", "value", "what it means", "policy"],
+          [(row.criterion, row.value, row.meaning, row.policy_in_words())
+           for row in record.quality_at_a_glance()])
     _show_scores(record.scores)
     if record.verdict:
         _show_verdict(record.verdict)
@@ -179,7 +182,7 @@ def _show_scores(scores: dict[str, Any]) -> None:
         signs = "-" if agreement["sign_agreement"] is None else f"{agreement['sign_agreement']:.0%}"
         rows.append(("LIME vs SHAP", f"top-{agreement['top_n']} overlap {agreement['top_n_overlap']:.0%}, "
                                      f"same direction {signs}"))
-    table("How far to trust this explanation", ["score", "value"], rows)
+    table("Every score", ["score", "value"], rows)
 
 
 def _show_verdict(verdict: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from xai_gov.quality.glance import QualityRow, quality_at_a_glance
 from xai_gov.timeutil import format_utc, parse_utc
 
 METHODS: tuple[str, ...] = ("lime", "anchor", "shap")
@@ -69,6 +70,10 @@ class ExplanationRecord:
     @property
     def model_ref(self) -> str:
         return f"{self.model}@{self.version}"
+
+    def quality_at_a_glance(self) -> tuple[QualityRow, ...]:
+        """Fidelity, stability, sparsity and coverage, one row each, with the policy's verdict on each."""
+        return quality_at_a_glance(self.scores, self.verdict)
 
     def body(self) -> dict[str, Any]:
         """Everything but the hash, in JSON form."""

@@ -176,8 +176,17 @@ def _trust(record: ExplanationRecord) -> list[Flowable]:
         if value is not None and _safe(test, value):
             number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
             flags.append(para("Caution: " + message.format(v=number), "flag"))
-    return [heading("How far to trust this explanation"), table(rows, [32 * mm, 55 * mm, WIDTH - 87 * mm]),
+    return [heading("How far to trust this explanation"), *_quality_at_a_glance(record), spacer(2),
+            para("Every score", "small"), table(rows, [32 * mm, 55 * mm, WIDTH - 87 * mm]),
             spacer(2), *(flags or [para("No score is weak and the methods agree.", "body")])]
+
+
+def _quality_at_a_glance(record: ExplanationRecord) -> list[Flowable]:
+    rows: list[tuple[str, str, str, str]] = [("Criterion", "Value", "What it means", "Policy")]
+    rows += [(row.criterion.capitalize(), row.value, row.meaning,
+              row.policy_in_words()) for row in record.quality_at_a_glance()]
+    return [para("Quality at a glance", "small"),
+            table(rows, [22 * mm, 62 * mm, 52 * mm, WIDTH - 136 * mm])]
 
 
 def _verdict(record: ExplanationRecord) -> list[Flowable]:

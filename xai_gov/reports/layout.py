@@ -136,7 +136,8 @@ def bar_chart(items: Sequence[tuple[str, float]], *, title: str, value_label: st
 
 
 def histogram(values: Sequence[float], *, title: str, bins: int = 10, low: float = 0.0,
-              high: float = 1.0) -> Drawing:
+              high: float = 1.0, label_format: str = "{:.1f}") -> Drawing:
+    """Counts of ``values`` in ``bins`` equal bins over [low, high]; values outside go to the end bins."""
     from reportlab.graphics.charts.barcharts import VerticalBarChart
 
     counts = [0] * bins
@@ -149,7 +150,7 @@ def histogram(values: Sequence[float], *, title: str, bins: int = 10, low: float
     chart.x, chart.y, chart.width, chart.height = 28, 22, WIDTH / 2 - 4 * mm - 40, 78
     chart.data = [counts]
     step = (high - low) / bins
-    chart.categoryAxis.categoryNames = [f"{low + i * step:.1f}" for i in range(bins)]
+    chart.categoryAxis.categoryNames = [label_format.format(low + i * step) for i in range(bins)]
     chart.categoryAxis.labels.fontSize = 6.5
     chart.valueAxis.valueMin = 0
     chart.valueAxis.valueMax = max([*counts, 1]) * 1.15

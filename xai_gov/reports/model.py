@@ -118,22 +118,39 @@ def _policy_results(explanations: list[ExplanationRecord]) -> list[Flowable]:
 
 
 def _quality(explanations: list[ExplanationRecord]) -> list[Flowable]:
-    fidelity = [r.scores["fidelity"]["lime"]["fresh_weighted_r2"] for r in explanations
-                if r.scores["fidelity"].get("lime")]
-    stability = [r.scores["stability"]["lime"]["top_n_jaccard"] for r in explanations
-                 if r.scores["stability"].get("lime")]
+    """The four criteria over every stored explanation: fidelity, stability, sparsity, coverage."""
+    fidelity = _scores(explanations, "fidelity", "lime", "fresh_weighted_r2")
+    stability = _scores(explanations, "stability", "lime", "top_n_jaccard")
+    shap_sparsity = _scores(explanations, "sparsity", "shap", "features_for_80")
+    rule_lengths = _scores(explanations, "sparsity", "anchor", "rule_length")
+    coverage = _scores(explanations, "fidelity", "anchor", "coverage")
     overlaps = [r.scores["agreement"]["top_n_overlap"] for r in explanations if r.scores.get("agreement")]
-    precision = [r.scores["fidelity"]["anchor"]["fresh_precision"] for r in explanations
-                 if r.scores["fidelity"].get("anchor")]
-    charts = Table([[histogram([max(0.0, v) for v in fidelity], title="LIME fidelity (fresh weighted R2)"),
-                     histogram(stability, title="LIME stability (top-5 Jaccard)")]],
+    precision = _scores(explanations, "fidelity", "anchor", "fresh_precision")
+    most = max([*shap_sparsity, 10])
+    charts = Table([[histogram([max(0.0, v) for v in fidelity], title="Fidelity: LIME R2 on a fresh neighbourhood"),
+                     histogram(stability, title="Stability: LIME top-5 Jaccard over seeds")],
+                    [histogram(shap_sparsity, title="Sparsity: features carrying 80% of SHAP attribution",
+                               bins=int(most), low=1, high=most + 1, label_format="{:.0f}"),
+                     histogram(coverage, title="Coverage: share of applicants the anchor rule describes",
+                               low=0.0, high=0.2, label_format="{:.0%}")]],
                    colWidths=[WIDTH / 2, WIDTH / 2])
     summary = [("Explanations", len(explanations)),
                ("LIME-SHAP agreement", f"mean top-5 overlap {_mean(overlaps)}" if overlaps else "-"),
                ("Anchor precision (fresh)", f"mean {_mean(precision)}; below 0.95 in "
                                             f"{sum(p < 0.95 for p in precision)} of {len(precision)}"
-                if precision else "-")]
+                if precision else "-"),
+               ("Anchor rule length", f"mean {_mean(rule_lengths)} conditions; longer than 4 in "
+                                      f"{sum(n > 4 for n in rule_lengths)} of {len(rule_lengths)}"
+                if rule_lengths else "-"),
+               ("Anchor coverage", f"none for {sum(c == 0 for c in coverage)} of {len(coverage)} rules; "
+                                   "the coverage chart puts 20% and above in its last bar" if coverage else "-")]
     return [heading("Explanation quality so far"), charts, spacer(1), key_values(summary)]
+
+
+def _scores(explanations: list[ExplanationRecord], criterion: str, method: str, name: str) -> list[float]:
+    """One score over the explanations that measured it (records older than a score lack it)."""
+    found = [((r.scores.get(criterion) or {}).get(method) or {}).get(name) for r in explanations]
+    return [float(v) for v in found if v is not None]
 
 
 def _reason_codes(version: ModelVersion, reason_map: ReasonMap) -> list[Flowable]:
