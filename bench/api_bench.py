@@ -95,19 +95,29 @@ def main() -> None:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        wait_until_ready(server, base)
         recorder = Recorder()
         run_load(base, ref, officers, auditor, applicants, recorder, args)
         check_stored(base, auditor, recorder)
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def wait_until_ready(server: subprocess.Popen[bytes], base: str, seconds: float = 180) -> None:
+    """Wait for /readyz; a loaded machine can take a minute to import the explainers. Fail loudly, never load
+    a server that is not there."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with status {server.returncode} before it was ready")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the server at {base} was not ready within {seconds:g} s")
 
 
 def run_load(base: str, ref: str, officers: list[str], auditor: str, applicants: list[dict[str, Any]],

@@ -35,7 +35,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, small_model: Pipeline,
                                 str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine takes a while to import the explainers
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
@@ -43,7 +43,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, small_model: Pipeline,
             except httpx.TransportError:
                 time.sleep(0.2)
         else:
-            pytest.fail("the server did not become ready in 60 s")
+            pytest.fail("the server did not become ready in 180 s")
         applicant = {k: v.item() if hasattr(v, "item") else v for k, v in X.iloc[3].items()}
         yield url, keys, applicant
     finally:
