@@ -19,6 +19,13 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[postgres,test]'
 	touch $@ $(VENV)/.installed-base
 
+# The browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "$(CHROMIUM) is missing: run 'apt-get install chromium' as root (the browser tests need it)"; fi
+
 install: $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base
@@ -28,7 +35,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check xai_gov api tests bench
 	$(BIN)/hadolint Dockerfile
 
-test: lint
+test: lint | $(CHROMIUM)
 	$(BIN)/pytest
 
 serve: $(VENV)/.installed-base

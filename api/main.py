@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, contextmanager
 from fastapi import FastAPI
 
 import xai_gov
-from api import errors
+from api import errors, pages
 from api.middleware import GuardMiddleware, Metrics, MetricsMiddleware
 from api.routes import audit, explanations, health, keys, lineage, models
 from xai_gov.config import Settings
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
             if owned:
                 app.state.client.close()
 
-    app = FastAPI(title="xai-gov", version=xai_gov.__version__, lifespan=lifespan,
+    app = FastAPI(title="xai-gov", version=xai_gov.__version__, lifespan=lifespan, docs_url=None,
                   description="Explainability and model governance for credit decisions. Authenticate with "
                               "`Authorization: Bearer <key>`; each key has one role: officer, auditor, owner, "
                               "admin. Errors are RFC 9457 problem+json with a stable `code`.")
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     errors.install(app)
     for router in (health.router, models.router, explanations.router, lineage.router, audit.router, keys.router):
         app.include_router(router)
+    pages.install(app)  # /ui, and /docs with Swagger UI's assets from the package (offline)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -152,6 +152,9 @@ def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000, workers
             console.print(f"first admin key (shown once): {admin_key}", soft_wrap=True)
         state(ctx).close()
     settings = state(ctx).settings()
+    console.print(f"pages: http://{host}:{port}/ui/ (sign in with an API key: the admin key creates the others "
+                  "under 'API keys', or `xai-gov keys create --role officer --name NAME`); "
+                  f"API docs: http://{host}:{port}/docs", soft_wrap=True)
     os.environ["XAI_GOV_HOME"] = str(settings.resolved_home)
     if settings.database_url:
         os.environ["XAI_GOV_DATABASE_URL"] = settings.database_url

@@ -56,11 +56,16 @@ def evaluate_explanation(policy: Policy, scores: dict[str, Any], withheld: list[
 
 def check_production_lineage(policy: Policy, ref: str, lineage: LineageRecord) -> None:
     """Refuse the production alias to a version missing lineage the policy requires, naming the fields."""
-    missing = [name for name in policy.document.model.production_requires if _is_missing(getattr(lineage, name))]
+    missing = missing_for_production(policy, lineage)
     if missing:
         raise PolicyViolation(
             f"{ref} may not take the production alias: policy {policy.document.name!r} requires lineage it lacks: "
             f"{', '.join(missing)}", field=missing[0])
+
+
+def missing_for_production(policy: Policy, lineage: LineageRecord) -> list[str]:
+    """The lineage fields the policy requires for the production alias that ``lineage`` lacks, in policy order."""
+    return [name for name in policy.document.model.production_requires if _is_missing(getattr(lineage, name))]
 
 
 def _is_missing(value: Any) -> bool:

@@ -192,6 +192,22 @@ class FeatureSchema:
             clean[feature.name] = _validate_value(feature, instance[feature.name])
         return clean
 
+    def instance_problems(self, instance: Mapping[str, Any]) -> list[InvalidInput]:
+        """Every problem with one applicant at once, at most one per feature (a form shows them all beside
+        their fields); empty when ``validate_instance`` would accept it. Same checks, same messages."""
+        problems = [InvalidInput(f"unknown feature {name!r}", field=name)
+                    for name in sorted(set(instance) - set(self.names))]
+        for feature in self.features:
+            if feature.name not in instance:
+                problems.append(InvalidInput(f"feature {feature.name!r} ({feature.label}) is missing",
+                                             field=feature.name))
+                continue
+            try:
+                _validate_value(feature, instance[feature.name])
+            except InvalidInput as problem:
+                problems.append(problem)
+        return problems
+
     def check_frame(self, frame: pd.DataFrame, *, what: str = "data") -> None:
         """Check that a frame has exactly the schema's columns and values it accepts."""
         missing = [n for n in self.names if n not in frame.columns]

@@ -1,0 +1,191 @@
+"""View models: a stored record arranged for a page, in the words the packet uses.
+
+Nothing is computed anew here: the values are the record's; this module picks,
+orders and words them (and sizes the charts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from api.pages.charts import BarChart, Histogram, bar_chart, histogram
+from xai_gov.explain.records import ExplanationRecord
+from xai_gov.policies.evaluate import score_at
+from xai_gov.registry.models import ModelVersion
+from xai_gov.reports.decision import FLAGS
+from xai_gov.sdk import Client
+
+TOP_BARS = 10
+
+
+def protected_features(client: Client, version: ModelVersion | None = None) -> frozenset[str]:
+    """Features never stated as reasons: the policy's, the reason map's, and any the schema marks."""
+    names = set(client.policy.protected_features) | {n for n, c in client.reason_map.codes.items() if c.protected}
+    if version is not None:
+        names |= {f.name for f in version.schema.features if getattr(f, "protected", False)}
+    return frozenset(names)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    value: str
+    meaning: str = ""
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    record: ExplanationRecord
+    adverse: bool
+    outcome: str
+    probabilities: tuple[Row, ...]
+    reasons: tuple[dict[str, Any], ...]
+    withheld: tuple[str, ...]
+    lime: BarChart | None
+    shap: BarChart | None
+    anchor: dict[str, Any] | None
+    trust: tuple[Row, ...]
+    cautions: tuple[str, ...]
+    verdict: dict[str, Any] | None
+    counterfactuals: tuple[Any, ...]
+    decision_rule: Any
+    instance: tuple[Row, ...]
+
+
+def decision_view(record: ExplanationRecord, protected: frozenset[str], labels: dict[str, str]) -> DecisionView:
+    prediction = record.prediction
+    outcome = (f"Adverse: the model predicts '{prediction.predicted_class}'" if prediction.adverse
+               else f"Favourable: the model predicts '{prediction.predicted_class}'")
+    return DecisionView(
+        record=record, adverse=prediction.adverse, outcome=outcome,
+        probabilities=tuple(Row(name, f"{p:.1%}") for name, p in prediction.probabilities.items()),
+        reasons=tuple(record.reasons), withheld=tuple(labels.get(n, n) for n in record.withheld_reasons),
+        lime=_lime_chart(record, protected), shap=_shap_chart(record, protected), anchor=_anchor(record),
+        trust=trust_rows(record.scores), cautions=cautions(record.scores), verdict=record.verdict,
+        counterfactuals=tuple(_optional(record, "counterfactuals") or ()),
+        decision_rule=_optional(record, "decision_rule"),
+        instance=tuple(Row(labels.get(name, name), _text(value)) for name, value in record.instance.items()))
+
+
+def _optional(record: ExplanationRecord, name: str) -> Any:
+    """A section newer records carry (counterfactuals, the bank's decision rule), where available."""
+    return getattr(record, name, None)
+
+
+def _lime_chart(record: ExplanationRecord, protected: frozenset[str]) -> BarChart | None:
+    if not record.lime:
+        return None
+    weights = record.lime["weights"][:TOP_BARS]
+    return bar_chart([(w["condition"], float(w["weight"]), w["feature"] in protected) for w in weights],
+                     title=f"LIME: weight of each condition toward '{record.lime['explained_class']}' "
+                           f"(top {len(weights)})",
+                     caption="Right (red): pushes toward the adverse outcome; left (blue): away from it.")
+
+
+def _shap_chart(record: ExplanationRecord, protected: frozenset[str]) -> BarChart | None:
+    if not record.shap:
+        return None
+    values = record.shap["values"][:TOP_BARS]
+    return bar_chart([(f"{v['label']} = {_text(v['value'])}", float(v["contribution"]), v["feature"] in protected)
+                      for v in values],
+                     title=f"SHAP: contribution of each feature to the probability of "
+                           f"'{record.shap['explained_class']}' (top {len(values)})",
+                     caption=f"Starts from the average {record.shap['base_value']:.3f} "
+                             f"({record.shap['algorithm']}); right (red) raises it, left (blue) lowers it.")
+
+
+def _anchor(record: ExplanationRecord) -> dict[str, Any] | None:
+    if not record.anchor:
+        return None
+    fidelity = record.scores.get("fidelity", {}).get("anchor") or {}
+    return {"rule": list(record.anchor["rule"]), "predicted": record.prediction.predicted_class, **fidelity}
+
+
+def trust_rows(scores: dict[str, Any]) -> tuple[Row, ...]:
+    """Each score with what it means, in plain words."""
+    rows: list[Row] = []
+    lime_f = score_at(scores, "fidelity.lime")
+    if lime_f:
+        rows.append(Row("How well LIME's summary fits the model here", f"{lime_f['fresh_weighted_r2']:.2f}",
+                        "weighted R² on fresh samples around the applicant: 1 is a perfect fit, 0 none"))
+        rows.append(Row("LIME's error at the applicant", f"{lime_f['local_error']:.3f}",
+                        "difference between LIME's summary and the model, in probability"))
+    lime_s = score_at(scores, "stability.lime")
+    if lime_s:
+        rows.append(Row("LIME under other random seeds", f"{lime_s['top_n_jaccard']:.0%} overlap",
+                        f"share of the top {lime_s['top_n']} features that stay the same over "
+                        f"{lime_s['repeats']} seeds"))
+    anchor_s = score_at(scores, "stability.anchor")
+    if anchor_s:
+        rows.append(Row("Anchor rule under other seeds", f"{anchor_s['identical_share']:.0%} identical",
+                        f"the same rule found in {anchor_s['repeats']} searches"))
+    shap_f = score_at(scores, "fidelity.shap")
+    if shap_f:
+        rows.append(Row("SHAP adds up to the model's output", f"off by {shap_f['additivity_error']:.1e}",
+                        "base value plus every contribution against the model's probability"))
+    agreement = scores.get("agreement")
+    if agreement:
+        signs = "-" if agreement["sign_agreement"] is None else f"{agreement['sign_agreement']:.0%}"
+        rows.append(Row("LIME and SHAP agree", f"{agreement['top_n_overlap']:.0%} of top features, "
+                                               f"{signs} same direction",
+                        f"the top {agreement['top_n']} features each method names, and which way they push"))
+    return tuple(rows)
+
+
+def cautions(scores: dict[str, Any]) -> tuple[str, ...]:
+    """The packet's plain-words cautions for weak scores or disagreeing methods."""
+    found = []
+    for path, test, message in FLAGS:
+        value = score_at(scores, path)
+        if value is None:
+            continue
+        try:
+            weak = bool(test(value))
+        except TypeError:
+            continue
+        if weak:
+            number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+            found.append(message.format(v=number))
+    return tuple(found)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "(empty)"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class QualityView:
+    """Policy outcomes and score distributions over a version's explanations (the auditor's model page)."""
+
+    count: int
+    outcomes: dict[str, int]
+    rules: tuple[tuple[str, str, dict[str, int]], ...]
+    histograms: tuple[Histogram, ...]
+
+
+def quality_view(records: list[ExplanationRecord]) -> QualityView:
+    outcomes: dict[str, int] = {}
+    rules: dict[tuple[str, str], dict[str, int]] = {}
+    for record in records:
+        if not record.verdict:
+            continue
+        outcomes[record.verdict["outcome"]] = outcomes.get(record.verdict["outcome"], 0) + 1
+        for rule in record.verdict["rules"]:
+            counts = rules.setdefault((rule["metric"], str(rule["threshold"])), {})
+            counts[rule["outcome"]] = counts.get(rule["outcome"], 0) + 1
+
+    def values(path: str) -> list[float]:
+        found = (score_at(r.scores, path) for r in records)
+        return [float(v) for v in found if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+    charts = (histogram(values("fidelity.lime.fresh_weighted_r2"), title="LIME fit on fresh samples (R²)"),
+              histogram(values("stability.lime.top_n_jaccard"), title="LIME stability (top-feature overlap)"),
+              histogram(values("fidelity.anchor.fresh_precision"), title="Anchor precision, re-checked"),
+              histogram(values("agreement.top_n_overlap"), title="LIME-SHAP agreement (top features)"))
+    return QualityView(count=len(records), outcomes=outcomes,
+                       rules=tuple((m, t, c) for (m, t), c in rules.items()), histograms=charts)
