@@ -29,3 +29,8 @@ def test_packet_bench_runs() -> None:
 def test_api_bench_runs_with_zero_errors() -> None:
     out = run("bench/api_bench.py", "--officers", "2", "--requests", "2", "--seconds", "120")
     assert "errors: 0" in out and "stored records equal to their 2xx answers: 2 of 2" in out
+
+
+def test_ui_bench_runs() -> None:
+    out = run("bench/ui_bench.py", "--explanations", "20", "--loads", "3")
+    assert "officer result page: median" in out and "auditor lineage page: median" in out

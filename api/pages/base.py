@@ -63,26 +63,36 @@ def client_of(request: Request) -> Client:
 
 
 def page_session(request: Request) -> PageSession:
-    return manager(request).read(request)
+    """The signed-in session (read once per request), else SignInRequired."""
+    session = getattr(request.state, "page_session", None)
+    if session is None:
+        session = request.state.page_session = manager(request).read(request)
+    return session
 
 
 SessionDep = Annotated[PageSession, Depends(page_session)]
 
 
-async def checked_form(request: Request) -> dict[str, Any]:
-    """The posted form, after its CSRF token was checked against the session (or the pre-session cookie)."""
-    form = dict(await request.form())
-    pages = manager(request)
-    token = form.pop("csrf_token", None)
-    try:
-        nonce = pages.read(request).nonce
-    except SignInRequired:
-        nonce = request.cookies.get(PRE_COOKIE)
-    pages.check_csrf(nonce, token if isinstance(token, str) else None)
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+async def _posted(request: Request) -> dict[str, str]:
+    return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
 
 
-FormDep = Annotated[dict[str, Any], Depends(checked_form)]
+async def checked_form(request: Request) -> dict[str, str]:
+    """The posted form of a signed-in page, after its CSRF token was checked against the session."""
+    form = await _posted(request)
+    manager(request).check_csrf(page_session(request).nonce, form.pop("csrf_token", None))
+    return form
+
+
+async def checked_sign_in_form(request: Request) -> dict[str, str]:
+    """The sign-in form, after its CSRF token was checked against the pre-session cookie."""
+    form = await _posted(request)
+    manager(request).check_csrf(request.cookies.get(PRE_COOKIE), form.pop("csrf_token", None))
+    return form
+
+
+FormDep = Annotated[dict[str, str], Depends(checked_form)]
+SignInFormDep = Annotated[dict[str, str], Depends(checked_sign_in_form)]
 
 
 def render(request: Request, template: str, session: PageSession | None, *, status: int = 200,

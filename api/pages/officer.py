@@ -114,7 +114,7 @@ def decision(explanation_id: str, request: Request, session: SessionDep) -> Resp
     record = client.explanations.get(explanation_id, viewer=session.actor)
     version = client.get_model(record.model_ref)
     labels = {f.name: f.label for f in version.schema.features}
-    events = events_about(client.database, [record.id, f"decision {record.id}"]) \
+    events = events_about(client.database, [record.id, f"decision {record.id}", f"notice {record.id}"]) \
         if allowed(session.actor, Permission.READ_AUDIT) else None
     return render(request, "decision.html", session, view=decision_view(record, protected_features(client, version),
                                                                          labels),

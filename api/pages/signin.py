@@ -6,7 +6,7 @@ import contextlib
 
 from fastapi import APIRouter, Request, Response
 
-from api.pages.base import HOME, FormDep, PageRoute, manager, redirect, sign_in_page
+from api.pages.base import HOME, FormDep, PageRoute, SignInFormDep, manager, redirect, sign_in_page
 from api.pages.session import COOKIE, PRE_COOKIE, SignInRequired
 from xai_gov.errors import Unauthenticated
 
@@ -29,7 +29,7 @@ def sign_in_form(request: Request) -> Response:
 
 
 @router.post("/sign-in")
-def sign_in(request: Request, form: FormDep) -> Response:
+def sign_in(request: Request, form: SignInFormDep) -> Response:
     pages = manager(request)
     key = form.get("api_key", "")
     try:

@@ -22,8 +22,9 @@ TOP_BARS = 10
 def protected_features(client: Client, version: ModelVersion | None = None) -> frozenset[str]:
     """Features never stated as reasons: the policy's, the reason map's, and any the schema marks."""
     names = set(client.policy.protected_features) | {n for n, c in client.reason_map.codes.items() if c.protected}
-    if version is not None:
-        names |= {f.name for f in version.schema.features if getattr(f, "protected", False)}
+    if version is not None:  # a schema that declares a feature (protected or not) decides for it
+        declared = {f.name: getattr(f, "protected", None) for f in version.schema.features}
+        names = {n for n in names if declared.get(n) is not False} | {n for n, p in declared.items() if p}
     return frozenset(names)
 
 

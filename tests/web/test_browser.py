@@ -89,6 +89,11 @@ def test_officer_explains_and_auditor_verifies_in_the_browser(chromium: Any, sit
         notice_text = _pdf_text(notice.value.path())
         assert decision_id in notice_text and "Equal Credit Opportunity Act" in notice_text
 
+    officer.set_viewport_size({"width": 820, "height": 1180})  # a tablet
+    assert officer.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shoot(officer, site, "officer-decision-tablet")
+    officer.set_viewport_size({"width": 1280, "height": 900})
+
     officer.goto("/ui/decisions")
     assert officer.get_by_role("link", name=decision_id).is_visible()
     officer.get_by_label("Decision id").fill(decision_id)
@@ -178,3 +183,56 @@ def test_forms_without_the_csrf_token_and_other_roles_are_refused(chromium: Any,
     page.context.close()
     for http in (officer, auditor, owner):
         http.close()
+
+
+def test_owner_admin_and_docs_pages_in_the_browser(chromium: Any, site: Site) -> None:
+    owner = signed_in_page(chromium, site, "owner")
+    assert owner.url.endswith("/ui/models")
+    owner.get_by_role("link", name="credit-risk", exact=True).click()
+    owner.get_by_label("Alias").fill("production")
+    owner.get_by_label("Version").select_option("1")
+    owner.get_by_role("button", name="Move the alias").click()
+    refusal = owner.locator("#alias-error").inner_text()
+    assert "may not take the production alias" in refusal and "code_commit" in refusal
+    shoot(owner, site, "owner-production-refused")
+    owner.get_by_role("link", name="credit-risk@1").first.click()
+    assert owner.get_by_role("heading", name="Inventory").is_visible()
+    shoot(owner, site, "owner-version")
+    owner.context.close()
+
+    admin = signed_in_page(chromium, site, "admin")
+    admin.get_by_label("Name of the holder").fill("tablet officer")
+    admin.get_by_label("Role").select_option("officer")
+    admin.get_by_role("button", name="Create the key").click()
+    new_key = admin.get_by_label("The new key").input_value()
+    assert site.client.keys.authenticate(new_key).role.value == "officer"
+    shoot(admin, site, "admin-key-created")
+    admin.reload()
+    assert admin.get_by_label("The new key").count() == 0  # shown once
+    admin.context.close()
+
+    # At a tablet's width, with every request off this machine refused: the form and /docs still work.
+    context = chromium.new_context(viewport={"width": 820, "height": 1180}, base_url=site.url)
+    outside: list[str] = []
+
+    def only_loopback(route: Any) -> None:
+        if route.request.url.startswith(site.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    tablet = context.new_page()
+    tablet.goto("/ui/sign-in")
+    tablet.get_by_label("Your API key").fill(new_key)
+    tablet.keyboard.press("Enter")  # keyboard only
+    tablet.wait_for_url("**/ui/explain")
+    assert tablet.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
+    shoot(tablet, site, "tablet-officer-form")
+    tablet.goto("/docs")
+    tablet.locator(".opblock").first.wait_for(timeout=30_000)
+    assert tablet.locator(".opblock").count() >= 10
+    shoot(tablet, site, "docs-offline")
+    assert outside == []
+    context.close()
