@@ -22,7 +22,8 @@ from xai_gov.sdk import Client
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["percent"] = lambda v: "-" if v is None else f"{v:.1%}"
-templates.env.filters["num"] = lambda v, d=3: "-" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else v)
+templates.env.filters["num"] = lambda v, d=3: "-" if v is None else (
+    (str(int(v)) if v.is_integer() else f"{v:.{d}f}") if isinstance(v, float) else v)
 
 #: Security headers on every page: nothing framed, no script or style from anywhere else, nothing cached.
 HEADERS = {

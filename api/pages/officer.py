@@ -13,7 +13,7 @@ from api.deps import pdf_response
 from api.errors import status_of
 from api.pages.base import FormDep, PageRoute, SessionDep, client_of, redirect, render
 from api.pages.forms import form_fields, read_form
-from api.pages.views import decision_view, protected_features
+from api.pages.views import VersionFactsCache, decision_view, protected_features
 from xai_gov.audit.queries import events_about
 from xai_gov.auth.permissions import Permission, allowed, require
 from xai_gov.errors import InvalidInput, XaiGovError
@@ -65,6 +65,13 @@ def explain(request: Request, session: SessionDep, form: FormDep) -> Response:
     return redirect(f"/ui/decisions/{record.id}")
 
 
+def version_facts(request: Request) -> VersionFactsCache:
+    state = request.app.state
+    if getattr(state, "version_facts", None) is None:
+        state.version_facts = VersionFactsCache(state.client)
+    return state.version_facts
+
+
 def _form_page(request: Request, session: SessionDep, client: Client, version: ModelVersion | None, *,
                model_ref: str, typed: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                decision_id: str = "", status: int = 200) -> Response:
@@ -112,13 +119,11 @@ def decision(explanation_id: str, request: Request, session: SessionDep) -> Resp
     require(session.actor, Permission.READ_EXPLANATIONS)
     client = client_of(request)
     record = client.explanations.get(explanation_id, viewer=session.actor)
-    version = client.get_model(record.model_ref)
-    labels = {f.name: f.label for f in version.schema.features}
+    facts = version_facts(request).get(record.model_ref)  # record.model_ref names a version, never an alias
     events = events_about(client.database, [record.id, f"decision {record.id}", f"notice {record.id}"]) \
         if allowed(session.actor, Permission.READ_AUDIT) else None
-    return render(request, "decision.html", session, view=decision_view(record, protected_features(client, version),
-                                                                         labels),
-                  version=version, events=events, notice=hasattr(client.packets, "notice"),
+    return render(request, "decision.html", session, view=decision_view(record, facts.protected, facts.labels),
+                  events=events, notice=hasattr(client.packets, "notice"),
                   auditor=allowed(session.actor, Permission.REPLAY))
 
 

@@ -6,6 +6,7 @@ orders and words them (and sizes the charts).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,37 @@ def protected_features(client: Client, version: ModelVersion | None = None) -> f
         declared = {f.name: getattr(f, "protected", None) for f in version.schema.features}
         names = {n for n in names if declared.get(n) is not False} | {n for n, p in declared.items() if p}
     return frozenset(names)
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """What a decision page needs of its model version: the features' labels and which are protected."""
+
+    labels: dict[str, str]
+    protected: frozenset[str]
+
+
+class VersionFactsCache:
+    """A version's schema never changes once registered (the ledger covers it), so a page reads it once.
+    Bounded; a miss reads the version through the registry as any other page does."""
+
+    def __init__(self, client: Client, size: int = 256) -> None:
+        self.client = client
+        self.size = size
+        self._facts: dict[str, VersionFacts] = {}
+        self._lock = threading.Lock()
+
+    def get(self, ref: str) -> VersionFacts:
+        facts = self._facts.get(ref)
+        if facts is None:
+            version = self.client.get_model(ref)
+            facts = VersionFacts({f.name: f.label for f in version.schema.features},
+                                 protected_features(self.client, version))
+            with self._lock:
+                if len(self._facts) >= self.size:
+                    self._facts.pop(next(iter(self._facts)))
+                self._facts[ref] = facts
+        return facts
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,8 @@ def site(database: str, tmp_path_factory: pytest.TempPathFactory, small_model: P
     keys = {role.value: client.keys.create(name=f"{role.value}-1", role=role, actor=admin)[1] for role in Role}
     keys["officer2"] = client.keys.create(name="officer-2", role=Role.OFFICER, actor=admin)[1]
     applicant = {k: v.item() if hasattr(v, "item") else v for k, v in X.iloc[1].items()}
+    name = "sqlite" if database.startswith("sqlite") else "postgres"
+    shutil.rmtree(SCREENSHOTS / name, ignore_errors=True)  # this run's pages only
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(client=client), host="127.0.0.1", port=port, ws="none",
                                            log_level="warning", lifespan="on"))
@@ -98,7 +100,7 @@ def site(database: str, tmp_path_factory: pytest.TempPathFactory, small_model: P
             if time.monotonic() > deadline or not thread.is_alive():
                 pytest.fail("the server did not start in 30 s")
             time.sleep(0.05)
-        yield Site(url, client, keys, applicant, "sqlite" if database.startswith("sqlite") else "postgres")
+        yield Site(url, client, keys, applicant, name)
     finally:
         server.should_exit = True
         thread.join(timeout=20)

@@ -237,3 +237,16 @@ def test_owner_admin_and_docs_pages_in_the_browser(chromium: Any, site: Site) ->
     shoot(tablet, site, "docs-offline")
     assert outside == []
     context.close()
+
+    # Revoking asks first: cancelled, the key still works; confirmed, it stops at once.
+    admin = signed_in_page(chromium, site, "admin")
+    prefix = new_key.split("_")[1]
+    revoke = admin.get_by_role("button", name=f"Revoke key {prefix} of tablet officer")
+    admin.once("dialog", lambda dialog: dialog.dismiss())
+    revoke.click()
+    assert site.client.keys.authenticate(new_key).role.value == "officer"
+    admin.once("dialog", lambda dialog: dialog.accept())
+    with admin.expect_navigation():
+        revoke.click()
+    assert next(k for k in site.client.keys.list() if k.prefix == prefix).revoked_at is not None
+    admin.context.close()
