@@ -13,6 +13,7 @@ from typing import Any
 from api.pages.charts import BarChart, Histogram, bar_chart, histogram
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.policies.evaluate import score_at
+from xai_gov.quality.glance import QualityRow, quality_at_a_glance
 from xai_gov.registry.models import ModelVersion
 from xai_gov.reports.decision import FLAGS
 from xai_gov.sdk import Client
@@ -78,6 +79,7 @@ class DecisionView:
     lime: BarChart | None
     shap: BarChart | None
     anchor: dict[str, Any] | None
+    glance: tuple[QualityRow, ...]
     trust: tuple[Row, ...]
     cautions: tuple[str, ...]
     verdict: dict[str, Any] | None
@@ -95,7 +97,8 @@ def decision_view(record: ExplanationRecord, protected: frozenset[str], labels: 
         probabilities=tuple(Row(name, f"{p:.1%}") for name, p in prediction.probabilities.items()),
         reasons=tuple(record.reasons), withheld=tuple(labels.get(n, n) for n in record.withheld_reasons),
         lime=_lime_chart(record, protected), shap=_shap_chart(record, protected), anchor=_anchor(record),
-        trust=trust_rows(record.scores), cautions=cautions(record.scores), verdict=record.verdict,
+        glance=quality_at_a_glance(record.scores, record.verdict), trust=trust_rows(record.scores),
+        cautions=cautions(record.scores), verdict=record.verdict,
         counterfactuals=tuple(_optional(record, "counterfactuals") or ()),
         decision_rule=_optional(record, "decision_rule"),
         instance=tuple(Row(labels.get(name, name), _text(value)) for name, value in record.instance.items()))

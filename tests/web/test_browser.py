@@ -75,6 +75,8 @@ def test_officer_explains_and_auditor_verifies_in_the_browser(chromium: Any, sit
     assert any("(protected)" in text for text in officer.locator("svg.bars text.label").all_text_contents())
     assert "IF " in officer.locator(".rule").inner_text()
     assert officer.get_by_role("heading", name="How far to trust this explanation").is_visible()
+    glance = officer.locator("table", has_text="Quality at a glance").inner_text()
+    assert all(criterion in glance for criterion in ("Fidelity", "Stability", "Sparsity", "Coverage"))
     assert record.verdict["outcome"].upper() in officer.locator("#verdict-h").inner_text()
     shoot(officer, site, "officer-decision")
 
