@@ -84,24 +84,37 @@ class DecisionView:
     cautions: tuple[str, ...]
     verdict: dict[str, Any] | None
     counterfactuals: tuple[Any, ...]
-    decision_rule: Any
+    decision_rule: tuple[Row, ...]
     instance: tuple[Row, ...]
 
 
 def decision_view(record: ExplanationRecord, protected: frozenset[str], labels: dict[str, str]) -> DecisionView:
     prediction = record.prediction
-    outcome = (f"Adverse: the model predicts '{prediction.predicted_class}'" if prediction.adverse
-               else f"Favourable: the model predicts '{prediction.predicted_class}'")
+    # Records that carry the bank's decision (rule, bank's own decision) say which stands; older ones do not.
+    adverse = bool(_optional(record, "adverse") if _optional(record, "decision") else prediction.adverse)
+    outcome = f"{'Adverse' if adverse else 'Favourable'}: the model predicts '{prediction.predicted_class}'"
     return DecisionView(
-        record=record, adverse=prediction.adverse, outcome=outcome,
+        record=record, adverse=adverse, outcome=outcome,
         probabilities=tuple(Row(name, f"{p:.1%}") for name, p in prediction.probabilities.items()),
         reasons=tuple(record.reasons), withheld=tuple(labels.get(n, n) for n in record.withheld_reasons),
         lime=_lime_chart(record, protected), shap=_shap_chart(record, protected), anchor=_anchor(record),
         glance=quality_at_a_glance(record.scores, record.verdict), trust=trust_rows(record.scores),
-        cautions=cautions(record.scores), verdict=record.verdict,
+        cautions=tuple(c["message"] for c in _optional(record, "cautions") or () if isinstance(c, dict))
+        + cautions(record.scores), verdict=record.verdict,
         counterfactuals=tuple(_optional(record, "counterfactuals") or ()),
-        decision_rule=_optional(record, "decision_rule"),
+        decision_rule=_decision_rows(_optional(record, "decision")),
         instance=tuple(Row(labels.get(name, name), _text(value)) for name, value in record.instance.items()))
+
+
+def _decision_rows(decision: Any) -> tuple[Row, ...]:
+    """The bank's decision rule and what it decided, where the record has them."""
+    if not isinstance(decision, dict):
+        return ()
+    rule = decision.get("rule") or {}
+    rows = [Row("Decision rule", f"{rule.get('rule', '-')} (the model version's rule): {decision.get('by_rule', '-')}")]
+    bank = decision.get("bank_decision")
+    rows.append(Row("Bank's decision", f"'{bank}'" if bank else "not given: the rule's decision stands"))
+    return tuple(rows)
 
 
 def _optional(record: ExplanationRecord, name: str) -> Any:

@@ -174,3 +174,14 @@ def test_an_admin_creates_a_key_shown_once_and_revokes_it(app: App) -> None:
     assert next(k for k in app.client.keys.list() if k.id == key_id).revoked_at is not None
     bad = app.http.post("/ui/keys", data={"csrf_token": token, "name": "x", "role": "superuser"})
     assert bad.status_code == 422 and "unknown role" in bad.text
+
+
+def test_the_bank_s_decision_rule_is_shown_where_the_record_has_one() -> None:
+    from api.pages.views import _decision_rows
+
+    rows = _decision_rows({"rule": {"adverse_class": "bad", "cutoff": 0.35, "rule": "adverse when P(bad) >= 0.35"},
+                           "by_rule": "adverse", "bank_decision": None})
+    assert [(r.name, r.value) for r in rows] == [
+        ("Decision rule", "adverse when P(bad) >= 0.35 (the model version's rule): adverse"),
+        ("Bank's decision", "not given: the rule's decision stands")]
+    assert _decision_rows(None) == ()
