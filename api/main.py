@@ -12,6 +12,7 @@ import xai_gov
 from api import errors, pages
 from api.middleware import GuardMiddleware, Metrics, MetricsMiddleware
 from api.routes import audit, explanations, health, keys, lineage, models
+from xai_gov.audit.autosign import AutoCheckpointer
 from xai_gov.config import Settings
 from xai_gov.errors import Unavailable
 from xai_gov.sdk import Client
@@ -46,9 +47,16 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         # The policy and the reason map are validated here: a bad file stops the service at start.
         owned = client is None
         app.state.client = client or Client(settings)
+        # Checkpoints are signed on a schedule (every N events or M minutes) and appended to files outside
+        # the database; several replicas may each sign, which only adds checkpoints.
+        checkpointer = AutoCheckpointer(app.state.client.audit, poll_seconds=settings.checkpoint_poll_seconds)
+        if settings.checkpoint_auto:
+            checkpointer.start()
+        app.state.checkpointer = checkpointer
         try:
             yield
         finally:
+            checkpointer.stop()
             if owned:
                 app.state.client.close()
 

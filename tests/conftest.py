@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -38,9 +39,9 @@ def _postgres_reason() -> str | None:
 _POSTGRES_UNAVAILABLE = _postgres_reason()
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A URL whose connections live in a fresh schema of their own, dropped afterwards."""
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """A URL whose connections live in a fresh schema of their own, dropped afterwards (any fixture scope)."""
     if _POSTGRES_UNAVAILABLE:
         if os.environ.get("CI") == "true":
             pytest.fail(_POSTGRES_UNAVAILABLE)  # CI has the server: a skip would hide a broken suite
@@ -56,6 +57,13 @@ def postgres_url() -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'drop schema "{schema}" cascade'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose connections live in a fresh schema of their own, dropped afterwards."""
+    with fresh_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -24,6 +24,16 @@ class Settings(BaseSettings):
     policy: str = Field(default="default", description="the policy in force: <policies_dir>/<policy>.yaml")
     applicant_rights: str = Field(default="applicant_rights.md", description="text printed in decision packets")
     signing_key: Path | None = Field(default=None, description="Ed25519 key signing ledger checkpoints")
+    checkpoint_dir: Path | None = Field(
+        default=None, description="signed checkpoints are appended here as files an auditor can copy; "
+                                  "default <home>/checkpoints")
+    checkpoint_every_events: int = Field(default=100, ge=1, description="the service signs after this many events")
+    checkpoint_every_minutes: float = Field(default=15.0, gt=0, description="... or after this many minutes")
+    checkpoint_max_lag_events: int = Field(
+        default=500, ge=1, description="audit verify warns when the head is further than this past the newest "
+                                       "checkpoint")
+    checkpoint_auto: bool = Field(default=True, description="the HTTP service signs checkpoints on that schedule")
+    checkpoint_poll_seconds: float = Field(default=10.0, gt=0, description="how often the service checks the schedule")
     # The HTTP service's limits.
     max_body_bytes: int = Field(default=64 * 2**20, ge=1024, description="largest request body accepted")
     explain_concurrency: int = Field(default=2, ge=1, description="explanations computed at once")
@@ -58,6 +68,12 @@ class Settings(BaseSettings):
         if self.signing_key is not None:
             return self.signing_key.expanduser().resolve()
         return self.resolved_home / "keys" / "audit-signing-key.pem"
+
+    @property
+    def resolved_checkpoint_dir(self) -> Path:
+        if self.checkpoint_dir is not None:
+            return self.checkpoint_dir.expanduser().resolve()
+        return self.resolved_home / "checkpoints"
 
     @property
     def artifacts_dir(self) -> Path:

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from xai_gov.actors import Actor, Role
+from xai_gov.audit.checkpoints import CheckpointSchedule
 from xai_gov.audit.ledger import AuditEvent
 from xai_gov.audit.service import AuditService, Checkpoint, VerifyReport
 from xai_gov.audit.signing import create_signing_key
@@ -73,7 +74,12 @@ class Client:
         self.lineage_service = LineageService(database=self.database)
         self.explanations = ExplanationService(database=self.database, registry=self.registry,
                                                reason_map=self.reason_map, policy=self.policy)
-        self.audit = AuditService(database=self.database, signing_key_path=self.settings.signing_key_path)
+        schedule = CheckpointSchedule(every_events=self.settings.checkpoint_every_events,
+                                      every_minutes=self.settings.checkpoint_every_minutes,
+                                      max_lag_events=self.settings.checkpoint_max_lag_events)
+        self.audit = AuditService(database=self.database, signing_key_path=self.settings.signing_key_path,
+                                  artifacts=self.artifacts, checkpoint_dir=self.settings.resolved_checkpoint_dir,
+                                  schedule=schedule)
         self.keys = KeyService(database=self.database)
         rights = self.settings.resolved_policies_dir / self.settings.applicant_rights
         self.packets = PacketService(database=self.database, registry=self.registry, explanations=self.explanations,
@@ -104,8 +110,11 @@ class Client:
         """Create the checkpoint signing key (outside the database) unless it exists."""
         return create_signing_key(self.settings.signing_key_path)
 
-    def verify_ledger(self, *, public_key: Path | None = None) -> VerifyReport:
-        return self.audit.verify(public_key_path=public_key)
+    def verify_ledger(self, *, public_key: Path | None = None, artifacts: bool = False,
+                      checkpoints: Path | None = None) -> VerifyReport:
+        """Verify the chain and every record it covers; ``artifacts`` re-hashes the stored files;
+        ``checkpoints`` is a directory of checkpoint files (copied out of the store) to verify against."""
+        return self.audit.verify(public_key_path=public_key, artifacts=artifacts, checkpoint_dir=checkpoints)
 
     def checkpoint(self, *, actor: Actor | None = None) -> Checkpoint:
         return self.audit.checkpoint(actor=actor or Actor.local_owner())

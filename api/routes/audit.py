@@ -12,8 +12,10 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
 @router.get("/verify", summary="Recompute the chain, every record's hash and every checkpoint.")
-def verify(client: ClientDep, _: AuditReader) -> dict[str, Any]:
-    return client.verify_ledger().to_dict()
+def verify(client: ClientDep, _: AuditReader,
+           artifacts: Annotated[bool, Query(description="Also re-hash every stored artifact file.")] = False
+           ) -> dict[str, Any]:
+    return client.verify_ledger(artifacts=artifacts).to_dict()
 
 
 @router.get("/events", summary="Ledger events in sequence order.")

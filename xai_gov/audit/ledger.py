@@ -58,10 +58,15 @@ def event_hash(*, seq: int, at: datetime, actor: str, action: str, subject: str,
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 
-def append(session: Session, *, actor: str, action: str, subject: str, payload: dict[str, Any]) -> AuditEvent:
-    """Append one event inside the caller's transaction."""
+def lock(session: Session) -> None:
+    """Serialise appenders until the caller's transaction ends (SQLite: its transactions begin IMMEDIATE)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+
+
+def append(session: Session, *, actor: str, action: str, subject: str, payload: dict[str, Any]) -> AuditEvent:
+    """Append one event inside the caller's transaction."""
+    lock(session)
     head = session.execute(select(AuditEventRow.seq, AuditEventRow.hash)
                            .order_by(AuditEventRow.seq.desc()).limit(1)).first()
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)

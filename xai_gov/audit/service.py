@@ -1,17 +1,20 @@
 """Verify the ledger and every record it covers; sign checkpoints of its head.
 
-``verify`` walks the chain in sequence order and recomputes every event's hash,
-then recomputes the hash of every stored model version (with its lineage),
-explanation and alias move and compares it with the hash its ledger event
-recorded, then checks every checkpoint's signature with the trusted public key
-and that the chain still has the signed head at the signed position. It stops at
-the first problem and names it: which event or record, and whether it was
-changed, deleted, inserted or reordered.
+``verify`` walks the chain in sequence order and recomputes every event's hash;
+then checks every stored fact that decides an answer against the event that
+recorded it (``xai_gov.audit.records``: model versions, explanations with their
+lookup columns, alias pointers, API keys, checkpoint rows); then every
+checkpoint's signature with the trusted public key and that the chain still has
+the signed head at the signed position. With ``artifacts=True`` it re-hashes
+every stored artifact file; with ``checkpoint_dir`` it checks the database
+against checkpoint files copied out of it (``xai_gov.audit.checkpoints``). It
+stops at the first problem and names it: which record, which fields, and whether
+it was changed, deleted, inserted, reordered, rewritten or truncated.
 
-What it cannot see: an event appended after the last checkpoint by someone who
-has write access to the database and recomputes the hashes correctly. Sign
-checkpoints often (``xai-gov audit checkpoint``) and keep copies outside the
-database; that is the same limit as CloudTrail's digest files.
+It also warns (the report stays ``ok``; the CLI exits 3) when there is no signed
+checkpoint, or the head is more than ``schedule.max_lag_events`` past the newest:
+events after the newest checkpoint can be rewritten consistently by someone with
+write access to the database, and only a checkpoint kept outside it shows that.
 """
 
 from __future__ import annotations
@@ -26,21 +29,24 @@ from sqlalchemy.orm import Session
 
 from xai_gov.actors import Actor
 from xai_gov.audit import ledger
-from xai_gov.audit.signing import key_id, load_private_key, load_public_key, public_pem, verify_signature
-from xai_gov.errors import InvalidInput
-from xai_gov.explain.records import ExplanationRecord, canonical_json, sha256_json
-from xai_gov.store import repos
+from xai_gov.audit.checkpoints import (
+    Checkpoint,
+    CheckpointFiles,
+    CheckpointSchedule,
+    check_against_chain,
+    check_files,
+    checkpoint_message,
+)
+from xai_gov.audit.records import Events, Problem, check_store
+from xai_gov.audit.signing import key_id, load_private_key, load_public_key, public_pem
+from xai_gov.errors import IntegrityError, InvalidInput, NotFound
+from xai_gov.explain.records import sha256_json
+from xai_gov.registry.artifacts import ArtifactStore
 from xai_gov.store.db import Database
-from xai_gov.store.orm import AliasEventRow, AuditCheckpointRow, AuditEventRow, ExplanationRow, ModelVersionRow
-from xai_gov.timeutil import format_utc, utcnow
+from xai_gov.store.orm import AuditCheckpointRow, AuditEventRow, ModelVersionRow
+from xai_gov.timeutil import utcnow
 
-
-@dataclass(frozen=True)
-class Problem:
-    kind: str  # changed, deleted, inserted, reordered, bad_signature, rewritten
-    subject: str  # "event 17", "explanation 3f2a...", "model version credit-risk@1", "checkpoint 2"
-    message: str
-    fields: tuple[str, ...] = ()
+__all__ = ["AuditService", "Checkpoint", "Problem", "VerifyReport"]
 
 
 @dataclass(frozen=True)
@@ -52,39 +58,30 @@ class VerifyReport:
     records: dict[str, int] = field(default_factory=dict)
     checkpoints: int = 0
     problem: Problem | None = None
+    warnings: tuple[str, ...] = ()
+    artifacts: int | None = None  # files re-hashed, when asked
+    checkpoint_files: int | None = None  # checkpoints read from files, when asked
 
     def to_dict(self) -> dict[str, Any]:
-        problem = None if self.problem is None else {
-            "kind": self.problem.kind, "subject": self.problem.subject, "message": self.problem.message,
-            "fields": list(self.problem.fields)}
         return {"ok": self.ok, "events": self.events, "head_seq": self.head_seq, "head_hash": self.head_hash,
-                "records": self.records, "checkpoints": self.checkpoints, "problem": problem}
+                "records": self.records, "checkpoints": self.checkpoints,
+                "problem": None if self.problem is None else self.problem.to_dict(),
+                "warnings": list(self.warnings), "artifacts": self.artifacts,
+                "checkpoint_files": self.checkpoint_files}
 
 
-@dataclass(frozen=True)
-class Checkpoint:
-    id: int
-    seq: int
-    head_hash: str
-    signed_at: Any
-    signed_by: str
-    key_id: str
-    signature: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "seq": self.seq, "head_hash": self.head_hash, "signed_at": format_utc(self.signed_at),
-                "signed_by": self.signed_by, "key_id": self.key_id, "signature": self.signature}
-
-
-def checkpoint_message(seq: int, head_hash: str, signed_at: Any, key: str) -> bytes:
-    return canonical_json({"seq": seq, "head_hash": head_hash, "signed_at": format_utc(signed_at),
-                           "key_id": key}).encode("utf-8")
+def _row_checkpoint(row: AuditCheckpointRow) -> Checkpoint:
+    return Checkpoint(row.id, row.seq, row.head_hash, row.signed_at, row.signed_by, row.key_id, row.signature)
 
 
 class AuditService:
-    def __init__(self, *, database: Database, signing_key_path: Path) -> None:
+    def __init__(self, *, database: Database, signing_key_path: Path, artifacts: ArtifactStore | None = None,
+                 checkpoint_dir: Path | None = None, schedule: CheckpointSchedule | None = None) -> None:
         self.database = database
         self.signing_key_path = signing_key_path
+        self.artifacts = artifacts
+        self.checkpoint_dir = checkpoint_dir
+        self.schedule = schedule or CheckpointSchedule()
 
     def events(self, *, after: int = 0, limit: int = 100) -> list[ledger.AuditEvent]:
         with self.database.session() as session:
@@ -95,57 +92,127 @@ class AuditService:
     def public_key_pem(self) -> str:
         return public_pem(load_public_key(self.signing_key_path))
 
+    # -- signing ------------------------------------------------------------------
+
     def checkpoint(self, *, actor: Actor) -> Checkpoint:
-        """Verify the chain, then sign its head (the checkpoint is itself recorded in the ledger)."""
+        """Verify the chain, then sign its head; the checkpoint is recorded in the ledger and appended to
+        the checkpoint files."""
         report = self.verify()
         if not report.ok:
             raise InvalidInput(f"the ledger does not verify, so it is not signed: {report.problem.message}"
                                if report.problem else "the ledger does not verify", code="ledger_broken")
         private = load_private_key(self.signing_key_path)
-        public = private.public_key()
-        signed_at = utcnow()
+        signer = key_id(private.public_key())
         with self.database.session() as session:
+            ledger.lock(session)  # the head read below is the head the checkpoint event follows
             head = session.execute(select(AuditEventRow.seq, AuditEventRow.hash)
                                    .order_by(AuditEventRow.seq.desc()).limit(1)).first()
             seq, head_hash = (head[0], head[1]) if head else (0, ledger.GENESIS)
-            message = checkpoint_message(seq, head_hash, signed_at, key_id(public))
+            signed_at = utcnow()
+            signature = private.sign(checkpoint_message(seq, head_hash, signed_at, signer))
             row = AuditCheckpointRow(seq=seq, head_hash=head_hash, signed_at=signed_at, signed_by=actor.name,
-                                     key_id=key_id(public),
-                                     signature=base64.b64encode(private.sign(message)).decode("ascii"))
+                                     key_id=signer, signature=base64.b64encode(signature).decode("ascii"))
             session.add(row)
             session.flush()
-            checkpoint = Checkpoint(row.id, seq, head_hash, signed_at, actor.name, row.key_id, row.signature)
+            checkpoint = _row_checkpoint(row)
             ledger.append(session, actor=actor.name, action="checkpoint.signed", subject=f"checkpoint {row.id}",
                           payload=checkpoint.to_dict())
+        if self.checkpoint_dir is not None:
+            CheckpointFiles(self.checkpoint_dir).append(checkpoint)
         return checkpoint
 
-    def verify(self, *, public_key_path: Path | None = None) -> VerifyReport:
+    def checkpoint_due(self) -> bool:
+        """Whether the schedule asks for a checkpoint now (something was appended since the last one)."""
+        with self.database.session() as session:
+            head = session.scalar(select(AuditEventRow.seq).order_by(AuditEventRow.seq.desc()).limit(1)) or 0
+            newest = session.scalar(select(AuditCheckpointRow).order_by(AuditCheckpointRow.id.desc()).limit(1))
+            first_at = session.scalar(select(AuditEventRow.at).order_by(AuditEventRow.seq).limit(1))
+            return self.schedule.due(head_seq=head, newest=None if newest is None else _row_checkpoint(newest),
+                                     first_event_at=first_at, now=utcnow())
+
+    def checkpoint_if_due(self, *, actor: Actor) -> Checkpoint | None:
+        """Sign when the schedule says so (every N events or M minutes); None when not due."""
+        return self.checkpoint(actor=actor) if self.checkpoint_due() else None
+
+    # -- verification -----------------------------------------------------------------
+
+    def verify(self, *, public_key_path: Path | None = None, artifacts: bool = False,
+               checkpoint_dir: Path | None = None) -> VerifyReport:
+        files = CheckpointFiles(checkpoint_dir).read() if checkpoint_dir is not None else None
         with self.database.session() as session:
             events = [ledger.to_event(row) for row in session.scalars(select(AuditEventRow)
                                                                       .order_by(AuditEventRow.seq)).all()]
             head_seq, head_hash = (events[-1].seq, events[-1].hash) if events else (0, ledger.GENESIS)
             counts: dict[str, int] = {}
-            problem = _check_chain(events) or _check_records(session, events, counts)
-            checkpoints = session.scalars(select(AuditCheckpointRow).order_by(AuditCheckpointRow.id)).all()
-            if problem is None and checkpoints:
-                problem = self._check_checkpoints(checkpoints, events, public_key_path)
+            problem = _check_chain(events) or check_store(session, Events(events), counts)
+            stored = [_row_checkpoint(row) for row in session.scalars(select(AuditCheckpointRow)
+                                                                     .order_by(AuditCheckpointRow.id)).all()]
+            if problem is None and (stored or files):
+                public = load_public_key(public_key_path or self.signing_key_path)
+                problem = _check_signed(stored, events, public)
+                if problem is None and files is not None:
+                    problem = check_files(files, {c.id: c for c in stored}, events, public)
+            rehashed = None
+            if problem is None and artifacts:
+                rehashed, problem = self._check_artifact_files(session)
         return VerifyReport(ok=problem is None, events=len(events), head_seq=head_seq, head_hash=head_hash,
-                            records=counts, checkpoints=len(checkpoints), problem=problem)
+                            records=counts, checkpoints=len(stored), problem=problem,
+                            warnings=self._warnings(stored, head_seq) if problem is None else (),
+                            artifacts=rehashed, checkpoint_files=None if files is None else len(files))
 
-    def _check_checkpoints(self, checkpoints: Any, events: list[ledger.AuditEvent],
-                           public_key_path: Path | None) -> Problem | None:
-        public = load_public_key(public_key_path or self.signing_key_path)
-        hash_at = {e.seq: e.hash for e in events}
-        for row in checkpoints:
-            message = checkpoint_message(row.seq, row.head_hash, row.signed_at, row.key_id)
-            if row.key_id != key_id(public) or not verify_signature(public, base64.b64decode(row.signature), message):
-                return Problem("bad_signature", f"checkpoint {row.id}",
-                               f"checkpoint {row.id} (event {row.seq}) is not signed by the trusted key")
-            if hash_at.get(row.seq, ledger.GENESIS if row.seq == 0 else None) != row.head_hash:
-                return Problem("rewritten", f"checkpoint {row.id}",
-                               f"the chain no longer has the head signed at event {row.seq} by checkpoint {row.id} "
-                               f"on {format_utc(row.signed_at)}: the ledger was rewritten")
+    def _warnings(self, stored: list[Checkpoint], head_seq: int) -> tuple[str, ...]:
+        if head_seq == 0:
+            return ()
+        if not stored:
+            return (f"no signed checkpoint: the {head_seq} events could be rewritten consistently by anyone with "
+                    "write access to the database (run `xai-gov audit checkpoint`)",)
+        newest = max(stored, key=lambda c: c.seq)
+        lag = head_seq - newest.seq
+        if lag > self.schedule.max_lag_events:
+            return (f"the head (event {head_seq}) is {lag} events past the newest checkpoint {newest.id} (event "
+                    f"{newest.seq}); more than the {self.schedule.max_lag_events} allowed",)
+        return ()
+
+    def _check_artifact_files(self, session: Session) -> tuple[int, Problem | None]:
+        """Re-hash every file a model version names (each distinct file once)."""
+        if self.artifacts is None:
+            raise NotFound("this service has no artifact directory to check", field="artifacts")
+        checked: dict[str, Problem | None] = {}
+        for row in session.scalars(select(ModelVersionRow).order_by(ModelVersionRow.id)).all():
+            ref = f"{row.model.name}@{row.version}"
+            for column, sha in (("artifact_sha256", row.artifact_sha256), ("background_sha256", row.background_sha256)):
+                if sha is None:
+                    continue
+                if sha not in checked:
+                    checked[sha] = self._check_file(ref, column, sha)
+                if checked[sha] is not None:
+                    return len(checked), checked[sha]
+        return len(checked), None
+
+    def _check_file(self, ref: str, column: str, sha: str) -> Problem | None:
+        assert self.artifacts is not None
+        subject = f"model version {ref}"
+        try:
+            self.artifacts.get(sha)
+        except NotFound:
+            return Problem("deleted", subject, f"the {column.removesuffix('_sha256')} file of {ref} "
+                           f"({self.artifacts.path(sha)}) is missing", (f"{column.removesuffix('_sha256')}_file",))
+        except IntegrityError as exc:
+            return Problem("changed", subject, f"the {column.removesuffix('_sha256')} file of {ref} was changed on "
+                           f"disk: {exc.message}", (f"{column.removesuffix('_sha256')}_file",))
         return None
+
+
+def _check_signed(stored: list[Checkpoint], events: list[ledger.AuditEvent], public: Any) -> Problem | None:
+    for checkpoint in stored:
+        if not checkpoint.signature_ok(public):
+            return Problem("bad_signature", f"checkpoint {checkpoint.id}",
+                           f"checkpoint {checkpoint.id} (event {checkpoint.seq}) is not signed by the trusted key",
+                           ("signature",))
+        problem = check_against_chain(checkpoint, events, "the database")
+        if problem:
+            return problem
+    return None
 
 
 def _check_chain(events: list[ledger.AuditEvent]) -> Problem | None:
@@ -160,9 +227,10 @@ def _check_chain(events: list[ledger.AuditEvent]) -> Problem | None:
             if linked is not None:
                 return Problem("reordered", f"event {event.seq}",
                                f"event {event.seq} follows event {linked}, not event {event.seq - 1}: "
-                               "events were reordered")
+                               "events were reordered", ("prev_hash",))
             return Problem("inserted", f"event {event.seq}",
-                           f"event {event.seq} does not follow any event of the chain: it was inserted or forged")
+                           f"event {event.seq} does not follow any event of the chain: it was inserted or forged",
+                           ("prev_hash",))
         recomputed = ledger.event_hash(seq=event.seq, at=event.at, actor=event.actor, action=event.action,
                                        subject=event.subject, payload_sha256=event.payload_sha256,
                                        prev_hash=event.prev_hash)
@@ -172,64 +240,7 @@ def _check_chain(events: list[ledger.AuditEvent]) -> Problem | None:
                            "to its recorded hash")
         if sha256_json(event.payload) != event.payload_sha256:
             return Problem("changed", f"event {event.seq}",
-                           f"event {event.seq} ({event.action} {event.subject}): its payload was changed")
+                           f"event {event.seq} ({event.action} {event.subject}): its payload was changed",
+                           ("payload",))
         previous_hash, expected = event.hash, expected + 1
-    return None
-
-
-def _check_records(session: Session, events: list[ledger.AuditEvent], counts: dict[str, int]) -> Problem | None:
-    recorded = {(e.action, e.subject): e for e in events}
-    versions = session.scalars(select(ModelVersionRow).order_by(ModelVersionRow.id)).all()
-    counts["model_versions"] = len(versions)
-    seen: set[tuple[str, str]] = set()
-    for row in versions:
-        version = repos.version_entity(session, row)
-        problem = _compare("model version", version.ref, recorded.get(("model.registered", version.ref)),
-                           ledger.field_hashes(version.record()))
-        if problem:
-            return problem
-        seen.add(("model.registered", version.ref))
-    explanations = session.scalars(select(ExplanationRow).order_by(ExplanationRow.requested_at)).all()
-    counts["explanations"] = len(explanations)
-    for row in explanations:
-        record = ExplanationRecord.from_dict(dict(row.record)).to_dict()
-        fields = ledger.field_hashes({k: v for k, v in record.items() if k != "record_sha256"})
-        if record["record_sha256"] != row.record_sha256:
-            return Problem("changed", f"explanation {row.id}", f"explanation {row.id} was changed: its record no "
-                           "longer matches its stored hash")
-        problem = _compare("explanation", row.id, recorded.get(("explanation.created", row.id)), fields)
-        if problem:
-            return problem
-        seen.add(("explanation.created", row.id))
-    moves = session.scalars(select(AliasEventRow).order_by(AliasEventRow.id)).all()
-    counts["alias_moves"] = len(moves)
-    by_id = {e.payload.get("alias_event_id"): e for e in events if e.action == "alias.moved"}
-    for move in moves:
-        event = by_id.get(move.id)
-        stored = repos.alias_move_record(move)
-        if event is None:
-            return Problem("inserted", f"alias move {move.id}", f"alias move {move.id} has no ledger event: it was "
-                           "written outside the ledger")
-        if stored != event.payload:
-            return Problem("changed", f"alias move {move.id}", f"alias move {move.id} was changed after ledger "
-                           f"event {event.seq} recorded it",
-                           tuple(k for k in stored if stored[k] != event.payload.get(k)))
-    for action, noun in (("model.registered", "model version"), ("explanation.created", "explanation")):
-        for (kind, subject), event in recorded.items():
-            if kind == action and (kind, subject) not in seen:
-                return Problem("deleted", f"{noun} {subject}", f"{noun} {subject}, recorded by ledger event "
-                               f"{event.seq}, was deleted")
-    return None
-
-
-def _compare(noun: str, subject: str, event: ledger.AuditEvent | None, fields: dict[str, str]) -> Problem | None:
-    if event is None:
-        return Problem("inserted", f"{noun} {subject}",
-                       f"{noun} {subject} has no ledger event: it was written outside the ledger")
-    recorded = event.payload.get("fields", {})
-    if sha256_json(fields) != event.payload.get("fields_sha256"):
-        changed = tuple(sorted(k for k in set(fields) | set(recorded) if fields.get(k) != recorded.get(k)))
-        return Problem("changed", f"{noun} {subject}",
-                       f"{noun} {subject} was changed after ledger event {event.seq} recorded it"
-                       + (f": {', '.join(changed)}" if changed else ""), changed)
     return None

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from xai_gov.actors import Actor, Role
 from xai_gov.audit import ledger
+from xai_gov.audit.records import key_record
 from xai_gov.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from xai_gov.store.db import Database
 from xai_gov.store.orm import ApiKeyRow
@@ -72,8 +73,10 @@ class KeyService:
             session.add(row)
             session.flush()
             key = _entity(row)
+            # Every field is covered (role and key hash too): audit verify names a role raised in the database.
             ledger.append(session, actor=actor.name, action="key.created", subject=f"key {prefix}",
-                          payload={"id": key.id, "prefix": prefix, "name": key.name, "role": role.value})
+                          payload=ledger.record_payload(key_record(row), id=key.id, prefix=prefix, name=key.name,
+                                                        role=role.value))
         return key, f"xg_{prefix}_{secret}"
 
     def revoke(self, *, key_id: int, actor: Actor) -> ApiKey:
@@ -86,7 +89,8 @@ class KeyService:
             if row.revoked_at is None:
                 row.revoked_at, row.revoked_by = utcnow(), actor.name
                 ledger.append(session, actor=actor.name, action="key.revoked", subject=f"key {row.prefix}",
-                              payload={"id": row.id, "prefix": row.prefix})
+                              payload={"id": row.id, "prefix": row.prefix,
+                                       "revoked_at": format_utc(row.revoked_at), "revoked_by": row.revoked_by})
             return _entity(row)
 
     def list(self) -> list[ApiKey]:

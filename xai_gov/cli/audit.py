@@ -13,25 +13,45 @@ from xai_gov.cli.state import state
 audit_app = typer.Typer(help="The tamper-evident audit ledger.", no_args_is_help=True)
 
 
+EXIT_PROBLEM = 1
+EXIT_WARNING = 3  # verified, but unprotected: no checkpoint, or the head is too far past the newest
+
+
 @audit_app.command("verify")
 def verify(ctx: typer.Context,
            public_key: Annotated[Path | None, typer.Option(help="Trusted public key (PEM); default: the signing "
                                                                 "key's public half.")] = None,
+           artifacts: Annotated[bool, typer.Option("--artifacts", help="Also re-hash every stored artifact "
+                                                                       "file.")] = False,
+           checkpoints: Annotated[Path | None, typer.Option(help="A directory of checkpoint files (copied out of "
+                                                                 "the store) to verify the database against.")] = None,
            as_json: JsonFlag = False) -> None:
-    """Recompute the chain and every record's hash, check every checkpoint; exit 1 on the first problem."""
-    report = run(lambda: state(ctx).client().verify_ledger(public_key=public_key))
+    """Recompute the chain and every record's hash, check every checkpoint.
+
+    Exit 0 when everything verifies, 1 on the first problem (named), 3 when it verifies but
+    there is no signed checkpoint or the head is too far past the newest one."""
+    report = run(lambda: state(ctx).client().verify_ledger(public_key=public_key, artifacts=artifacts,
+                                                            checkpoints=checkpoints))
     if as_json:
         print_json(report.to_dict())
     elif report.ok:
         records = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in report.records.items())
+        extra = "" if report.artifacts is None else f"; {report.artifacts} artifact file(s) re-hashed"
+        if report.checkpoint_files is not None:
+            extra += f"; {report.checkpoint_files} checkpoint(s) from files verified"
         console.print(f"OK: {report.events} events, head {report.head_seq} ({short(report.head_hash, 16)}); "
-                      f"records verified: {records}; {report.checkpoints} signed checkpoint(s) verified")
+                      f"records verified: {records}; {report.checkpoints} signed checkpoint(s) verified{extra}")
+        for warning in report.warnings:
+            console.print(f"[yellow]WARNING[/yellow]: {warning}")
     else:
         problem = report.problem
         assert problem is not None
-        console.print(f"[red]FAILED[/red] ({problem.kind}, {problem.subject}): {problem.message}")
+        fields = f" [{', '.join(problem.fields)}]" if problem.fields else ""
+        console.print(f"[red]FAILED[/red] ({problem.kind}, {problem.subject}{fields}): {problem.message}")
     if not report.ok:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_PROBLEM)
+    if report.warnings:
+        raise typer.Exit(code=EXIT_WARNING)
 
 
 @audit_app.command("checkpoint")

@@ -61,9 +61,13 @@ class ExplanationService:
         self.cache = cache or ExplainerCache()
 
     def explainers(self, ref: str | ModelRef) -> VersionExplainers:
-        version = self.registry.get(ref)
-        return self.cache.get(version, lambda: VersionExplainers(version, self.registry.load_adapter(version),
-                                                                 self.registry.load_background(version)))
+        """The version's explainers, resolved through the ledger (alias pointer and version row checked) and
+        with its files checked, even when the model is already loaded: a change refuses, named."""
+        version = self.registry.get_verified(ref)
+        explainers = self.cache.get(version, lambda: VersionExplainers(version, self.registry.load_adapter(version),
+                                                                       self.registry.load_background(version)))
+        self.registry.check_files(version)
+        return explainers
 
     def explain(self, *, model: str, instance: dict[str, Any], decision_id: str, requested_by: str,
                 options: ExplainOptions | None = None, progress: Progress | None = None) -> ExplanationRecord:

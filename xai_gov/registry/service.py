@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from xai_gov.actors import Actor, Role
 from xai_gov.audit import ledger
+from xai_gov.audit.records import alias_pointer, resolve_verified
 from xai_gov.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from xai_gov.lineage.models import LineageRecord
 from xai_gov.policies.evaluate import check_production_lineage
@@ -122,8 +123,11 @@ class RegistryService:
             check_production_lineage(self.policy, target.ref, target.lineage)
         with self.database.session() as session:
             move = repos.move_alias(session, name=name, alias=alias, version=version, actor=actor.name)
+            # The event carries the pointer the move set: verify and every resolution compare the alias with it.
+            row = repos.alias_move_row(session, move.id or 0)
+            pointer = alias_pointer(session, repos.alias_target_id(session, name=name, alias=alias))
             ledger.append(session, actor=actor.name, action="alias.moved", subject=f"{name}@{alias}",
-                          payload=repos.alias_move_record(repos.alias_move_row(session, move.id or 0)))
+                          payload={**repos.alias_move_record(row), "pointer": pointer})
             return move
 
     # -- reads --------------------------------------------------------------
@@ -132,6 +136,18 @@ class RegistryService:
         parsed = ModelRef.parse(ref) if isinstance(ref, str) else ref
         with self.database.session() as session:
             return repos.get_version(session, parsed)
+
+    def get_verified(self, ref: str | ModelRef) -> ModelVersion:
+        """Like ``get``, but through the ledger: a pointer or row changed outside it raises IntegrityError."""
+        parsed = ModelRef.parse(ref) if isinstance(ref, str) else ref
+        with self.database.session() as session:
+            return resolve_verified(session, parsed)
+
+    def check_files(self, version: ModelVersion) -> None:
+        """The version's files still hash as stored (re-hashed only when a file's metadata changed)."""
+        for sha in (version.artifact_sha256, version.background_sha256):
+            if sha is not None:
+                self.artifacts.check(sha)
 
     def list_models(self) -> list[ModelSummary]:
         with self.database.session() as session:

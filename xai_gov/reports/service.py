@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select
 
 from xai_gov.actors import Actor
 from xai_gov.audit import ledger
@@ -17,21 +19,33 @@ from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.service import RegistryService
 from xai_gov.reports.layout import read_attachment
 from xai_gov.store.db import Database
+from xai_gov.store.orm import AuditEventRow
+from xai_gov.timeutil import format_utc
 
 MAX_EXPLANATIONS_IN_MODEL_PACKET = 5000
 
 
 @dataclass(frozen=True)
 class PacketCheck:
+    """What ``packet verify`` found. ``file_status`` says what the ledger knows of this exact file:
+    ``exported`` (its SHA-256 is that of an export: ``export_seq``, ``exported_by``, ``exported_at``),
+    ``changed_after_export`` (the subject was exported, never as these bytes) or ``not_exported``."""
+
     ok: bool
     kind: str
     subject: str
     differences: tuple[str, ...]
     message: str
+    file_sha256: str = ""
+    file_status: str = ""
+    export_seq: int | None = None
+    exported_by: str | None = None
+    exported_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "kind": self.kind, "subject": self.subject, "differences": list(self.differences),
-                "message": self.message}
+                "message": self.message, "file_sha256": self.file_sha256, "file_status": self.file_status,
+                "export_seq": self.export_seq, "exported_by": self.exported_by, "exported_at": self.exported_at}
 
 
 class PacketService:
@@ -78,21 +92,48 @@ class PacketService:
         return pdf
 
     def verify(self, pdf: bytes) -> PacketCheck:
-        """Compare the record embedded in a packet with the stored record and with the ledger's hashes."""
+        """Check a packet: the file's own SHA-256 against the ledger's export events, and the record
+        embedded in it against the stored record and the ledger's hashes."""
+        file_sha = hashlib.sha256(pdf).hexdigest()
         attachment = read_attachment(pdf)
         kind, embedded = attachment.get("kind"), attachment.get("record") or {}
-        if kind == "decision":
-            subject = str(embedded.get("id"))
-            stored = self.explanations.get(subject).to_dict()
-            embedded_fields = {k: v for k, v in embedded.items() if k != "record_sha256"}
-            action = "explanation.created"
-        elif kind == "model":
-            subject = str(embedded.get("ref"))
-            stored = self.registry.get(subject).record()
-            embedded_fields = embedded
-            action = "model.registered"
-        else:
+        if kind not in ("decision", "model"):
             raise InvalidInput(f"unknown packet kind {kind!r}", field="pdf")
+        subject = str(embedded.get("id") if kind == "decision" else embedded.get("ref"))
+        exports = self._exports(kind, subject)
+        exact = next((e for e in exports if e.payload.get("pdf_sha256") == file_sha), None)
+        found = self._check_record(kind, subject, embedded, attachment)
+        if exact is not None:
+            provenance = dict(file_status="exported", export_seq=exact.seq, exported_by=exact.actor,
+                              exported_at=format_utc(exact.at))
+            said = (f"this exact file was exported by {exact.actor} at {format_utc(exact.at)} "
+                    f"(ledger event {exact.seq})")
+        elif exports:
+            provenance = dict(file_status="changed_after_export")
+            said = (f"the file was changed after export: its SHA-256 matches none of the {len(exports)} export(s) of "
+                    f"{kind} {subject} in the ledger")
+        else:
+            provenance = dict(file_status="not_exported")
+            said = f"not exported from this store: the ledger records no export of {kind} {subject}"
+        if found.ok and exact is None:
+            said += " (its embedded record still matches)" if exports else ""
+            return replace(found, ok=False, differences=("file",), message=said, file_sha256=file_sha, **provenance)
+        return replace(found, message=f"{said}; {found.message}", file_sha256=file_sha, **provenance)
+
+    def _check_record(self, kind: str, subject: str, embedded: dict[str, Any],
+                      attachment: dict[str, Any]) -> PacketCheck:
+        """The embedded record against the stored one and the ledger's field hashes."""
+        try:
+            if kind == "decision":
+                stored = self.explanations.get(subject).to_dict()
+                embedded_fields = {k: v for k, v in embedded.items() if k != "record_sha256"}
+                action = "explanation.created"
+            else:
+                stored = self.registry.get(subject).record()
+                embedded_fields = embedded
+                action = "model.registered"
+        except NotFound:
+            return PacketCheck(False, kind, subject, ("record",), f"this store holds no {kind} record {subject}")
         derived = {"record_sha256"}  # recomputed from the other fields: a difference there is no news
         differences = tuple(sorted(k for k in (set(stored) | set(embedded)) - derived
                                    if stored.get(k) != embedded.get(k)))
@@ -113,6 +154,13 @@ class PacketService:
                                f"{', '.join(changed)}")
         return PacketCheck(True, kind, subject, (), f"the packet matches the stored {kind} record {subject} and "
                                                     f"ledger event {event.seq}")
+
+    def _exports(self, kind: str, subject: str) -> list[ledger.AuditEvent]:
+        with self.database.session() as session:
+            rows = session.scalars(select(AuditEventRow).where(AuditEventRow.action == "packet.exported",
+                                                               AuditEventRow.subject == f"{kind} {subject}")
+                                   .order_by(AuditEventRow.seq)).all()
+            return [ledger.to_event(row) for row in rows]
 
     def _event(self, action: str, subject: str) -> ledger.AuditEvent | None:
         with self.database.session() as session:

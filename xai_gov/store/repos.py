@@ -126,6 +126,11 @@ def alias_move_row(session: Session, move_id: int) -> AliasEventRow:
     return row
 
 
+def alias_target_id(session: Session, *, name: str, alias: str) -> int:
+    """The model version id ``name@alias`` points to now."""
+    return alias_row(session, name, alias).model_version_id
+
+
 def alias_history(session: Session, name: str) -> list[AliasMove]:
     model = _model_row(session, name)
     rows = session.scalars(select(AliasEventRow).where(AliasEventRow.model_id == model.id)
@@ -171,6 +176,18 @@ def _model_row(session: Session, name: str) -> RegisteredModelRow:
     row = session.scalar(select(RegisteredModelRow).where(RegisteredModelRow.name == name))
     if row is None:
         raise NotFound(f"no model named {name!r} is registered", code="model_not_found", field="model")
+    return row
+
+
+def version_row(session: Session, ref: ModelRef) -> ModelVersionRow:
+    """The row ``ref`` resolves to (for checks that need the row itself)."""
+    return _find_version_row(session, ref)
+
+
+def alias_row(session: Session, name: str, alias: str) -> AliasRow:
+    row = session.get(AliasRow, (_model_row(session, name).id, alias))
+    if row is None:
+        raise NotFound(f"model {name!r} has no alias {alias!r}", code="alias_not_found", field="model")
     return row
 
 
