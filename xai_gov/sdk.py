@@ -46,6 +46,7 @@ from xai_gov.registry.models import AliasMove, ModelSummary, ModelVersion
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.registry.service import RegistryService
 from xai_gov.reports.service import PacketCheck, PacketService
+from xai_gov.reports.signing import DocumentSigner
 from xai_gov.store.db import Database
 
 BACKGROUND_SEED = 0
@@ -83,7 +84,8 @@ class Client:
         self.keys = KeyService(database=self.database)
         rights = self.settings.resolved_policies_dir / self.settings.applicant_rights
         self.packets = PacketService(database=self.database, registry=self.registry, explanations=self.explanations,
-                                     reason_map=self.reason_map, applicant_rights=rights)
+                                     reason_map=self.reason_map, applicant_rights=rights,
+                                     signer=DocumentSigner(self.settings.signing_key_path.parent))
 
     # -- packets ------------------------------------------------------------------
 

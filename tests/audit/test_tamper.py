@@ -21,7 +21,7 @@ from sqlalchemy import delete, insert, select, update
 
 from tests.conftest import fresh_postgres_schema
 from xai_gov.actors import Actor, Role
-from xai_gov.errors import IntegrityError
+from xai_gov.errors import IntegrityError, Unauthenticated
 from xai_gov.sdk import Client
 from xai_gov.store.orm import (
     AliasRow,
@@ -73,7 +73,7 @@ def _build(client: Client, small_model: Pipeline, german_xy: tuple[pd.DataFrame,
     applicant = {k: v.item() if hasattr(v, "item") else v for k, v in X.iloc[0].items()}
     first = client.explain("credit-risk@staging", applicant, decision_id="D-1", methods=["lime"], parameters=QUICK)
     client.explain("other-model@1", applicant, decision_id="D-2", methods=["lime"], parameters=QUICK)
-    officer, _ = client.keys.create(name="olga", role="officer", actor=ADMIN)
+    officer, officer_key = client.keys.create(name="olga", role="officer", actor=ADMIN)
     revoked, _ = client.keys.create(name="rex", role="auditor", actor=ADMIN)
     client.keys.revoke(key_id=revoked.id, actor=ADMIN)
     records_end = client.audit_events(limit=1000)[-1].seq
@@ -82,8 +82,8 @@ def _build(client: Client, small_model: Pipeline, german_xy: tuple[pd.DataFrame,
     checkpoint = client.checkpoint()
     report = client.verify_ledger(artifacts=True, checkpoints=client.settings.resolved_checkpoint_dir)
     assert report.ok and report.warnings == (), report
-    return {"first": first, "officer": officer, "revoked": revoked, "pdf": pdf, "checkpoint": checkpoint,
-            "records_end": records_end, "applicant": applicant}
+    return {"first": first, "officer": officer, "officer_key": officer_key, "revoked": revoked, "pdf": pdf,
+            "checkpoint": checkpoint, "records_end": records_end, "applicant": applicant}
 
 
 @pytest.fixture
@@ -155,6 +155,10 @@ def test_explanation_lookup_column_changed(store: dict[str, Any], column: str, v
     with client.database.session() as session:
         session.execute(update(ExplanationRow).where(ExplanationRow.id == store["first"].id).values({column: value}))
     assert named(client) == ("changed", f"explanation {store['first'].id}", (column,))
+    if column != "decision_id":  # lineage --decision refuses rather than answer with another model
+        with pytest.raises(IntegrityError, match=column) as refused:
+            client.lineage_by_decision("D-1")
+        assert refused.value.code == "explanation_changed"
 
 
 def test_explanation_time_column_changed(store: dict[str, Any]) -> None:
@@ -175,6 +179,9 @@ def test_key_field_changed(store: dict[str, Any], column: str, value: str) -> No
     with client.database.session() as session:
         session.execute(update(ApiKeyRow).where(ApiKeyRow.id == officer.id).values({column: value}))
     assert named(client) == ("changed", f"key {officer.prefix}", (column,))
+    with pytest.raises(Unauthenticated) as refused:  # the service refuses the key rather than trust the row
+        client.keys.authenticate(store["officer_key"])
+    assert refused.value.code == ("unauthenticated" if column == "key_sha256" else "key_tampered")
 
 
 def test_revoked_key_unrevoked(store: dict[str, Any]) -> None:
@@ -316,13 +323,16 @@ def test_packet_with_edited_text_fails_verify(store: dict[str, Any]) -> None:
     pdf = store["pdf"]
     check = client.verify_packet(pdf)
     assert check.ok and check.file_status == "exported"
+    assert check.signature is not None and check.signature.valid and "xai-gov document signing" in (
+        check.signature.signer or "")
     assert check.message.startswith(f"this exact file was exported by {check.exported_by} at {check.exported_at} "
                                     f"(ledger event {check.export_seq})")
     edited = _edit_text(pdf, b"Decision packet", b"Approved packet")
     assert "Approved packet" in PdfReader(io.BytesIO(edited)).pages[0].extract_text()
     check = client.verify_packet(edited)
-    assert not check.ok and check.file_status == "changed_after_export" and check.differences == ("file",)
+    assert not check.ok and check.file_status == "changed_after_export" and check.differences == ("file", "signature")
     assert "changed after export" in check.message and "its embedded record still matches" in check.message
+    assert check.signature is not None and check.signature.status == "invalid"
 
 
 def test_packet_from_another_store_is_not_exported(store: dict[str, Any], tmp_path: Path, small_model: Pipeline,
@@ -339,3 +349,5 @@ def test_packet_from_another_store_is_not_exported(store: dict[str, Any], tmp_pa
     check = store["client"].verify_packet(foreign)
     assert not check.ok and check.file_status == "not_exported"
     assert "not exported from this store" in check.message
+    assert check.signature is not None and check.signature.status == "invalid"  # another store's key
+    assert "not with this store's certificate" in check.signature.message

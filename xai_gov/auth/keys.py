@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from xai_gov.actors import Actor, Role
 from xai_gov.audit import ledger
-from xai_gov.audit.records import key_record
+from xai_gov.audit.records import check_key, key_record
 from xai_gov.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from xai_gov.store.db import Database
 from xai_gov.store.orm import ApiKeyRow
@@ -115,4 +115,12 @@ class KeyService:
             if row.revoked_at is not None:
                 raise Unauthenticated(f"the API key {prefix} was revoked on {format_utc(row.revoked_at)}",
                                       field="authorization")
+            # The role comes from the row only if the ledger vouches for it (a role raised in the database,
+            # a key un-revoked or swapped there, is refused).
+            subject = f"key {prefix}"
+            problem = check_key(row, ledger.find_event(session, action="key.created", subject=subject),
+                                ledger.find_event(session, action="key.revoked", subject=subject))
+            if problem is not None:
+                raise Unauthenticated(f"the API key {prefix} does not match the audit ledger: {problem.message}",
+                                      code="key_tampered", field="authorization")
             return Actor(name=f"{row.name} ({prefix})", role=Role(row.role))

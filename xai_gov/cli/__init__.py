@@ -63,7 +63,9 @@ def init(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     admin_key = run(client.bootstrap_admin_key)
     info = {"home": str(client.settings.resolved_home), "database": client.database.safe_url, "revision": revision,
             "policy": f"{client.policy.path} (sha256 {client.policy.sha256[:16]})",
-            "signing key": f"{client.settings.signing_key_path} ({'created' if created else 'exists'})"}
+            "signing key": f"{client.settings.signing_key_path} ({'created' if created else 'exists'})",
+            "document signing certificate": f"{client.packets.signer.cert_path} "
+                                            f"({'created' if run(client.packets.signer.ensure_key) else 'exists'})"}
     if admin_key:
         info["first admin key"] = admin_key
     if as_json:

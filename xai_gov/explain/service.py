@@ -12,8 +12,9 @@ from typing import Any
 
 from xai_gov.actors import Actor
 from xai_gov.audit import ledger
+from xai_gov.audit.records import check_explanation
 from xai_gov.auth.permissions import Permission, allowed
-from xai_gov.errors import InvalidInput, NotFound
+from xai_gov.errors import IntegrityError, InvalidInput, NotFound
 from xai_gov.explain.engine import ExplainerCache, ExplainOptions, Progress, VersionExplainers, explain_instance
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.lineage.models import LineageView
@@ -108,7 +109,15 @@ class ExplanationService:
                                            since=since, until=until, limit=limit, offset=offset)
 
     def lineage_of_decision(self, decision_id: str, *, actor: str) -> list[LineageView]:
+        """The lineage of every version that explained ``decision_id``; each explanation found must match
+        the ledger (its record and lookup columns), or the answer is refused, naming what changed."""
         with self.database.session() as session:
+            for row in repos.explanation_rows(session, decision_id=decision_id):
+                problem = check_explanation(session, row, ledger.find_event(session, action="explanation.created",
+                                                                            subject=row.id))
+                if problem:
+                    raise IntegrityError(f"{problem.message}; refusing to answer from it",
+                                         code="explanation_changed", field="decision_id")
             views = repos.lineage_of_decision(session, decision_id)
             record_lookup(session, actor=actor, query={"decision_id": decision_id}, views=views)
             return views

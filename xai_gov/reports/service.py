@@ -18,6 +18,7 @@ from xai_gov.explain.service import MAX_PAGE, ExplanationService
 from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.service import RegistryService
 from xai_gov.reports.layout import read_attachment
+from xai_gov.reports.signing import DocumentSigner, SignatureCheck
 from xai_gov.store.db import Database
 from xai_gov.store.orm import AuditEventRow
 from xai_gov.timeutil import format_utc
@@ -29,7 +30,9 @@ MAX_EXPLANATIONS_IN_MODEL_PACKET = 5000
 class PacketCheck:
     """What ``packet verify`` found. ``file_status`` says what the ledger knows of this exact file:
     ``exported`` (its SHA-256 is that of an export: ``export_seq``, ``exported_by``, ``exported_at``),
-    ``changed_after_export`` (the subject was exported, never as these bytes) or ``not_exported``."""
+    ``changed_after_export`` (the subject was exported, never as these bytes) or ``not_exported``.
+    ``ok`` needs all three: this exact file exported, its record matching the store and the ledger, and
+    its signature valid (packets exported before packets were signed carry none)."""
 
     ok: bool
     kind: str
@@ -41,17 +44,20 @@ class PacketCheck:
     export_seq: int | None = None
     exported_by: str | None = None
     exported_at: str | None = None
+    signature: SignatureCheck | None = None  # the PAdES signature against the store's certificate
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "kind": self.kind, "subject": self.subject, "differences": list(self.differences),
                 "message": self.message, "file_sha256": self.file_sha256, "file_status": self.file_status,
-                "export_seq": self.export_seq, "exported_by": self.exported_by, "exported_at": self.exported_at}
+                "export_seq": self.export_seq, "exported_by": self.exported_by, "exported_at": self.exported_at,
+                "signature": None if self.signature is None else self.signature.to_dict()}
 
 
 class PacketService:
     def __init__(self, *, database: Database, registry: RegistryService, explanations: ExplanationService,
-                 reason_map: ReasonMap, applicant_rights: Path) -> None:
+                 reason_map: ReasonMap, applicant_rights: Path, signer: DocumentSigner) -> None:
         self.database = database
+        self.signer = signer
         self.registry = registry
         self.explanations = explanations
         self.reason_map = reason_map
@@ -67,8 +73,7 @@ class PacketService:
         event = self._event("explanation.created", record.id)
         pdf = decision_packet(record, version, ledger_seq=event.seq if event else None,
                               ledger_hash=event.hash if event else None, applicant_rights=self._rights())
-        self._record_export(actor, "decision", record.id, pdf)
-        return pdf
+        return self._record_export(actor, "decision", record.id, pdf)
 
     def model(self, ref: str, *, actor: Actor) -> bytes:
         """The model-version packet, with quality over every explanation of the version so far."""
@@ -88,8 +93,7 @@ class PacketService:
                            history=self.registry.alias_history(version.name),
                            versions=self.registry.list_versions(version.name), reason_map=self.reason_map,
                            ledger_seq=event.seq if event else None, ledger_hash=event.hash if event else None)
-        self._record_export(actor, "model", version.ref, pdf)
-        return pdf
+        return self._record_export(actor, "model", version.ref, pdf)
 
     def verify(self, pdf: bytes) -> PacketCheck:
         """Check a packet: the file's own SHA-256 against the ledger's export events, and the record
@@ -102,23 +106,26 @@ class PacketService:
         subject = str(embedded.get("id") if kind == "decision" else embedded.get("ref"))
         exports = self._exports(kind, subject)
         exact = next((e for e in exports if e.payload.get("pdf_sha256") == file_sha), None)
-        found = self._check_record(kind, subject, embedded, attachment)
+        record = self._check_record(kind, subject, embedded, attachment)
+        signature = self.signer.check(pdf)
         if exact is not None:
-            provenance = dict(file_status="exported", export_seq=exact.seq, exported_by=exact.actor,
-                              exported_at=format_utc(exact.at))
+            provenance: dict[str, Any] = dict(file_status="exported", export_seq=exact.seq, exported_by=exact.actor,
+                                              exported_at=format_utc(exact.at))
             said = (f"this exact file was exported by {exact.actor} at {format_utc(exact.at)} "
                     f"(ledger event {exact.seq})")
         elif exports:
             provenance = dict(file_status="changed_after_export")
             said = (f"the file was changed after export: its SHA-256 matches none of the {len(exports)} export(s) of "
-                    f"{kind} {subject} in the ledger")
+                    f"{kind} {subject} in the ledger" + (" (its embedded record still matches)" if record.ok else ""))
         else:
             provenance = dict(file_status="not_exported")
             said = f"not exported from this store: the ledger records no export of {kind} {subject}"
-        if found.ok and exact is None:
-            said += " (its embedded record still matches)" if exports else ""
-            return replace(found, ok=False, differences=("file",), message=said, file_sha256=file_sha, **provenance)
-        return replace(found, message=f"{said}; {found.message}", file_sha256=file_sha, **provenance)
+        differences = (*record.differences, *(() if exact is not None else ("file",)),
+                       *(("signature",) if signature.status == "invalid" else ()))
+        signed = "" if signature.status == "unsigned" else f"; signature: {signature.message}"
+        return replace(record, ok=not differences, differences=differences,
+                       message=f"{said}; {record.message}{signed}", file_sha256=file_sha, signature=signature,
+                       **provenance)
 
     def _check_record(self, kind: str, subject: str, embedded: dict[str, Any],
                       attachment: dict[str, Any]) -> PacketCheck:
@@ -166,10 +173,14 @@ class PacketService:
         with self.database.session() as session:
             return ledger.find_event(session, action=action, subject=subject)
 
-    def _record_export(self, actor: Actor, kind: str, subject: str, pdf: bytes) -> None:
+    def _record_export(self, actor: Actor, kind: str, subject: str, pdf: bytes) -> bytes:
+        """Sign the document, then record the signed file's SHA-256 in the ledger; the signed file is returned."""
+        signed = self.signer.sign(pdf)
         with self.database.session() as session:
             ledger.append(session, actor=actor.name, action="packet.exported", subject=f"{kind} {subject}",
-                          payload={"kind": kind, "subject": subject, "pdf_sha256": hashlib.sha256(pdf).hexdigest()})
+                          payload={"kind": kind, "subject": subject,
+                                   "pdf_sha256": hashlib.sha256(signed).hexdigest(), "signed": True})
+        return signed
 
     def _rights(self) -> str:
         try:

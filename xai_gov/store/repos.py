@@ -272,6 +272,12 @@ def find_explanations(session: Session, *, decision_id: str | None = None, model
     return [ExplanationRecord.from_dict(dict(row.record)) for row in rows]
 
 
+def explanation_rows(session: Session, *, decision_id: str) -> list[ExplanationRow]:
+    """The stored rows of a decision's explanations (for checks that need the row itself)."""
+    return list(session.scalars(select(ExplanationRow).where(ExplanationRow.decision_id == decision_id)
+                                .order_by(ExplanationRow.requested_at)).all())
+
+
 def lineage_of_decision(session: Session, decision_id: str) -> list[LineageView]:
     explained_by = select(ExplanationRow.model_version_id).where(ExplanationRow.decision_id == decision_id)
     rows = session.scalars(select(ModelVersionRow).where(ModelVersionRow.id.in_(explained_by))
