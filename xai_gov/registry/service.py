@@ -122,6 +122,9 @@ class RegistryService:
             target = self.get(ModelRef(name, version=version))
             check_production_lineage(self.policy, target.ref, target.lineage)
         with self.database.session() as session:
+            # The ledger's lock first: moves then happen in the order of their events, so the last event's
+            # pointer is the alias's pointer (and two first moves of one alias cannot both insert it).
+            ledger.lock(session)
             move = repos.move_alias(session, name=name, alias=alias, version=version, actor=actor.name)
             # The event carries the pointer the move set: verify and every resolution compare the alias with it.
             row = repos.alias_move_row(session, move.id or 0)
