@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from xai_gov.audit.autosign import AutoCheckpointer
@@ -17,6 +18,7 @@ from xai_gov.cli import app
 from xai_gov.config import Settings
 from xai_gov.errors import InvalidInput
 from xai_gov.sdk import Client
+from xai_gov.store.orm import AuditCheckpointRow
 from xai_gov.timeutil import utcnow
 
 
@@ -86,6 +88,10 @@ def test_cli_exit_status_distinguishes_warning_from_problem(scheduled: Client) -
     verified = runner.invoke(app, [*where, "audit", "verify", "--artifacts", "--checkpoints", directory])
     assert verified.exit_code == 0, verified.output
     assert "1 checkpoint(s) from files verified" in verified.output
+    with scheduled.database.session() as session:
+        session.execute(delete(AuditCheckpointRow))
+    failed = runner.invoke(app, [*where, "audit", "verify"])
+    assert failed.exit_code == 1 and "FAILED (deleted, checkpoint 1; fields: row)" in failed.output
 
 
 def test_a_forged_or_broken_checkpoint_file_is_named(scheduled: Client, tmp_path: Path) -> None:

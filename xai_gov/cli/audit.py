@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from xai_gov.cli.output import JsonFlag, console, print_json, run, short, table, when
 from xai_gov.cli.state import state
@@ -42,12 +43,13 @@ def verify(ctx: typer.Context,
         console.print(f"OK: {report.events} events, head {report.head_seq} ({short(report.head_hash, 16)}); "
                       f"records verified: {records}; {report.checkpoints} signed checkpoint(s) verified{extra}")
         for warning in report.warnings:
-            console.print(f"[yellow]WARNING[/yellow]: {warning}")
+            console.print(f"[yellow]WARNING[/yellow]: {escape(warning)}")
     else:
         problem = report.problem
         assert problem is not None
-        fields = f" [{', '.join(problem.fields)}]" if problem.fields else ""
-        console.print(f"[red]FAILED[/red] ({problem.kind}, {problem.subject}{fields}): {problem.message}")
+        fields = f"; fields: {', '.join(problem.fields)}" if problem.fields else ""
+        console.print(f"[red]FAILED[/red] ({problem.kind}, {escape(problem.subject)}{escape(fields)}): "
+                      f"{escape(problem.message)}")
     if not report.ok:
         raise typer.Exit(code=EXIT_PROBLEM)
     if report.warnings:
