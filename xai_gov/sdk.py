@@ -11,7 +11,7 @@ The CLI and the API call the same services, so all three answer the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,9 @@ from xai_gov.audit.ledger import AuditEvent
 from xai_gov.audit.service import AuditService, Checkpoint, VerifyReport
 from xai_gov.audit.signing import create_signing_key
 from xai_gov.auth.keys import KeyService
+from xai_gov.batch.rows import BatchRow, read_decisions
+from xai_gov.batch.runners import make_runner
+from xai_gov.batch.service import BatchProgress, BatchSummary, explain_batch
 from xai_gov.config import Settings
 from xai_gov.errors import InvalidInput
 from xai_gov.explain.engine import ExplainOptions, Progress
@@ -241,6 +244,29 @@ class Client:
         return self.explanations.explain(model=model, instance=dict(instance), decision_id=decision_id,
                                          requested_by=requested_by or Actor.local_owner().name, options=options,
                                          progress=progress)
+
+    def explain_batch(self, model: str, decisions: str | Path | list[BatchRow], *,
+                      decision_id_column: str = "decision_id", methods: Iterable[str] | None = None,
+                      seed: int = 0, parameters: Mapping[str, Any] | None = None, requested_by: str | None = None,
+                      workers: int | None = None, scheduler: str | None = None, dask_local: int | None = None,
+                      progress: Callable[[BatchProgress], None] | None = None) -> BatchSummary:
+        """Explain every decision of a CSV file (or rows) not explained yet, and store each record.
+
+        Computed on a local process pool (``workers``, default the number of cores), or on Dask
+        (``scheduler="tcp://host:8786"`` or ``dask_local=N``); records are stored by this process. Resumable:
+        decision ids already explained are skipped, so a rerun continues where a stopped batch ended.
+        """
+        options = ExplainOptions.build(methods, seed, **dict(parameters or {}))
+        if not isinstance(decisions, list):
+            schema = self.registry.get(model).schema
+            decisions = read_decisions(Path(decisions), schema=schema, decision_id_column=decision_id_column)
+        runner = make_runner(workers=workers, scheduler=scheduler, dask_local=dask_local)
+        try:
+            return explain_batch(self.explanations, model, decisions, options=options,
+                                 requested_by=requested_by or Actor.local_owner().name, runner=runner,
+                                 progress=progress)
+        finally:
+            runner.close()
 
     def get_explanation(self, explanation_id: str) -> ExplanationRecord:
         return self.explanations.get(explanation_id)

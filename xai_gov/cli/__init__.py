@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from xai_gov.cli import audit as audit_commands
+from xai_gov.cli import batch as batch_commands
 from xai_gov.cli import explanations as explanation_commands
 from xai_gov.cli import keys as key_commands
 from xai_gov.cli import lineage as lineage_commands
@@ -33,6 +34,7 @@ app.command("lineage")(lineage_commands.lineage)
 app.command("explain")(explanation_commands.explain)
 app.command("replay")(explanation_commands.replay)
 app.add_typer(explanation_commands.explanations_app, name="explanations")
+app.add_typer(batch_commands.batch_app, name="batch")
 app.add_typer(audit_commands.audit_app, name="audit")
 app.add_typer(key_commands.keys_app, name="keys")
 app.add_typer(packet_commands.export_app, name="export")

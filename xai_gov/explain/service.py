@@ -15,6 +15,7 @@ from xai_gov.audit import ledger
 from xai_gov.audit.records import check_explanation
 from xai_gov.auth.permissions import Permission, allowed
 from xai_gov.errors import IntegrityError, InvalidInput, NotFound
+from xai_gov.explain.detached import DetachedExplainer
 from xai_gov.explain.engine import ExplainerCache, ExplainOptions, Progress, VersionExplainers, explain_instance
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.lineage.models import LineageView
@@ -77,12 +78,32 @@ class ExplanationService:
         record = explain_instance(self.explainers(model), instance, options=options or ExplainOptions(),
                                   decision_id=decision_id, requested_by=requested_by, reason_map=self.reason_map,
                                   policy=self.policy, progress=progress)
+        return self.store(record)
+
+    def store(self, record: ExplanationRecord) -> ExplanationRecord:
+        """Write a complete record and its ledger event in one transaction."""
         with self.database.session() as session:
             repos.add_explanation(session, record)
-            ledger.append(session, actor=requested_by, action="explanation.created", subject=record.id,
-                          payload=ledger.record_payload(record.body(), decision_id=decision_id,
+            ledger.append(session, actor=record.requested_by, action="explanation.created", subject=record.id,
+                          payload=ledger.record_payload(record.body(), decision_id=record.decision_id,
                                                         model=record.model_ref))
         return record
+
+    def detached(self, model: str, *, options: ExplainOptions, requested_by: str) -> DetachedExplainer:
+        """Everything a worker away from the store needs to explain applicants of ``model`` (pinned to the
+        version the reference names now, so a whole batch uses one version). Resolved and checked as
+        ``explainers`` does: a changed pointer, row or file refuses, named."""
+        version = self.registry.get_verified(model)
+        self.registry.check_files(version)
+        artifact = self.registry.artifacts.get(version.artifact_sha256) if version.artifact_sha256 else None
+        return DetachedExplainer(version=version, artifact=artifact, background=self.registry.load_background(version),
+                                 reason_map=self.reason_map, policy=self.policy, options=options,
+                                 requested_by=requested_by)
+
+    def explained(self, decision_ids: list[str]) -> set[str]:
+        """The decision ids among these that already have an explanation."""
+        with self.database.session() as session:
+            return repos.explained_decision_ids(session, decision_ids)
 
     def get(self, explanation_id: str, *, viewer: Actor | None = None) -> ExplanationRecord:
         """A stored explanation; a ``viewer`` who may not read everyone's sees only their own

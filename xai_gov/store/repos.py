@@ -278,6 +278,15 @@ def explanation_rows(session: Session, *, decision_id: str) -> list[ExplanationR
                                 .order_by(ExplanationRow.requested_at)).all())
 
 
+def explained_decision_ids(session: Session, decision_ids: list[str]) -> set[str]:
+    """Which of these decision ids already have a stored explanation (in chunks: bound parameters are limited)."""
+    found: set[str] = set()
+    for start in range(0, len(decision_ids), 500):
+        chunk = decision_ids[start:start + 500]
+        found.update(session.scalars(select(ExplanationRow.decision_id).where(ExplanationRow.decision_id.in_(chunk))))
+    return found
+
+
 def lineage_of_decision(session: Session, decision_id: str) -> list[LineageView]:
     explained_by = select(ExplanationRow.model_version_id).where(ExplanationRow.decision_id == decision_id)
     rows = session.scalars(select(ModelVersionRow).where(ModelVersionRow.id.in_(explained_by))

@@ -1,0 +1,206 @@
+"""Where a batch's explanations are computed: this process, a local process pool, or a Dask cluster.
+
+Every runner takes a ``DetachedExplainer`` (the version, its artifact, background,
+reason map, policy and options) and the rows, and yields ``(row, record or
+RowFailure)`` as results arrive. Workers never touch the store. A row's own
+failure (a feature the schema refuses, a model that raises) is a ``RowFailure``
+carried back as plain data, never an exception that stops the batch. At most
+``2 x workers`` rows are in flight, so memory stays flat however long the file.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from xai_gov.batch.rows import BatchRow
+from xai_gov.errors import InvalidInput, Unavailable, XaiGovError
+from xai_gov.explain.detached import DetachedExplainer
+from xai_gov.explain.records import ExplanationRecord
+
+
+@dataclass(frozen=True)
+class RowFailure:
+    line: int
+    decision_id: str
+    code: str
+    message: str
+    field: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "decision_id": self.decision_id, "code": self.code, "message": self.message,
+                "field": self.field}
+
+
+Outcome = ExplanationRecord | RowFailure
+
+
+class Runner(Protocol):
+    workers: int
+
+    def map(self, explainer: DetachedExplainer, rows: list[BatchRow]) -> Iterator[tuple[BatchRow, Outcome]]: ...
+
+    def close(self) -> None: ...
+
+
+def explain_row(explainer: DetachedExplainer, row: BatchRow) -> Outcome:
+    """One row, its failure turned into data (picklable whatever the exception)."""
+    try:
+        return explainer.explain(row.decision_id, row.instance)
+    except XaiGovError as error:
+        return RowFailure(row.line, row.decision_id, error.code, error.message, error.field)
+    except Exception as error:  # a worker must answer for its row, not die with it
+        return RowFailure(row.line, row.decision_id, "model_failed", f"{type(error).__name__}: {error}")
+
+
+class SerialRunner:
+    """In this process, one row at a time: the baseline, and what a one-core machine does."""
+
+    workers = 1
+
+    def map(self, explainer: DetachedExplainer, rows: list[BatchRow]) -> Iterator[tuple[BatchRow, Outcome]]:
+        for row in rows:
+            yield row, explain_row(explainer, row)
+
+    def close(self) -> None:
+        return None
+
+
+# -- a local process pool ------------------------------------------------------------------
+
+_INSTALLED: DetachedExplainer | None = None
+
+
+def _install(explainer: DetachedExplainer) -> None:
+    global _INSTALLED
+    _INSTALLED = explainer
+
+
+def _explain_installed(row: BatchRow) -> Outcome:
+    assert _INSTALLED is not None, "the pool's initializer installs the explainer"
+    return explain_row(_INSTALLED, row)
+
+
+class PoolRunner:
+    """Worker processes on this machine (spawned, so no lock or connection is inherited); each builds the
+    version's explainers once, from the explainer sent to it when it starts."""
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise InvalidInput("a pool needs at least one worker", field="workers")
+        self.workers = workers
+
+    def map(self, explainer: DetachedExplainer, rows: list[BatchRow]) -> Iterator[tuple[BatchRow, Outcome]]:
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_install, initargs=(explainer,))
+        try:
+            yield from _windowed(rows, lambda row: pool.submit(_explain_installed, row), 2 * self.workers)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        return None
+
+
+def _windowed(rows: list[BatchRow], submit: Any, window: int) -> Iterator[tuple[BatchRow, Outcome]]:
+    pending: dict[Future[Outcome], BatchRow] = {}
+    queue = iter(rows)
+    for row in queue:
+        pending[submit(row)] = row
+        if len(pending) >= window:
+            break
+    while pending:
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            row = pending.pop(future)
+            try:
+                yield row, future.result()
+            except BrokenProcessPool:
+                yield row, RowFailure(row.line, row.decision_id, "worker_died",
+                                      "the worker process explaining this row died (killed or out of memory); "
+                                      "run the batch again to retry it")
+                continue
+            following = next(queue, None)
+            if following is not None:
+                pending[submit(following)] = following
+
+
+# -- Dask ------------------------------------------------------------------------------------
+
+
+class DaskRunner:
+    """A Dask cluster: an existing scheduler (``tcp://host:8786``) or a LocalCluster of process workers.
+
+    The explainer is scattered to every worker once; each worker builds the version's explainers once (a
+    per-process cache in ``xai_gov.explain.detached``) and returns records to this process, which stores them.
+    """
+
+    def __init__(self, *, scheduler: str | None = None, local_workers: int | None = None,
+                 connect_timeout: float = 10.0) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise InvalidInput("Dask is not installed: pip install 'xai-gov[dask]'", field="scheduler") from exc
+        if (scheduler is None) == (local_workers is None):
+            raise InvalidInput("give a scheduler address or a number of local Dask workers, not both",
+                               field="scheduler")
+        self.cluster = None
+        if scheduler is not None:
+            try:
+                self.client = Client(scheduler, timeout=connect_timeout)
+            except (OSError, TimeoutError) as exc:
+                raise Unavailable(f"the Dask scheduler at {scheduler} did not answer within {connect_timeout:g} s: "
+                                  f"{exc}", code="scheduler_unreachable", field="scheduler") from exc
+        else:
+            if local_workers is None or local_workers < 1:
+                raise InvalidInput("a local Dask cluster needs at least one worker", field="dask_local")
+            self.cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
+                                        host="127.0.0.1", dashboard_address=None)
+            self.client = Client(self.cluster)
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def map(self, explainer: DetachedExplainer, rows: list[BatchRow]) -> Iterator[tuple[BatchRow, Outcome]]:
+        from distributed import as_completed
+
+        shared = self.client.scatter(explainer, broadcast=True, hash=False)
+        window = 2 * self.workers
+        queue = iter(rows)
+        futures = {}
+        for row in queue:
+            futures[self.client.submit(explain_row, shared, row, pure=False)] = row
+            if len(futures) >= window:
+                break
+        completed = as_completed(list(futures))
+        for future in completed:
+            row = futures.pop(future)
+            try:
+                yield row, future.result()
+            except Exception as error:  # the worker itself was lost
+                yield row, RowFailure(row.line, row.decision_id, "worker_died", f"the Dask worker failed: {error}")
+            following = next(queue, None)
+            if following is not None:
+                submitted = self.client.submit(explain_row, shared, following, pure=False)
+                futures[submitted] = following
+                completed.add(submitted)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def make_runner(*, workers: int | None = None, scheduler: str | None = None,
+                dask_local: int | None = None) -> Runner:
+    """A Dask runner when a scheduler or a local Dask cluster is asked for; else a local pool of ``workers``
+    processes (default: the number of cores), or this process alone when ``workers`` is 1."""
+    if scheduler is not None or dask_local is not None:
+        if workers is not None:
+            raise InvalidInput("workers applies to the local pool; a Dask cluster has its own", field="workers")
+        return DaskRunner(scheduler=scheduler, local_workers=dask_local)
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    return SerialRunner() if count == 1 else PoolRunner(count)
