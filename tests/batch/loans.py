@@ -28,3 +28,12 @@ def p_decline(rows: pd.DataFrame) -> np.ndarray:
             + (rows["home_status"] == "rent") * 0.8)
     decline = 1 / (1 + np.exp(-risk.to_numpy(float)))
     return np.column_stack([1 - decline, decline])
+
+
+def p_decline_or_die(rows: pd.DataFrame) -> np.ndarray:
+    """The same model, except that its process dies when asked about a 61-month loan (none in training)."""
+    if (rows["loan_term"].astype(float) == 61).any():
+        import os
+
+        os._exit(3)  # no exception, no cleanup: as a kill or the out-of-memory killer would end it
+    return p_decline(rows)

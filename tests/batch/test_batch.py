@@ -149,3 +149,16 @@ def test_the_cli_runs_a_batch_and_prints_the_summary(client: Client, german_batc
     assert '"done": 6' in done.output and '"skipped": 0' in done.output
     again = CliRunner().invoke(app, args[:-1])
     assert again.exit_code == 0 and "skipped (already explained)" in again.output
+
+
+def test_a_dying_worker_fails_its_rows_and_the_pool_goes_on(client: Client, tmp_path: Path) -> None:
+    X, y = loans()
+    client.register("tests.batch.loans:p_decline_or_die", X, y, name="loans", adverse_class="decline",
+                    code_path=None)
+    rows = X.iloc[:5].copy()
+    rows.loc[rows.index[0], "loan_term"] = 61  # kills whichever worker explains it
+    path = write_decisions(tmp_path / "loans.csv", rows, prefix="L")
+    summary = client.explain_batch("loans@1", path, methods=["lime"], parameters=QUICK, workers=2)
+    assert [(f.line, f.code) for f in summary.failed] == [(2, "worker_died")]  # only the row that kills
+    assert "retried alone" in summary.failed[0].message
+    assert summary.done == 4 and stored_rows(client) == 4 and client.verify_ledger().ok  # a new pool did the rest

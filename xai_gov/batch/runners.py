@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -96,38 +96,69 @@ class PoolRunner:
         self.workers = workers
 
     def map(self, explainer: DetachedExplainer, rows: list[BatchRow]) -> Iterator[tuple[BatchRow, Outcome]]:
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+        """When a worker dies (killed, out of memory) the pool is replaced; the rows that were in flight are
+        then retried one at a time, so only a row that kills its worker again fails (``worker_died``)."""
+        remaining, restarts = list(rows), 0
+        while remaining:
+            if restarts > MAX_POOL_RESTARTS:
+                for row in remaining:
+                    yield row, RowFailure(row.line, row.decision_id, "worker_died",
+                                          f"not run: the pool's workers died {restarts} times in this batch")
+                return
+            with self._pool(explainer) as pool:
+                in_flight, remaining = yield from _windowed(
+                    remaining, lambda row, pool=pool: pool.submit(_explain_installed, row), 2 * self.workers)
+            for row in in_flight:
+                yield row, self._alone(explainer, row)
+            restarts += bool(in_flight)
+
+    def _pool(self, explainer: DetachedExplainer, workers: int | None = None) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers or self.workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_install, initargs=(explainer,))
-        try:
-            yield from _windowed(rows, lambda row: pool.submit(_explain_installed, row), 2 * self.workers)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _alone(self, explainer: DetachedExplainer, row: BatchRow) -> Outcome:
+        """One row on a worker of its own: if that worker dies, this row is the one that kills it."""
+        with self._pool(explainer, workers=1) as pool:
+            try:
+                return pool.submit(_explain_installed, row).result()
+            except BrokenProcessPool:
+                return RowFailure(row.line, row.decision_id, "worker_died",
+                                  "the worker process explaining this row died (killed or out of memory), "
+                                  "also when the row was retried alone")
 
     def close(self) -> None:
         return None
 
 
-def _windowed(rows: list[BatchRow], submit: Any, window: int) -> Iterator[tuple[BatchRow, Outcome]]:
+MAX_POOL_RESTARTS = 3
+
+
+def _windowed(rows: list[BatchRow], submit: Any,
+              window: int) -> Generator[tuple[BatchRow, Outcome], None, tuple[list[BatchRow], list[BatchRow]]]:
+    """Keep ``window`` rows in flight and yield their outcomes. If the pool breaks, returns the rows that
+    were in flight (their outcome unknown) and the rows never submitted; else ([], [])."""
     pending: dict[Future[Outcome], BatchRow] = {}
     queue = iter(rows)
     for row in queue:
         pending[submit(row)] = row
         if len(pending) >= window:
             break
+    in_flight: list[BatchRow] = []
     while pending:
         finished, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in finished:
             row = pending.pop(future)
             try:
-                yield row, future.result()
+                outcome = future.result()
             except BrokenProcessPool:
-                yield row, RowFailure(row.line, row.decision_id, "worker_died",
-                                      "the worker process explaining this row died (killed or out of memory); "
-                                      "run the batch again to retry it")
+                in_flight.append(row)
                 continue
-            following = next(queue, None)
-            if following is not None:
-                pending[submit(following)] = following
+            yield row, outcome
+            if not in_flight:
+                following = next(queue, None)
+                if following is not None:
+                    pending[submit(following)] = following
+    return (sorted(in_flight, key=lambda r: r.line), list(queue)) if in_flight else ([], [])
 
 
 # -- Dask ------------------------------------------------------------------------------------
