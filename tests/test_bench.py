@@ -34,3 +34,8 @@ def test_api_bench_runs_with_zero_errors() -> None:
 def test_ui_bench_runs() -> None:
     out = run("bench/ui_bench.py", "--explanations", "20", "--loads", "3")
     assert "officer result page: median" in out and "auditor lineage page: median" in out
+
+
+def test_batch_bench_runs() -> None:
+    out = run("bench/batch_bench.py", "--decisions", "4", "--methods", "lime")
+    assert "serial: 4 done, 0 failed" in out and "targets:" in out
