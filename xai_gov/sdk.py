@@ -45,6 +45,7 @@ from xai_gov.policies.models import load_policy
 from xai_gov.policies.reasons import REASON_CODES_FILE, ReasonMap
 from xai_gov.registry.adapters import ModelAdapter, PythonAdapter, Serialization, SklearnAdapter
 from xai_gov.registry.artifacts import ArtifactStore
+from xai_gov.registry.declarations import Declarations
 from xai_gov.registry.models import AliasMove, ModelSummary, ModelVersion
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.registry.service import RegistryService
@@ -74,10 +75,12 @@ class Client:
         self.policy = load_policy(self.settings.policy_file)
         self.reason_map = ReasonMap.load(self.settings.resolved_policies_dir / REASON_CODES_FILE)
         self.artifacts = ArtifactStore(self.settings.artifacts_dir)
-        self.registry = RegistryService(database=self.database, artifacts=self.artifacts, policy=self.policy)
+        self.registry = RegistryService(database=self.database, artifacts=self.artifacts, policy=self.policy,
+                                        reason_map=self.reason_map)
         self.lineage_service = LineageService(database=self.database)
         self.explanations = ExplanationService(database=self.database, registry=self.registry,
                                                reason_map=self.reason_map, policy=self.policy)
+        self.registry.trial, self.registry.adopt = self.explanations.trial, self.explanations.adopt
         schedule = CheckpointSchedule(every_events=self.settings.checkpoint_every_events,
                                       every_minutes=self.settings.checkpoint_every_minutes,
                                       max_lag_events=self.settings.checkpoint_max_lag_events)
@@ -161,6 +164,12 @@ class Client:
         description: str | None = None,
         alias: str | None = None,
         actor: Actor | None = None,
+        protected: Sequence[str] | None = None,
+        not_protected: Sequence[str] | None = None,
+        nullable: Sequence[str] | None = None,
+        reason_codes: ReasonMap | Mapping[str, Any] | str | Path | None = None,
+        protected_override: str | None = None,
+        class_labels: Mapping[Any, str] | None = None,
     ) -> ModelVersion:
         """Register ``model`` as the next version of ``name``, capturing its lineage.
 
@@ -170,6 +179,13 @@ class Client:
         canonically; a background sample of ``settings.background_rows`` rows is
         drawn from it unless one is given. Git state is read from ``code_path``
         (default: the current directory) unless ``commit`` is given.
+
+        Declared with the version (see ``xai_gov.registry.declarations``): ``protected``
+        and ``not_protected`` feature names (the policy's list is only the default, and a
+        feature that looks like a protected attribute must be declared, or registered
+        with ``protected_override`` saying why); ``nullable`` features; ``reason_codes``
+        (a YAML/JSON file or a document: a statement per feature, or ``never_reason``);
+        ``class_labels`` such as ``{0: "repaid", 1: "defaulted"}``.
         """
         if not isinstance(X_train, pd.DataFrame):
             raise InvalidInput("X_train must be a pandas DataFrame with named columns", field="X_train")
@@ -194,16 +210,21 @@ class Client:
             hyperparameters=hyperparameters, seeds={**estimator_seeds(found_params), **(seeds or {})},
             metrics=metrics, parent_version=parent_version,
         )
+        declarations = Declarations.build(protected=protected, not_protected=not_protected, nullable=nullable,
+                                          reason_codes=reason_codes, protected_override=protected_override,
+                                          class_labels=class_labels)
         return self.register_adapter(name=name, adapter=adapter, schema=schema, background=background,
-                                     lineage=lineage, description=description, alias=alias, actor=actor)
+                                     lineage=lineage, description=description, alias=alias, actor=actor,
+                                     declarations=declarations)
 
     def register_adapter(self, *, name: str, adapter: ModelAdapter, schema: FeatureSchema, background: pd.DataFrame,
                          lineage: LineageRecord, description: str | None = None, alias: str | None = None,
-                         actor: Actor | None = None) -> ModelVersion:
+                         actor: Actor | None = None, declarations: Declarations | None = None) -> ModelVersion:
         """Register a ready adapter with a ready lineage record (what the CLI builds from files)."""
         actor = actor or Actor.local_owner()
         version = self.registry.register(name=name, adapter=adapter, schema=schema, background=background,
-                                         lineage=lineage, actor=actor, description=description)
+                                         lineage=lineage, actor=actor, description=description,
+                                         declarations=declarations)
         if alias is not None:
             self.registry.move_alias(name=name, alias=alias, version=version.version, actor=actor)
             version = self.registry.get(version.ref)

@@ -8,7 +8,16 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from api.deps import ClientDep, JsonBody, ModelReader, ModelWriter, pdf_response
 from api.schemas.models import AliasIn, AliasMoveOut, ModelSummaryOut, ModelVersionOut
-from xai_gov.registry.intake import ModelSource, lineage_from_document, parse_background, parse_lineage, parse_schema
+from xai_gov.registry.declarations import Declarations
+from xai_gov.registry.intake import (
+    ModelSource,
+    lineage_from_document,
+    parse_background,
+    parse_class_labels,
+    parse_lineage,
+    parse_reason_codes,
+    parse_schema,
+)
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -18,7 +27,9 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
                          "import path) or `http` (a served model's URL); `background` (CSV of training rows, "
                          "features only); `schema` (feature schema JSON); `lineage` (JSON: trainer, commit, "
                          "repository, training_started_at, training_ended_at, hyperparameters, seeds, metrics, "
-                         "data_sha256, data_rows, data_source_uri, parent_version).")
+                         "data_sha256, data_rows, data_source_uri, parent_version). Declared with the version: "
+                         "`protected` / `not_protected` / `nullable` (comma-separated feature names), "
+                         "`reason_codes` (YAML/JSON file), `protected_override` (why), `class_labels`.")
 def register_model(
     client: ClientDep, owner: ModelWriter,
     name: Annotated[str, Form(min_length=1, max_length=200, examples=["credit-risk"])],
@@ -33,6 +44,16 @@ def register_model(
     protocol: Annotated[str, Form(pattern="^(mlflow|kserve|json)$")] = "json",
     alias: Annotated[str | None, Form(max_length=100)] = None,
     description: Annotated[str | None, Form(max_length=2000)] = None,
+    protected: Annotated[str | None, Form(max_length=4000, description="Protected features, comma-separated")]
+    = None,
+    not_protected: Annotated[str | None, Form(max_length=4000, description="Features that look protected but "
+                                                                           "are not, comma-separated")] = None,
+    nullable: Annotated[str | None, Form(max_length=4000, description="Features that may be missing")] = None,
+    reason_codes: Annotated[UploadFile | None, File(description="Reason-code map, YAML or JSON")] = None,
+    protected_override: Annotated[str | None, Form(max_length=2000, description="Why features that look "
+                                                                                "protected are undeclared")] = None,
+    class_labels: Annotated[str | None, Form(max_length=2000, description="0=repaid,1=defaulted or JSON")]
+    = None,
 ) -> ModelVersionOut:
     source = ModelSource(artifact=artifact.file.read() if artifact else None, serialization=format,
                          trusted_types=tuple(t.strip() for t in trusted_types.split(",") if t.strip()),
@@ -41,7 +62,11 @@ def register_model(
         name=name, adapter=source.adapter(), schema=parse_schema(schema_file.file.read(), source="schema"),
         background=parse_background(background.file.read()),
         lineage=lineage_from_document(parse_lineage(lineage.file.read() if lineage else None)),
-        description=description, alias=alias, actor=owner)
+        description=description, alias=alias, actor=owner,
+        declarations=Declarations.build(
+            protected=protected, not_protected=not_protected, nullable=nullable,
+            reason_codes=parse_reason_codes(reason_codes.file.read() if reason_codes else None),
+            protected_override=protected_override, class_labels=parse_class_labels(class_labels)))
     return ModelVersionOut.from_domain(version)
 
 

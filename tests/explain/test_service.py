@@ -81,10 +81,19 @@ def test_bad_requests_store_nothing(registered: Client, applicant: dict[str, Any
 
 
 def test_a_model_failing_mid_explanation_stores_nothing(client: Client, german_xy: tuple[pd.DataFrame, pd.Series],
-                                                        applicant: dict[str, Any]) -> None:
+                                                        applicant: dict[str, Any],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = german_xy
+    monkeypatch.setenv("XAI_GOV_TEST_FLAKY", "1")
+    with pytest.raises(ModelCheckFailed, match=r"registration explains one background row with the default methods "
+                                               r"before storing anything, and that failed: .*out of memory"):
+        client.register("tests.explain.flaky_model:fails_on_big_batches", X, y, name="flaky", adverse_class="bad",
+                        class_names=["bad", "good"], code_path=None)
+    assert client.list_models() == []  # refused: nothing written
+    monkeypatch.setenv("XAI_GOV_TEST_FLAKY", "0")
     client.register("tests.explain.flaky_model:fails_on_big_batches", X, y, name="flaky", adverse_class="bad",
                     class_names=["bad", "good"], code_path=None)
+    monkeypatch.setenv("XAI_GOV_TEST_FLAKY", "1")
     with pytest.raises(ModelCheckFailed, match="failed while explaining flaky@1: RuntimeError: out of memory"):
         client.explain("flaky@1", applicant, decision_id="LOAN-3", methods=["lime"], parameters=QUICK)
     assert stored(client) == 0

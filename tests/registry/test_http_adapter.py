@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -13,25 +11,15 @@ import pandas as pd
 import pytest
 
 from tests.net import free_port
+from tests.servers import model_server
 from xai_gov.errors import ModelEndpointError
 from xai_gov.registry.adapters import HttpAdapter, adapter_from_spec
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "tests.servers.model_server", str(port)], cwd=ROOT,
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+    with model_server() as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
@@ -94,3 +82,33 @@ def test_an_unreachable_endpoint_is_named(rows: pd.DataFrame) -> None:
     with pytest.raises(ModelEndpointError, match=f"model endpoint {url} is unreachable") as caught:
         HttpAdapter(url, retries=1, backoff=0.01).predict_proba(rows)
     assert caught.value.code == "model_endpoint_error"
+
+
+def test_identical_rows_are_sent_once_and_answered_in_place(server: str, rows: pd.DataFrame) -> None:
+    doubled = pd.concat([rows, rows.iloc[::-1], rows]).reset_index(drop=True)
+    adapter = HttpAdapter(server + "/rows")
+    np.testing.assert_allclose(adapter.predict_proba(doubled), expected(doubled))
+    assert httpx.get(f"{server}/stats").json() == {"/rows": 1, "rows:7": 1}
+
+
+def test_requests_are_bounded_by_payload_size(server: str, german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
+    many = german_xy[0].head(300)
+    adapter = HttpAdapter(server + "/rows", max_request_bytes=20_000, max_in_flight=2)
+    np.testing.assert_allclose(adapter.predict_proba(many), expected(many))
+    stats = httpx.get(f"{server}/stats").json()
+    sizes = [int(k.split(":")[1]) for k in stats if k.startswith("rows:") for _ in range(stats[k])]
+    assert sum(sizes) == len(many.drop_duplicates()) and len(sizes) == stats["/rows"] == adapter.requests
+    assert len(sizes) > 1 and max(sizes) * 480 <= 20_000 * 1.5  # each request near the byte bound, not over
+
+
+def test_retry_after_is_honoured(server: str, rows: pd.DataFrame) -> None:
+    # the first call is answered 429 with Retry-After: 1, far longer than the adapter's own backoff
+    adapter = HttpAdapter(server + "/busy", retries=1, backoff=0.01)
+    started = time.perf_counter()
+    np.testing.assert_allclose(adapter.predict_proba(rows), expected(rows))
+    assert time.perf_counter() - started >= 0.95 and adapter.requests == 2
+
+
+def test_nan_probabilities_are_refused(server: str, rows: pd.DataFrame) -> None:
+    with pytest.raises(ModelEndpointError, match="not a finite number"):
+        HttpAdapter(server + "/nan").predict_proba(rows)

@@ -1,6 +1,6 @@
 """A real model server for the HTTP adapter's tests, run as a subprocess.
 
-    python -m tests.servers.model_server PORT
+    python -m tests.servers.model_server PORT [--models german,synthetic]
 
 Serves one rule-based model over three protocols, plus endpoints that fail:
 - POST /invocations             MLflow scoring protocol (dataframe_split)
@@ -10,7 +10,17 @@ Serves one rule-based model over three protocols, plus endpoints that fail:
 - POST /flaky                   HTTP 503 for the first 2 calls, then as /predict
 - POST /slow                    sleeps 2 s, then as /predict
 - POST /wrong-shape             one probability row too few
+- POST /nan                     NaN probabilities
+- POST /rows                    as /predict, counting the rows of each request in /stats
+- POST /busy                    HTTP 429 with Retry-After: 1 on every other call, else as /predict
 - GET  /stats                   requests served per path; POST /reset clears them
+
+With ``--models``, the shipped examples' fitted pipelines (trained at start, with
+their fixed seeds: the same fitted models the tests register as artifacts and
+Python functions) are served over MLflow's scoring protocol at
+``POST /models/<name>/invocations``, as ``mlflow models serve`` would: the
+``dataframe_split`` body becomes a DataFrame, numbers as numbers and JSON null as
+a missing value (NaN).
 """
 
 from __future__ import annotations
@@ -23,6 +33,32 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 REQUESTS: Counter[str] = Counter()
+MODELS: dict[str, Any] = {}
+
+
+def load_models(names: list[str]) -> None:
+    for name in names:
+        if name == "german":
+            from xai_gov.examples.credit_model import trained as german
+            MODELS[name] = german().pipeline
+        elif name == "synthetic":
+            from xai_gov.examples.synthetic_model import trained as synthetic
+            MODELS[name] = synthetic().pipeline
+        else:
+            raise SystemExit(f"unknown model {name!r}")
+
+
+def score(name: str, split: dict[str, Any]) -> list[list[float]]:
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame(split["data"], columns=split["columns"])
+    for column in frame.columns:  # numbers as numbers, null as NaN: what MLflow's schema enforcement does
+        try:
+            frame[column] = pd.to_numeric(frame[column])
+        except (TypeError, ValueError):
+            frame[column] = frame[column].where(frame[column].notna(), np.nan)
+    return MODELS[name].predict_proba(frame).tolist()
 
 
 def probabilities(rows: list[dict[str, Any]]) -> list[list[float]]:
@@ -55,6 +91,20 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/reset":
             REQUESTS.clear()
             self._send(200, {})
+        elif self.path.startswith("/models/") and self.path.endswith("/invocations"):
+            name = self.path.split("/")[2]
+            if name not in MODELS:
+                self._send(404, {"error": f"no model {name}"})
+            else:
+                self._send(200, {"predictions": score(name, body["dataframe_split"])})
+        elif self.path == "/busy":
+            if REQUESTS["/busy"] % 2 == 1:
+                self.send_response(429)
+                self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                self._send(200, {"probabilities": probabilities(body["instances"])})
         elif self.path == "/invocations":
             split = body["dataframe_split"]
             rows = [dict(zip(split["columns"], values, strict=True)) for values in split["data"]]
@@ -78,6 +128,11 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/slow":
             time.sleep(2)
             self._send(200, {"probabilities": probabilities(body["instances"])})
+        elif self.path == "/nan":
+            self._send(200, {"probabilities": [[float("nan"), 0.5] for _ in body["instances"]]})
+        elif self.path == "/rows":  # how many rows each request held, for the batching tests
+            REQUESTS[f"rows:{len(body['instances'])}"] += 1
+            self._send(200, {"probabilities": probabilities(body["instances"])})
         elif self.path == "/wrong-shape":
             self._send(200, {"probabilities": probabilities(body["instances"])[1:]})
         else:
@@ -85,6 +140,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
+    if "--models" in sys.argv:
+        load_models(sys.argv[sys.argv.index("--models") + 1].split(","))
     server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
     print("ready", flush=True)
     server.serve_forever()

@@ -14,8 +14,9 @@ from xai_gov.errors import InvalidInput
 from xai_gov.lineage.capture import build_lineage
 from xai_gov.lineage.datahash import hash_file, read_table
 from xai_gov.lineage.service import normalise_data_hash
+from xai_gov.registry.declarations import Declarations
 from xai_gov.registry.files import read_bytes, read_json_object, read_schema
-from xai_gov.registry.intake import ModelSource
+from xai_gov.registry.intake import ModelSource, parse_class_labels
 from xai_gov.registry.models import ModelVersion
 from xai_gov.timeutil import parse_utc
 
@@ -34,8 +35,8 @@ def register(
     python: Annotated[str | None, typer.Option(help="Import path package.module:function.")] = None,
     http: Annotated[str | None, typer.Option(help="URL of a served model.")] = None,
     protocol: Annotated[str, typer.Option(help="HTTP protocol: mlflow, kserve or json.")] = "json",
-    batch_size: Annotated[int, typer.Option(help="Rows per HTTP request.")] = 256,
-    timeout: Annotated[float, typer.Option(help="Seconds per HTTP request.")] = 10.0,
+    batch_size: Annotated[int, typer.Option(help="At most this many rows per HTTP request.")] = 100_000,
+    timeout: Annotated[float, typer.Option(help="Seconds per HTTP request.")] = 30.0,
     retries: Annotated[int, typer.Option(help="Retries of a failed HTTP request.")] = 2,
     class_names: Annotated[str | None, typer.Option(help="Classes in predict_proba order, comma-separated.")]
     = None,
@@ -56,6 +57,17 @@ def register(
     parent: Annotated[str | None, typer.Option(help="Parent version, e.g. credit-risk@1.")] = None,
     description: Annotated[str | None, typer.Option(help="What this version is for.")] = None,
     alias: Annotated[str | None, typer.Option(help="Point this alias at the new version.")] = None,
+    protected: Annotated[str | None, typer.Option(help="Protected features, comma-separated: never a reason.")]
+    = None,
+    not_protected: Annotated[str | None, typer.Option(
+        help="Features that look protected but are not, comma-separated.")] = None,
+    nullable: Annotated[str | None, typer.Option(help="Features that may be missing, comma-separated.")] = None,
+    reason_codes: Annotated[Path | None, typer.Option(
+        help="Reason-code map (YAML/JSON): a statement per feature, or never_reason.")] = None,
+    protected_override: Annotated[str | None, typer.Option(
+        help="Why features that look protected are left undeclared (recorded; they stay withheld).")] = None,
+    class_label: Annotated[list[str] | None, typer.Option(
+        help="Display name of a class, CLASS=NAME, e.g. 1=defaulted (repeatable).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Register a model version from files, with its lineage."""
@@ -80,9 +92,12 @@ def register(
             seeds=read_json_object(seeds, field="seeds"), metrics=read_json_object(metrics, field="metrics"),
             parent_version=parent,
         )
+        declarations = Declarations.build(
+            protected=protected, not_protected=not_protected, nullable=nullable, reason_codes=reason_codes,
+            protected_override=protected_override, class_labels=parse_class_labels(class_label or []))
         return state(ctx).client().register_adapter(name=name, adapter=adapter, schema=feature_schema,
                                                     background=sample, lineage=lineage, description=description,
-                                                    alias=alias)
+                                                    alias=alias, declarations=declarations)
 
     version = run(action)
     if as_json:
@@ -153,8 +168,12 @@ def show_version(version: ModelVersion) -> None:
         ("aliases", ", ".join(version.aliases) or "-"),
         ("adapter", ", ".join(f"{k}={v}" for k, v in adapter.items() if v not in (None, [], ""))),
         ("artifact sha256", version.artifact_sha256 or "-"),
-        ("classes", f"{', '.join(version.schema.class_names)} (adverse: {version.schema.adverse_class})"),
+        ("classes", f"{', '.join(map(version.schema.class_label, version.schema.class_names))} "
+                    f"(adverse: {version.schema.class_label(version.schema.adverse_class or '')})"),
         ("features", f"{len(version.schema.features)}: " + ", ".join(version.schema.names)),
+        ("protected", ", ".join(f.name for f in version.schema.features if f.protected) or "-"),
+        ("nullable", ", ".join(f.name for f in version.schema.features if f.nullable) or "-"),
+        ("reason codes", str((version.schema.reason_codes or {}).get("source", "the default map"))),
         ("background", f"{version.background_rows} rows, sha256 {version.background_sha256}"),
         ("registered", f"{when(version.registered_at)} by {version.registered_by}"),
         ("description", version.description or "-"),

@@ -7,6 +7,7 @@ applicants as entered. Seeds are fixed; the held-out AUC is reported.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -56,3 +57,14 @@ def train_credit_model() -> TrainedCreditModel:
     bad_column = list(pipeline.classes_).index(BAD)
     auc = float(roc_auc_score(y_test == BAD, pipeline.predict_proba(X_test)[:, bad_column]))
     return TrainedCreditModel(pipeline, X_train, y_train, X_test, y_test, auc, run)
+
+
+@lru_cache(maxsize=1)
+def trained() -> TrainedCreditModel:
+    return train_credit_model()
+
+
+def predict_proba(rows: pd.DataFrame) -> Any:
+    """The demo model as a Python function (``xai_gov.examples.credit_model:predict_proba``): the same
+    fitted pipeline as the artifact, trained once per process with the same seeds."""
+    return trained().pipeline.predict_proba(rows)

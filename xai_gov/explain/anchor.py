@@ -10,6 +10,7 @@ from xai_gov.explain.anchor_search import AnchorParams, AnchorSearch, AnchorSpac
 from xai_gov.explain.space import ModelSpace
 from xai_gov.quality.fidelity import precision_lower_bound
 from xai_gov.quality.stability import RuleStability, rule_stability
+from xai_gov.registry.missing import cuts as missing_cuts
 
 FRESH_SEED_OFFSET = 20_000
 
@@ -33,7 +34,7 @@ class AnchorOutcome:
 class AnchorEngine:
     def __init__(self, space: ModelSpace) -> None:
         self.space = space
-        self.anchor_space = AnchorSpace(space.background, space.categorical)
+        self.anchor_space = AnchorSpace(space.background, space.categorical, missing_cuts(space.schema))
 
     def explain(self, x: np.ndarray, *, target_class: int, seed: int, params: AnchorParams) -> AnchorOutcome:
         searches = [AnchorSearch(self.anchor_space, x, params, np.random.default_rng(seed + r), reestimate=r == 0)
@@ -65,13 +66,20 @@ class AnchorEngine:
         for j, group in by_feature.items():
             feature = schema.features[j]
             if group[0].op == "eq":
-                out.append(f"{feature.label} = {feature.categories[group[0].value]}")
+                value = group[0].value
+                out.append(f"{feature.label} is missing" if value >= len(feature.categories)
+                           else f"{feature.label} = {feature.categories[value]}")
                 continue
             thresholds = self.anchor_space.thresholds[j]
             lows = [thresholds[p.value] for p in group if p.op == "geq"]
             highs = [thresholds[p.value] for p in group if p.op == "leq"]
             low, high = (max(lows) if lows else None), (min(highs) if highs else None)
-            if low is not None and high is not None:
+            cut = self.anchor_space.missing.get(j)
+            if cut is not None and high == cut:
+                out.append(f"{feature.label} is missing")
+            elif cut is not None and low == cut:
+                out.append(f"{feature.label} is given" + (f" and <= {_number(high)}" if high is not None else ""))
+            elif low is not None and high is not None:
                 out.append(f"{_number(low)} < {feature.label} <= {_number(high)}")
             elif low is not None:
                 out.append(f"{feature.label} > {_number(low)}")

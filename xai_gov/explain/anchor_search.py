@@ -68,12 +68,19 @@ class SearchResult:
 class AnchorSpace:
     """Bins and predicates over the background, built once per model version."""
 
-    def __init__(self, background: np.ndarray, categorical: list[int]) -> None:
+    def __init__(self, background: np.ndarray, categorical: list[int],
+                 missing: dict[int, float] | None = None) -> None:
         self.background = background
         self.categorical = set(categorical)
+        self.missing = dict(missing or {})  # nullable number -> the cut below which a value is missing
         self.thresholds: dict[int, np.ndarray] = {}
         for j in range(background.shape[1]):
-            if j not in self.categorical:  # the quartiles LIME's QuartileDiscretizer uses
+            if j in self.missing:  # "missing" is a bin of its own, then the quartiles of the values present
+                column = background[:, j]
+                present = column[column > self.missing[j]]
+                quartiles = np.percentile(present, [25, 50, 75]) if len(present) else np.array([])
+                self.thresholds[j] = np.unique(np.concatenate([[self.missing[j]], quartiles]))
+            elif j not in self.categorical:  # the quartiles LIME's QuartileDiscretizer uses
                 self.thresholds[j] = np.unique(np.percentile(background[:, j], [25, 50, 75]))
         self.binned = self.discretize(background)
 

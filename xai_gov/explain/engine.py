@@ -30,7 +30,8 @@ from xai_gov.explain.shap import ShapEngine, ShapOutcome
 from xai_gov.explain.space import ModelSpace
 from xai_gov.policies.evaluate import evaluate_explanation
 from xai_gov.policies.models import Policy
-from xai_gov.policies.reasons import ReasonMap
+from xai_gov.policies.protected import attribution_share, protected_names
+from xai_gov.policies.reasons import ReasonMap, version_reason_map
 from xai_gov.quality.agreement import lime_shap_agreement
 from xai_gov.quality.fidelity import additivity_error
 from xai_gov.quality.sparsity import anchor_sparsity, lime_sparsity, shap_sparsity
@@ -189,10 +190,14 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
     names = schema.names
     contributions, source = ((shap_out.values, "shap") if shap_out else
                              (lime_out.fit.weights, "lime") if lime_out else ({}, "none"))
+    reason_map = version_reason_map(schema, reason_map)
+    protected = protected_names(schema, policy.protected_features)
     reasons, withheld = reason_map.principal_reasons(
-        contributions, schema, clean, source=source, protected=policy.protected_features,
+        contributions, schema, clean, source=source, protected=protected,
         limit=policy.document.explanation.max_reasons)
     scores = _scores(lime_out, anchor_out, shap_out, prediction, names, options)
+    scores["protected"] = {"features": sorted(protected), "source": source,
+                           "attribution_share": attribution_share(contributions, schema, protected)}
     verdict = evaluate_explanation(policy, scores, withheld)
     return ExplanationRecord(
         id=uuid.uuid4().hex, model=version.name, version=version.version, decision_id=decision_id,
@@ -294,6 +299,8 @@ def _lime_dict(outcome: LimeOutcome, schema: Any, instance: dict[str, Any]) -> d
 
 def _lime_condition(feature: Any, binned: str | None, instance: dict[str, Any]) -> str:
     """LIME's condition in the feature's words: the bin for numbers, the category for categories."""
+    if instance[feature.name] is None:
+        return f"{feature.label} is missing"
     if feature.kind == "categorical" or binned is None:
         return f"{feature.label} = {instance[feature.name]}"
     return binned.replace(feature.name, feature.label)

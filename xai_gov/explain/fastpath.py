@@ -5,11 +5,14 @@ The general path turns them into a DataFrame of strings and lets the Pipeline's
 ColumnTransformer encode them again, which costs more than the trees. For a
 Pipeline whose transform is a ColumnTransformer of OneHotEncoders and
 passthrough columns, the encoded design can be built straight from the category
-indices, and the final estimator called on it.
+indices (and standard-scaled numbers), and the final estimator called on it.
 
 It is used only when its probabilities are *identical* (bit for bit) to the
-Pipeline's own ``predict_proba`` on the background and on a seeded sample of
-perturbed rows; otherwise the general path is kept. Nothing is guessed.
+Pipeline's own ``predict_proba`` on rows like the explainers send: the
+background, background columns mixed at random (anchor samples), and rows with
+fractional jitter on every number (LIME's samples), each put through the same
+canonical rounding (``FeatureSchema.canonical``) ``ModelSpace.predict`` applies
+before either path. Otherwise the general path is kept. Nothing is guessed.
 """
 
 from __future__ import annotations
@@ -46,25 +49,39 @@ def build_fast_path(adapter: ModelAdapter, schema: FeatureSchema, background: np
         for kind, j, target, lookup in plan:
             if kind == "passthrough":
                 design[:, target] = matrix[:, j]
+                if lookup is not None:  # a nullable number: its missing code is NaN to the model
+                    design[matrix[:, j] == lookup, target] = np.nan
+            elif kind == "scaled":  # StandardScaler.transform's own arithmetic: subtract, then divide
+                mean, scale = lookup
+                column = matrix[:, j].copy()
+                if mean is not None:
+                    column -= mean
+                if scale is not None:
+                    column /= scale
+                design[:, target] = column
             else:
                 positions = lookup[matrix[:, j].astype(int)]
                 known = positions >= 0
                 design[np.nonzero(known)[0], target + positions[known]] = 1.0
         return np.asarray(final.predict_proba(design), dtype=float)
 
-    check = _verification_rows(background, np.random.default_rng(0))
+    raw = _verification_rows(background, np.random.default_rng(0))
     try:
-        fast = predict(check)
+        fast = predict(schema.canonical(raw))
+        slow = np.asarray(adapter.predict_proba(schema.from_matrix(raw)), dtype=float)
     except Exception:
         return None
-    slow = np.asarray(adapter.predict_proba(schema.from_matrix(check)), dtype=float)
     return predict if fast.shape == slow.shape and np.array_equal(fast, slow) else None
 
 
 def _verification_rows(background: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The background plus rows mixing its columns at random, as explainers' samples do."""
+    """The background, rows mixing its columns at random (as anchor samples do) and the same rows with
+    fractional jitter on every column (as LIME's samples have); categories are kept to valid indices."""
     mixed = np.column_stack([rng.choice(background[:, j], VERIFY_ROWS) for j in range(background.shape[1])])
-    return np.vstack([background, mixed])
+    spread = background.std(axis=0) + 1e-9
+    jittered = mixed + rng.normal(0.0, 0.5, mixed.shape) * spread
+    low, high = background.min(axis=0), background.max(axis=0)
+    return np.vstack([background, mixed, np.clip(jittered, low, high)])
 
 
 def _plan(transformer: Any, schema: FeatureSchema) -> list[tuple[str, int, int, Any]] | None:
@@ -87,9 +104,21 @@ def _plan(transformer: Any, schema: FeatureSchema) -> list[tuple[str, int, int, 
         if _is_identity(fitted):
             for offset, column in enumerate(column_names):
                 j = names.index(column)
-                if schema.features[j].kind != "numeric":
+                feature = schema.features[j]
+                if feature.kind != "numeric":
                     return None
-                plan.append(("passthrough", j, start + offset, None))
+                plan.append(("passthrough", j, start + offset, feature.missing_code if feature.nullable else None))
+                covered.add(j)
+            continue
+        if type(fitted).__name__ == "StandardScaler":
+            for offset, column in enumerate(column_names):
+                j = names.index(column)
+                feature = schema.features[j]
+                if feature.kind != "numeric" or feature.nullable:
+                    return None
+                mean = None if fitted.mean_ is None else float(fitted.mean_[offset])
+                scale = None if fitted.scale_ is None else float(fitted.scale_[offset])
+                plan.append(("scaled", j, start + offset, (mean, scale)))
                 covered.add(j)
             continue
         if type(fitted).__name__ != "OneHotEncoder" or getattr(fitted, "drop_idx_", None) is not None:

@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 import sklearn.metrics
+from lime.discretize import QuartileDiscretizer
 from lime.lime_tabular import LimeTabularExplainer
 
 from xai_gov.explain.space import ModelSpace
 from xai_gov.quality.fidelity import weighted_r2
 from xai_gov.quality.stability import StabilityScores, lime_stability
+from xai_gov.registry.missing import cuts as missing_cuts
 
 FRESH_SEED_OFFSET = 10_000
 
@@ -65,11 +67,16 @@ class LimeEngine:
     def plain_explainer(self, seed: int) -> LimeTabularExplainer:
         """LIME's explainer with the engine's settings (also the benchmark's and the equivalence test's)."""
         schema = self.space.schema
+        cuts = missing_cuts(schema)
+        # A nullable number gets "missing" as a bin of its own; otherwise LIME's own quartiles, unchanged.
+        discretizer: Any = "quartile" if not cuts else MissingAwareQuartiles(
+            self.space.background, self.space.categorical, schema.names, cuts, random_state=seed)
         return LimeTabularExplainer(
             self.space.background, mode="classification", feature_names=schema.names,
             categorical_features=self.space.categorical,
-            categorical_names={j: list(schema.features[j].categories) for j in self.space.categorical},
-            class_names=list(schema.class_names), discretize_continuous=True, discretizer="quartile",
+            categorical_names={j: [*schema.features[j].categories, *(["(missing)"] if schema.features[j].nullable
+                                                                     else [])] for j in self.space.categorical},
+            class_names=list(schema.class_names), discretize_continuous=True, discretizer=discretizer,
             random_state=seed)
 
     def explain(self, x: np.ndarray, *, seed: int, params: LimeParams) -> LimeOutcome:
@@ -119,6 +126,29 @@ class LimeEngine:
         discretizer = self.explainer.discretizer
         binned = discretizer.discretize(x.reshape(1, -1))[0]
         return {j: discretizer.names[j][int(binned[j])] for j in discretizer.names}
+
+
+class MissingAwareQuartiles(QuartileDiscretizer):
+    """LIME's quartile discretiser, with "missing" a bin of its own for each nullable number:
+    the cut below which a value is missing, then the quartiles of the values present. LIME then
+    samples a missing value as the missing code and never mixes it with real ones."""
+
+    def __init__(self, data: np.ndarray, categorical: list[int], names: list[str], cuts: dict[int, float],
+                 random_state: int | None = None) -> None:
+        self.cuts = cuts
+        super().__init__(data, categorical, names, random_state=random_state)
+
+    def bins(self, data: np.ndarray, labels: Any) -> list[np.ndarray]:
+        out = []
+        for j in self.to_discretize:
+            column = data[:, j]
+            if j in self.cuts:
+                present = column[column > self.cuts[j]]
+                quartiles = np.percentile(present, [25, 50, 75]) if len(present) else np.array([])
+                out.append(np.concatenate([[self.cuts[j]], quartiles]))
+            else:
+                out.append(np.array(np.percentile(column, [25, 50, 75])))
+        return out
 
 
 def _ridge_standard_errors(X: np.ndarray, y: np.ndarray, weights: np.ndarray, intercept: float,

@@ -6,15 +6,18 @@ raises) stores nothing: the record is written only once it is complete.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import pandas as pd
 
 from xai_gov.actors import Actor
 from xai_gov.audit import ledger
 from xai_gov.audit.records import check_explanation
 from xai_gov.auth.permissions import Permission, allowed
-from xai_gov.errors import IntegrityError, InvalidInput, NotFound
+from xai_gov.errors import IntegrityError, InvalidInput, ModelCheckFailed, NotFound, XaiGovError
 from xai_gov.explain.detached import DetachedExplainer
 from xai_gov.explain.engine import ExplainerCache, ExplainOptions, Progress, VersionExplainers, explain_instance
 from xai_gov.explain.records import ExplanationRecord
@@ -22,12 +25,20 @@ from xai_gov.lineage.models import LineageView
 from xai_gov.lineage.service import record_lookup
 from xai_gov.policies.models import Policy
 from xai_gov.policies.reasons import ReasonMap
-from xai_gov.registry.models import ModelRef
+from xai_gov.registry.adapters import ModelAdapter
+from xai_gov.registry.models import ModelRef, ModelVersion
 from xai_gov.registry.service import RegistryService
 from xai_gov.store import repos
 from xai_gov.store.db import Database
 
 MAX_PAGE = 500
+
+
+def _plain(value: Any) -> Any:
+    """A background cell as an applicant would enter it: plain numbers, None for a missing value."""
+    if hasattr(value, "item"):
+        value = value.item()
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,30 @@ class ExplanationService:
                                                                        self.registry.load_background(version)))
         self.registry.check_files(version)
         return explainers
+
+    def trial(self, version: ModelVersion, adapter: ModelAdapter, background: pd.DataFrame) -> VersionExplainers:
+        """One full default explanation of the first background row of a version about to be registered.
+
+        Registration runs it before writing anything, so a version it accepts can be
+        explained with the default methods; a failure says why, and nothing is stored."""
+        explainers = VersionExplainers(version, adapter, background)
+        row = {name: _plain(value) for name, value in background.iloc[0].items()}
+        try:
+            explain_instance(explainers, row, options=ExplainOptions(), decision_id="registration-check",
+                             requested_by=version.registered_by, reason_map=self.reason_map, policy=self.policy)
+        except XaiGovError as error:
+            raise ModelCheckFailed(f"registration explains one background row with the default methods before "
+                                   f"storing anything, and that failed: {error.message}", code=error.code,
+                                   field=error.field) from error
+        except Exception as exc:  # anything the model or an explainer raised: say what, store nothing
+            raise ModelCheckFailed(f"registration explains one background row with the default methods before "
+                                   f"storing anything, and that failed: {type(exc).__name__}: {exc}") from exc
+        return explainers
+
+    def adopt(self, explainers: VersionExplainers, version: ModelVersion) -> None:
+        """Keep a trial's explainers for the version it turned into."""
+        explainers.version = version
+        self.cache.get(version, lambda: explainers)
 
     def explain(self, *, model: str, instance: dict[str, Any], decision_id: str, requested_by: str,
                 options: ExplainOptions | None = None, progress: Progress | None = None) -> ExplanationRecord:

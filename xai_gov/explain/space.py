@@ -51,8 +51,13 @@ class ModelSpace:
         return "fast path (verified identical to predict_proba)" if self._fast else "adapter predict_proba"
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
-        """Class probabilities for schema-matrix rows; identical rows are evaluated once."""
-        matrix = np.asarray(matrix, dtype=float)
+        """Class probabilities for schema-matrix rows; identical rows are evaluated once.
+
+        Rows are first put in canonical form (``FeatureSchema.canonical``: whole-number
+        features and category indices rounded, a missing band to its code), the one rule
+        every model path follows: LIME's fractional samples reach the fast path, the
+        adapter and an HTTP endpoint as the same rows."""
+        matrix = self.schema.canonical(matrix)
         unique, inverse = np.unique(matrix, axis=0, return_inverse=True)
         started = time.perf_counter()
         if self._fast is not None:

@@ -6,6 +6,7 @@ Whatever cannot be read is reported missing with the reason; nothing is guessed.
 from __future__ import annotations
 
 import json
+import math
 import platform
 import shutil
 import subprocess
@@ -17,6 +18,8 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from xai_gov.lineage.models import LineageRecord
 from xai_gov.timeutil import as_utc, utcnow
@@ -94,12 +97,29 @@ def training_run() -> Iterator[TrainingRun]:
 
 
 def estimator_hyperparameters(estimator: Any) -> dict[str, Any]:
-    """An sklearn estimator's parameters that are plain JSON values (nested steps included)."""
+    """An sklearn estimator's parameters that are plain JSON values (nested steps included).
+
+    A float that JSON cannot hold is stored as text: NaN as ``"NaN"``, infinities as
+    ``"Infinity"`` / ``"-Infinity"`` (``json_safe``)."""
     get_params = getattr(estimator, "get_params", None)
     if get_params is None:
         return {}
     params = get_params(deep=True)
-    return {key: value for key, value in sorted(params.items()) if _is_plain_json(value)}
+    return {key: json_safe(value) for key, value in sorted(params.items()) if _is_plain_json(value)}
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float (numpy's too) as the text JSON would need: "NaN", "Infinity",
+    "-Infinity". Registration stores hyperparameters, seeds and metrics in this form."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def estimator_seeds(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,11 +128,11 @@ def estimator_seeds(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _is_plain_json(value: Any) -> bool:
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if value is None or isinstance(value, (bool, int, float, str, np.generic)):
         return True
     if isinstance(value, (list, tuple)):
         try:
-            json.dumps(value)
+            json.dumps(json_safe(value), allow_nan=False)
         except (TypeError, ValueError):
             return False
         return True
@@ -170,7 +190,8 @@ def build_lineage(
         code_repository=repository_url, code_commit=commit, code_dirty=dirty,
         data_sha256=data_sha256, data_rows=data_rows, data_source_uri=data_source_uri, trainer=trainer,
         training_started_at=as_utc(started) if started else None, training_ended_at=as_utc(ended) if ended else None,
-        hyperparameters=dict(hyperparameters or {}), seeds=dict(seeds or {}), metrics=dict(metrics or {}),
+        hyperparameters=json_safe(dict(hyperparameters or {})), seeds=json_safe(dict(seeds or {})),
+        metrics=json_safe(dict(metrics or {})),
         environment=dict(environment) if environment is not None else capture_environment(),
         parent_version=parent_version, approver=None, missing=dict(sorted(missing.items())),
     )

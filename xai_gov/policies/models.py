@@ -31,6 +31,7 @@ METRICS: frozenset[str] = frozenset({
     "sparsity.lime.features_used", "sparsity.lime.effective_features_80", "sparsity.anchor.rule_length",
     "sparsity.shap.features_for_80",
     "agreement.top_n_overlap", "agreement.sign_agreement",
+    "protected.attribution_share",
 })
 
 

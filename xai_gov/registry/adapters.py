@@ -11,12 +11,16 @@ version, never a secret) from which ``adapter_from_spec`` rebuilds it.
 
 from __future__ import annotations
 
+import email.utils
 import importlib
 import io
+import json
 import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -182,47 +186,82 @@ class HttpAdapter(ModelAdapter):
     - ``json``: POST ``{"instances": [{column: value, ...}, ...]}``; the answer is
       ``{"probabilities": [[...]]}`` (or ``predictions``).
 
+    Cost: explainers send tens of thousands of rows per step, so rows go in few,
+    large requests: each request holds at most ``batch_size`` rows and about
+    ``max_request_bytes`` of JSON (the rows per request are estimated from the
+    encoded size of the first rows); identical rows are sent once; at most
+    ``max_in_flight`` requests are outstanding at a time.
+
     Connection errors, time-outs, 429 and 5xx answers are retried ``retries``
-    times with a doubling pause; anything else fails at once. Every error names
-    the endpoint.
+    times with a doubling pause, or after the pause a ``Retry-After`` header asks
+    for (seconds or an HTTP date, at most ``MAX_RETRY_AFTER`` s); anything else
+    fails at once. An answer with the wrong number of rows or a probability that is
+    not a finite number is refused. Every error names the endpoint.
     """
 
     kind = "http"
     RETRY_STATUSES: ClassVar[frozenset[int]] = frozenset({429, 500, 502, 503, 504})
+    MAX_RETRY_AFTER: ClassVar[float] = 30.0
 
-    def __init__(self, url: str, *, protocol: HttpProtocol = "json", batch_size: int = 256, timeout: float = 10.0,
-                 retries: int = 2, backoff: float = 0.2, output_name: str | None = None,
+    def __init__(self, url: str, *, protocol: HttpProtocol = "json", batch_size: int = 100_000,
+                 timeout: float = 30.0, retries: int = 2, backoff: float = 0.2, output_name: str | None = None,
+                 max_request_bytes: int = 16_000_000, max_in_flight: int = 4,
                  headers: Mapping[str, str] | None = None, transport: httpx.BaseTransport | None = None) -> None:
         if protocol not in ("mlflow", "kserve", "json"):
             raise InvalidInput(f"unknown HTTP protocol {protocol!r}: use mlflow, kserve or json", field="protocol")
         if not url.startswith(("http://", "https://")):
             raise InvalidInput(f"endpoint {url!r} is not an http(s) URL", field="url")
-        if batch_size < 1 or timeout <= 0 or retries < 0:
-            raise InvalidInput("batch_size and timeout must be positive and retries not negative", field="http")
+        if batch_size < 1 or timeout <= 0 or retries < 0 or max_request_bytes < 1000 or not 1 <= max_in_flight <= 64:
+            raise InvalidInput("batch_size and timeout must be positive, retries not negative, max_request_bytes at "
+                               "least 1000 and max_in_flight 1 to 64", field="http")
         self.url, self.protocol = url, protocol
         self.batch_size, self.timeout, self.retries, self.backoff = batch_size, timeout, retries, backoff
+        self.max_request_bytes, self.max_in_flight = max_request_bytes, max_in_flight
+        self.requests = 0  # requests sent (retries included), for benchmarks
         self.output_name = output_name
         # Headers (e.g. a bearer token) are used but never stored in the spec.
         self._client = httpx.Client(timeout=timeout, headers=dict(headers or {}), transport=transport)
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "url": self.url, "protocol": self.protocol, "batch_size": self.batch_size,
-                "timeout": self.timeout, "retries": self.retries, "output_name": self.output_name}
+                "timeout": self.timeout, "retries": self.retries, "output_name": self.output_name,
+                "max_request_bytes": self.max_request_bytes, "max_in_flight": self.max_in_flight}
 
     def predict_proba(self, rows: pd.DataFrame) -> np.ndarray:
-        parts = [self._predict_batch(rows.iloc[start:start + self.batch_size])
-                 for start in range(0, len(rows), self.batch_size)]
-        return np.vstack(parts) if parts else np.empty((0, 0))
+        if rows.empty:
+            return np.empty((0, 0))
+        rows = rows.reset_index(drop=True)
+        keys = pd.util.hash_pandas_object(rows, index=False).to_numpy()
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        unique = rows.iloc[first]  # identical rows are sent once
+        step = self._rows_per_request(unique)
+        batches = [unique.iloc[start:start + step] for start in range(0, len(unique), step)]
+        if len(batches) == 1:
+            parts = [self._predict_batch(batches[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.max_in_flight, len(batches))) as pool:
+                parts = list(pool.map(self._predict_batch, batches))
+        return np.vstack(parts)[inverse.reshape(-1)]
+
+    def _rows_per_request(self, rows: pd.DataFrame) -> int:
+        """At most ``batch_size`` rows and about ``max_request_bytes`` of JSON per request."""
+        probe = rows.head(20)
+        per_row = len(json.dumps(self._encode(probe), default=str)) / max(len(probe), 1) * 1.2 + 1
+        return int(max(1, min(self.batch_size, self.max_request_bytes // per_row)))
 
     def _predict_batch(self, batch: pd.DataFrame) -> np.ndarray:
         return self._decode(self._post(self._encode(batch)), len(batch))
 
     def _post(self, body: dict[str, Any]) -> Any:
         pause = self.backoff
+        content = json.dumps(body).encode()
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
+            wait = pause
             try:
-                response = self._client.post(self.url, json=body)
+                self.requests += 1
+                response = self._client.post(self.url, content=content,
+                                             headers={"Content-Type": "application/json"})
             except httpx.TimeoutException as exc:
                 if last:
                     raise ModelEndpointError(f"model endpoint {self.url} did not answer within {self.timeout} s "
@@ -242,13 +281,16 @@ class HttpAdapter(ModelAdapter):
                     raise ModelEndpointError(
                         f"model endpoint {self.url} answered HTTP {response.status_code}: {response.text[:200]}",
                         field="url")
-            time.sleep(pause)
+                wait = _retry_after(response.headers.get("Retry-After"), pause, self.MAX_RETRY_AFTER)
+            time.sleep(wait)
             pause *= 2
         raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
 
     def _encode(self, batch: pd.DataFrame) -> dict[str, Any]:
         columns = [str(c) for c in batch.columns]
-        records = [[_json_value(v) for v in row] for row in batch.itertuples(index=False, name=None)]
+        # Missing values and non-finite numbers travel as JSON null; numpy scalars as plain numbers.
+        plain = batch.astype(object).where(batch.notna() & ~batch.isin([np.inf, -np.inf]), None)
+        records = [[_json_value(v) for v in row] for row in plain.to_numpy().tolist()]
         if self.protocol == "mlflow":
             return {"dataframe_split": {"columns": columns, "data": records}}
         if self.protocol == "json":
@@ -258,7 +300,8 @@ class HttpAdapter(ModelAdapter):
             values = batch[column]
             numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
             inputs.append({"name": column, "shape": [len(batch)], "datatype": "FP64" if numeric else "BYTES",
-                           "data": [float(v) if numeric else str(v) for v in values]})
+                           "data": [(float(v) if math.isfinite(float(v)) else None) if numeric else
+                                    (None if pd.isna(v) else str(v)) for v in values]})
         return {"inputs": inputs}
 
     def _decode(self, answer: Any, rows: int) -> np.ndarray:
@@ -281,7 +324,25 @@ class HttpAdapter(ModelAdapter):
         if data.ndim != 2 or data.shape[0] != rows:
             raise ModelEndpointError(
                 f"model endpoint {self.url} returned shape {data.shape} for {rows} rows", field="url")
+        if not np.all(np.isfinite(data)):
+            raise ModelEndpointError(f"model endpoint {self.url} returned a probability that is not a finite number "
+                                     "(NaN or infinite)", field="url")
         return data
+
+
+def _retry_after(header: str | None, default: float, cap: float) -> float:
+    """The pause a Retry-After header asks for (delay-seconds or an HTTP date), capped; else ``default``."""
+    if not header:
+        return default
+    try:
+        seconds = float(header)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return default
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(max(seconds, 0.0), cap)
 
 
 def _json_value(value: Any) -> Any:
@@ -308,7 +369,8 @@ def adapter_from_spec(spec: Mapping[str, Any], artifact: bytes | None = None,
     if kind == HttpAdapter.kind:
         return HttpAdapter(spec["url"], protocol=spec["protocol"], batch_size=spec["batch_size"],
                            timeout=spec["timeout"], retries=spec["retries"], output_name=spec.get("output_name"),
-                           headers=headers)
+                           max_request_bytes=spec.get("max_request_bytes", 16_000_000),
+                           max_in_flight=spec.get("max_in_flight", 4), headers=headers)
     raise InvalidInput(f"unknown adapter kind {kind!r}", field="kind")
 
 

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from xai_gov.errors import InvalidInput
 from xai_gov.lineage.capture import build_lineage
 from xai_gov.lineage.models import LineageRecord
 from xai_gov.lineage.service import normalise_data_hash
+from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.adapters import HttpAdapter, ModelAdapter, PythonAdapter, SklearnAdapter
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.timeutil import parse_utc
@@ -45,8 +47,8 @@ class ModelSource:
     python: str | None = None
     http: str | None = None
     protocol: str = "json"
-    batch_size: int = 256
-    timeout: float = 10.0
+    batch_size: int = 100_000
+    timeout: float = 30.0
     retries: int = 2
 
     def adapter(self) -> ModelAdapter:
@@ -75,6 +77,40 @@ def parse_schema(data: bytes, *, source: str = "schema") -> FeatureSchema:
         return FeatureSchema.from_dict(document)
     except InvalidInput as error:
         raise InvalidInput(f"{source}: {error.message}", field=error.field or "schema") from error
+
+
+def parse_class_labels(items: list[str] | str | None) -> dict[str, str] | None:
+    """``["0=repaid", "1=defaulted"]`` or ``"0=repaid,1=defaulted"`` (or a JSON object) -> {class: name}."""
+    if not items:
+        return None
+    if isinstance(items, str):
+        if items.strip().startswith("{"):
+            try:
+                document = json.loads(items)
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(f"class_labels is not valid JSON: {exc}", field="class_labels") from exc
+            if not isinstance(document, dict):
+                raise InvalidInput("class_labels must be a JSON object", field="class_labels")
+            return {str(k): str(v) for k, v in document.items()}
+        items = items.split(",")
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InvalidInput(f"class label {item!r} is not CLASS=NAME", field="class_labels")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def parse_reason_codes(data: bytes | None, *, source: str = "reason_codes") -> ReasonMap | None:
+    """A reason-code map from uploaded YAML or JSON bytes."""
+    if not data:
+        return None
+    try:
+        document = yaml.safe_load(data)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{source} is not valid YAML or JSON: {exc}", field="reason_codes") from exc
+    return ReasonMap.from_document(document, source=source)
 
 
 def parse_background(data: bytes, *, source: str = "background") -> pd.DataFrame:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from xai_gov.errors import InvalidInput, SchemaMismatch
+from xai_gov.registry import missing
 
 Kind = Literal["numeric", "categorical"]
 BOUNDS_MARGIN = 0.1  # inferred bounds: the observed range widened by this share of it on each side
@@ -36,6 +37,10 @@ class Feature:
     minimum: float | None = None
     maximum: float | None = None
     integer: bool = False
+    #: may hold a missing value (null): background and applicants may leave it empty
+    nullable: bool = False
+    #: a protected attribute, never stated as a reason; None: not declared (the policy's default applies)
+    protected: bool | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("numeric", "categorical"):
@@ -45,6 +50,8 @@ class Feature:
             raise InvalidInput(f"feature {self.name!r}: a categorical feature needs its categories", field=self.name)
         if len(set(self.categories)) != len(self.categories):
             raise InvalidInput(f"feature {self.name!r}: categories repeat", field=self.name)
+        if self.nullable and self.kind == "numeric" and (self.minimum is None or self.maximum is None):
+            raise InvalidInput(f"feature {self.name!r}: a nullable number needs its bounds", field=self.name)
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise InvalidInput(f"feature {self.name!r}: minimum {self.minimum} is above maximum {self.maximum}",
                                field=self.name)
@@ -55,7 +62,17 @@ class Feature:
             out["categories"] = list(self.categories)
         else:
             out.update(minimum=self.minimum, maximum=self.maximum, integer=self.integer)
+        # Written only when declared, so schemas stored before these fields existed hash as they did.
+        if self.nullable:
+            out["nullable"] = True
+        if self.protected is not None:
+            out["protected"] = self.protected
         return out
+
+    @property
+    def missing_code(self) -> float:
+        """The matrix value that stands for a missing value (see ``xai_gov.registry.missing``)."""
+        return missing.code(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Feature:
@@ -68,6 +85,8 @@ class Feature:
                 minimum=_optional_float(data.get("minimum")),
                 maximum=_optional_float(data.get("maximum")),
                 integer=bool(data.get("integer", False)),
+                nullable=bool(data.get("nullable", False)),
+                protected=None if data.get("protected") is None else bool(data["protected"]),
             )
         except KeyError as missing:
             raise InvalidInput(f"schema feature {dict(data).get('name', '?')!r} lacks {missing.args[0]!r}",
@@ -82,6 +101,12 @@ class FeatureSchema:
     class_names: tuple[str, ...] = ()
     adverse_class: str | None = None
     target: str | None = None
+    #: per-version declarations (DESIGN §8), written at registration: the reason-code map
+    #: (``xai_gov.policies.reasons``), why undeclared protected-looking features were let through,
+    #: and display names for the classes (e.g. {"0": "repaid", "1": "defaulted"}).
+    reason_codes: Mapping[str, Any] | None = None
+    protected_override: str | None = None
+    class_labels: Mapping[str, str] | None = None
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -146,7 +171,15 @@ class FeatureSchema:
             "class_names": list(self.class_names),
             "adverse_class": self.adverse_class,
             "target": self.target,
+            **({"reason_codes": dict(self.reason_codes)} if self.reason_codes is not None else {}),
+            **({"protected_override": self.protected_override} if self.protected_override else {}),
+            **({"class_labels": dict(self.class_labels)} if self.class_labels else {}),
         }
+
+    def class_label(self, name: str) -> str:
+        """A class's display name: 'defaulted (1)' when the owner named class 1, else the class itself."""
+        label = (self.class_labels or {}).get(str(name))
+        return f"{label} ({name})" if label else str(name)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureSchema:
@@ -157,6 +190,10 @@ class FeatureSchema:
             class_names=tuple(str(c) for c in data.get("class_names") or ()),
             adverse_class=data.get("adverse_class"),
             target=data.get("target"),
+            reason_codes=data.get("reason_codes"),
+            protected_override=data.get("protected_override"),
+            class_labels={str(k): str(v) for k, v in data["class_labels"].items()} if data.get("class_labels")
+            else None,
         )
 
     # -- lookups ------------------------------------------------------------
@@ -222,8 +259,13 @@ class FeatureSchema:
                                  field=(missing or extra)[0])
         for feature in self.features:
             column = frame[feature.name]
-            if column.isna().any():
-                raise SchemaMismatch(f"{what}: feature {feature.name!r} has missing values", field=feature.name)
+            if column.isna().any() and not feature.nullable:
+                raise SchemaMismatch(f"{what}: feature {feature.name!r} has missing values; declare it nullable "
+                                     "if a missing value is meaningful to the model", field=feature.name)
+            if feature.nullable and not column.isna().any():
+                raise SchemaMismatch(f"{what}: feature {feature.name!r} is declared nullable but holds no missing "
+                                     "value; give rows with one, or do not declare it nullable", field=feature.name)
+            column = column.dropna()
             if feature.kind == "categorical":
                 unknown = sorted({str(v) for v in column.dropna()} - set(feature.categories))
                 if unknown:
@@ -232,7 +274,7 @@ class FeatureSchema:
                         field=feature.name)
             else:
                 values = pd.to_numeric(column, errors="coerce")
-                if values.isna().any():
+                if values.isna().any() or values.empty:
                     raise SchemaMismatch(f"{what}: feature {feature.name!r} has non-numeric values",
                                          field=feature.name)
                 low, high = values.min(), values.max()
@@ -245,35 +287,58 @@ class FeatureSchema:
     # -- translation --------------------------------------------------------
 
     def to_matrix(self, rows: pd.DataFrame) -> np.ndarray:
-        """Native rows -> float matrix: numeric as is, categorical as category index."""
+        """Native rows -> float matrix: numeric as is, categorical as category index, a null as its code."""
         out = np.empty((len(rows), len(self.features)), dtype=float)
         for j, feature in enumerate(self.features):
             column = rows[feature.name]
+            absent = column.isna().to_numpy() if feature.nullable else np.zeros(len(column), dtype=bool)
             if feature.kind == "categorical":
-                codes = pd.Categorical(column.astype(str), categories=list(feature.categories)).codes
+                codes = pd.Categorical(column.astype(str), categories=list(feature.categories)).codes.astype(float)
+                codes[absent] = feature.missing_code
                 if (codes < 0).any():
                     bad = column[codes < 0].iloc[0]
                     raise InvalidInput(f"feature {feature.name!r}: unknown category {bad!r}", field=feature.name)
                 out[:, j] = codes
             else:
-                out[:, j] = pd.to_numeric(column, errors="raise").to_numpy(dtype=float)
+                values = np.array(pd.to_numeric(column, errors="raise"), dtype=float)  # a copy: written below
+                values[absent] = feature.missing_code
+                out[:, j] = values
         return out
 
+    def canonical(self, matrix: np.ndarray) -> np.ndarray:
+        """The one rounding rule of every model path: category indices and whole-number features to the
+        nearest whole number, a value in a nullable feature's missing band to its missing code.
+        ``from_matrix`` applies it, and so does every explainer's call to the model."""
+        matrix = np.array(matrix, dtype=float)
+        for j, feature in enumerate(self.features):
+            if feature.kind == "categorical" or feature.integer:
+                matrix[:, j] = np.rint(matrix[:, j])
+            if feature.nullable and feature.kind == "numeric":
+                matrix[missing.is_missing(feature, matrix[:, j]), j] = feature.missing_code
+        return matrix
+
     def from_matrix(self, matrix: np.ndarray) -> pd.DataFrame:
-        """Float matrix -> native rows (string categories, integers where the feature is integral)."""
+        """Float matrix -> native rows (string categories, integers where the feature is integral, NaN for a
+        missing value)."""
         matrix = np.asarray(matrix, dtype=float)
         if matrix.ndim != 2 or matrix.shape[1] != len(self.features):
             raise InvalidInput(f"expected a matrix with {len(self.features)} columns, got shape {matrix.shape}")
+        matrix = self.canonical(matrix)
         columns: dict[str, Any] = {}
         for j, feature in enumerate(self.features):
             values = matrix[:, j]
+            absent = missing.is_missing(feature, values) if feature.nullable else None
             if feature.kind == "categorical":
-                codes = np.rint(values).astype(int)
-                if codes.min(initial=0) < 0 or codes.max(initial=0) >= len(feature.categories):
+                codes = values.astype(int)
+                top = len(feature.categories) + (1 if feature.nullable else 0)
+                if codes.min(initial=0) < 0 or codes.max(initial=0) >= top:
                     raise InvalidInput(f"feature {feature.name!r}: category index out of range", field=feature.name)
-                columns[feature.name] = np.asarray(feature.categories, dtype=object)[codes]
+                names = np.asarray([*feature.categories, np.nan], dtype=object)
+                columns[feature.name] = names[codes]
+            elif absent is not None:
+                columns[feature.name] = np.where(absent, np.nan, values)
             elif feature.integer:
-                columns[feature.name] = np.rint(values).astype(np.int64)
+                columns[feature.name] = values.astype(np.int64)
             else:
                 columns[feature.name] = values
         return pd.DataFrame(columns)
@@ -286,11 +351,12 @@ class FeatureSchema:
 
 def _infer_feature(name: str, column: pd.Series, label: str | None) -> Feature:
     label = label or name.replace("_", " ").capitalize()
+    nullable = bool(column.isna().any())  # a missing value in the training data is one the model takes
     if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
         categories = tuple(sorted({str(v) for v in column.dropna()}))
         if not categories:
             raise InvalidInput(f"feature {name!r} has no values to infer categories from", field=name)
-        return Feature(name=name, kind="categorical", label=label, categories=categories)
+        return Feature(name=name, kind="categorical", label=label, categories=categories, nullable=nullable)
     values = pd.to_numeric(column).dropna()
     if values.empty:
         raise InvalidInput(f"feature {name!r} has no values to infer bounds from", field=name)
@@ -305,12 +371,16 @@ def _infer_feature(name: str, column: pd.Series, label: str | None) -> Feature:
         minimum = max(minimum, 0.0)
     if integer:
         minimum, maximum = float(np.floor(minimum)), float(np.ceil(maximum))
-    return Feature(name=name, kind="numeric", label=label, minimum=minimum, maximum=maximum, integer=integer)
+    return Feature(name=name, kind="numeric", label=label, minimum=minimum, maximum=maximum, integer=integer,
+                   nullable=nullable)
 
 
 def _validate_value(feature: Feature, value: Any) -> Any:
+    if feature.nullable and (value is None or (isinstance(value, float) and math.isnan(value))):
+        return None  # declared nullable: a missing value is a value
     if value is None:
-        raise InvalidInput(f"feature {feature.name!r} ({feature.label}) is null", field=feature.name)
+        raise InvalidInput(f"feature {feature.name!r} ({feature.label}) is null and not declared nullable",
+                           field=feature.name)
     if feature.kind == "categorical":
         if not isinstance(value, str):
             raise InvalidInput(

@@ -9,9 +9,11 @@ leaves the store as it was.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
@@ -22,6 +24,7 @@ from xai_gov.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from xai_gov.lineage.models import LineageRecord
 from xai_gov.policies.evaluate import check_production_lineage
 from xai_gov.policies.models import Policy
+from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.adapters import (
     PICKLE_FORMATS,
     ModelAdapter,
@@ -30,10 +33,16 @@ from xai_gov.registry.adapters import (
     check_predictions,
 )
 from xai_gov.registry.artifacts import ArtifactStore
+from xai_gov.registry.declarations import Declarations, apply
 from xai_gov.registry.models import AliasMove, ModelRef, ModelSummary, ModelVersion, check_alias, check_model_name
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.store import repos
 from xai_gov.store.db import Database
+from xai_gov.timeutil import utcnow
+
+#: A trial run of the default explanation on a version not yet written (the explanation service's).
+Trial = Callable[[ModelVersion, ModelAdapter, pd.DataFrame], Any]
+Adopt = Callable[[Any, ModelVersion], None]
 
 CHECK_ROWS = 5
 PRODUCTION = "production"
@@ -41,25 +50,44 @@ _REGISTERING_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 
 
 class RegistryService:
-    def __init__(self, *, database: Database, artifacts: ArtifactStore, policy: Policy | None = None) -> None:
+    def __init__(self, *, database: Database, artifacts: ArtifactStore, policy: Policy | None = None,
+                 reason_map: ReasonMap | None = None) -> None:
         self.database = database
         self.artifacts = artifacts
-        self.policy = policy  # production alias checks; None: no policy applies
+        self.policy = policy  # production alias checks and protected defaults; None: no policy applies
+        self.reason_map = reason_map  # the default reason-code map, for a schema it covers
+        self.trial: Trial | None = None  # set by the SDK client: one default explanation before writing
+        self.adopt: Adopt | None = None
 
     # -- writes -------------------------------------------------------------
 
     def register(self, *, name: str, adapter: ModelAdapter, schema: FeatureSchema, background: pd.DataFrame,
-                 lineage: LineageRecord, actor: Actor, description: str | None = None) -> ModelVersion:
-        """Check, then store a new version of ``name`` numbered one past the latest."""
+                 lineage: LineageRecord, actor: Actor, description: str | None = None,
+                 declarations: Declarations | None = None) -> ModelVersion:
+        """Check, then store a new version of ``name`` numbered one past the latest.
+
+        Checks, in order: who registers, the classes, the declarations (protected
+        features, nullable features, the reason-code map), the background against the
+        schema, the model on a few background rows, the parent, and one full default
+        explanation of the first background row. Only then is anything written."""
         check_model_name(name)
         _check_may_register(actor, adapter)
         schema = _checked_classes(schema, adapter)
+        schema = apply(schema, declarations or Declarations(),
+                       policy_protected=self.policy.protected_features if self.policy else (),
+                       default_reasons=self.reason_map or ReasonMap({}, "no default map"))
         if not isinstance(background, pd.DataFrame) or background.empty:
             raise InvalidInput("the background sample must be a non-empty DataFrame", field="background")
         schema.check_frame(background, what="background sample")
         background = schema.from_matrix(schema.to_matrix(background))  # schema's column order and types
         check_predictions(adapter, background.head(CHECK_ROWS), len(schema.class_names))
         lineage = self._checked_parent(lineage)
+        trial = None
+        if self.trial is not None:
+            trial = self.trial(ModelVersion(
+                name=name, version=0, adapter_spec=adapter.spec(), artifact_sha256=None, schema=schema,
+                background_sha256="", background_rows=len(background), description=description,
+                registered_at=utcnow(), registered_by=actor.name, aliases=(), lineage=lineage), adapter, background)
 
         artifact = adapter.dump() if isinstance(adapter, SklearnAdapter) else None
         background_bytes = background.to_csv(index=False, lineterminator="\n").encode("utf-8")
@@ -67,7 +95,7 @@ class RegistryService:
         try:
             artifact_sha = self._put(artifact, written) if artifact is not None else None
             background_sha = self._put(background_bytes, written)
-            return self._insert_version(
+            version = self._insert_version(
                 name=name, actor=actor, adapter_spec=adapter.spec(), artifact_sha=artifact_sha,
                 artifact_size=len(artifact or b""), schema=schema, background_sha=background_sha,
                 background_bytes=len(background_bytes), background_rows=len(background), lineage=lineage,
@@ -76,6 +104,9 @@ class RegistryService:
             for sha in written:  # files this call created and no row refers to
                 self.artifacts.discard(sha)
             raise
+        if trial is not None and self.adopt is not None:
+            self.adopt(trial, version)  # the explainers the trial built serve the version's first request
+        return version
 
     def _put(self, data: bytes, written: list[str]) -> str:
         sha, is_new = self.artifacts.put(data)
@@ -173,6 +204,9 @@ class RegistryService:
         """The stored background sample, hash-checked, in the schema's native types."""
         data = self.artifacts.get(version.background_sha256)
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+        for feature in version.schema.features:  # an empty cell is a missing value only where one is allowed
+            if feature.nullable:
+                frame[feature.name] = frame[feature.name].replace("", np.nan)
         numeric = [f.name for f in version.schema.features if f.kind == "numeric"]
         frame[numeric] = frame[numeric].apply(pd.to_numeric)
         return version.schema.from_matrix(version.schema.to_matrix(frame))

@@ -87,17 +87,33 @@ def _reasons(record: ExplanationRecord) -> list[Flowable]:
     title = "Principal reasons" if record.prediction.adverse else \
         f"What pushed toward '{record.prediction.adverse_class}' (the decision was favourable)"
     if not record.reasons:
-        return [heading(title), para("No feature pushed toward the adverse class.")]
+        return [heading(title), para("No feature pushed toward the adverse class."),
+                para(protected_words(record), "small")]
     rows = [("Code", "Reason", "Applicant's value", "Push")] + [
         (r["code"], r["statement"], r["value"], f"+{r['contribution']:.3f}") for r in record.reasons]
     flows: list[Flowable] = [heading(title), table(rows, [14 * mm, 85 * mm, 50 * mm, WIDTH - 149 * mm])]
-    if record.withheld_reasons:
-        flows.append(para("Withheld (protected attributes are never stated as reasons): "
-                          + ", ".join(record.withheld_reasons), "small"))
+    flows.append(para(protected_words(record), "small"))
     source = record.reasons[0]["source"].upper()
     flows.append(para(f"Ranked by {source} contribution toward '{record.prediction.adverse_class}'; statements "
                       f"from {record.reason_map.split('/')[-1]}.", "small"))
     return flows
+
+
+def protected_words(record: ExplanationRecord) -> str:
+    """What the protected features did in this decision, in words."""
+    protected = (record.scores or {}).get("protected") or {}
+    names = protected.get("features") or []
+    if not names:
+        return "No feature of this model is declared protected."
+    text = (f"Protected features ({', '.join(names)}) are never stated as reasons. ")
+    share = protected.get("attribution_share")
+    if share is not None:
+        text += (f"They carry {share:.0%} of this decision's {str(protected.get('source', '')).upper()} "
+                 "attribution. ")
+    if record.withheld_reasons:
+        text += f"Withheld although they pushed toward '{record.prediction.adverse_class}': " \
+                f"{', '.join(record.withheld_reasons)}."
+    return text.strip()
 
 
 def _lime(record: ExplanationRecord) -> list[Flowable]:

@@ -11,7 +11,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Table
 
 from xai_gov.explain.records import ExplanationRecord
-from xai_gov.policies.reasons import ReasonMap
+from xai_gov.policies.protected import protected_names
+from xai_gov.policies.reasons import ReasonMap, version_reason_map
 from xai_gov.registry.models import AliasMove, ModelVersion
 from xai_gov.reports.decision import lineage_rows
 from xai_gov.reports.layout import WIDTH, Integrity, heading, histogram, key_values, para, render, spacer, table
@@ -154,15 +155,20 @@ def _scores(explanations: list[ExplanationRecord], criterion: str, method: str, 
 
 
 def _reason_codes(version: ModelVersion, reason_map: ReasonMap) -> list[Flowable]:
+    reason_map = version_reason_map(version.schema, reason_map)
+    protected = protected_names(version.schema, ())
     rows: list[tuple[str, str, str, str]] = [("Code", "Feature", "Statement", "Per category")]
     for feature in version.schema.features:
         code = reason_map.codes.get(feature.name)
-        if code is None:
-            rows.append(("R00", feature.label, f"{feature.label}: <value>", "-"))
+        if feature.name in protected or (code is not None and code.protected):
+            rows.append((code.code if code else "-", feature.label, "never stated (protected)", "-"))
             continue
-        statement = "never stated (protected)" if code.protected else code.statement
-        per_category = "; ".join(f"{k}: {v}" for k, v in code.by_category.items()) or "-"
-        rows.append((code.code, feature.label, statement, per_category))
+        if code is None or feature.name in reason_map.never:
+            rows.append(("-", feature.label, "never stated (not a reason)", "-"))
+            continue
+        extra = [f"{k}: {v}" for k, v in code.by_category.items()] + ([f"missing: {code.missing}"]
+                                                                        if code.missing else [])
+        rows.append((code.code, feature.label, code.statement, "; ".join(extra) or "-"))
     return [heading("Reason-code map"), para(f"From {reason_map.source}.", "small"),
             table(rows, [13 * mm, 42 * mm, 55 * mm, WIDTH - 110 * mm])]
 
