@@ -17,6 +17,7 @@ from xai_gov.cli import models as model_commands
 from xai_gov.cli import packets as packet_commands
 from xai_gov.cli.output import JsonFlag, console, fields, print_json, run
 from xai_gov.cli.state import CliState, state
+from xai_gov.errors import InvalidInput
 from xai_gov.lineage.datahash import hash_file
 from xai_gov.registry.files import infer_schema_file
 
@@ -25,6 +26,8 @@ app = typer.Typer(name="xai-gov", help="Explainability and model governance for 
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 data_app = typer.Typer(help="Training data: canonical hashes.", no_args_is_help=True)
 schema_app = typer.Typer(help="Feature schemas.", no_args_is_help=True)
+examples_app = typer.Typer(help="The shipped examples, as files to register.", no_args_is_help=True)
+app.add_typer(examples_app, name="examples")
 app.add_typer(db_app, name="db")
 app.add_typer(data_app, name="data")
 app.add_typer(schema_app, name="schema")
@@ -116,6 +119,33 @@ def data_hash(files: Annotated[list[Path], typer.Argument(help="CSV or Parquet f
     else:
         for path, digest in hashes.items():
             console.print(f"{digest}  {path}", highlight=False, soft_wrap=True)
+
+
+@examples_app.command("export")
+def export_example_files(
+    directory: Annotated[Path, typer.Argument(help="Directory to write the files into.")],
+    example: Annotated[str, typer.Option(help="german (the demo model) or synthetic (the second example).")]
+    = "german",
+    as_json: JsonFlag = False,
+) -> None:
+    """Train an example and write model.skops, train.csv, background.csv, schema.json, metrics.json,
+    applicant.json (and reason_codes.yaml) for `xai-gov register`."""
+    from xai_gov.examples.export import ExportedExample, export_example
+
+    def action() -> ExportedExample:
+        if example not in ("german", "synthetic"):
+            raise InvalidInput(f"unknown example {example!r}: german or synthetic", field="example")
+        return export_example(directory, example)
+
+    exported = run(action)
+    if as_json:
+        print_json({"directory": str(exported.directory), "files": list(exported.files),
+                    "trusted_types": list(exported.trusted_types), "adverse_class": exported.adverse_class,
+                    "protected": list(exported.protected)})
+        return
+    console.print(f"wrote {', '.join(exported.files)} to {exported.directory}")
+    trust = " ".join(f"--trust {t}" for t in exported.trusted_types)
+    console.print(f"register with: xai-gov register NAME --artifact {directory}/model.skops {trust} ...")
 
 
 @schema_app.command("infer")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from reportlab.lib.units import mm
@@ -52,7 +53,7 @@ def decision_packet(record: ExplanationRecord, version: ModelVersion, *, ledger_
         para(f"Decision packet: {record.decision_id}", "title"),
         para(f"Model {record.model_ref} | explained {format_utc(record.requested_at)} for {record.requested_by} | "
              f"explanation {record.id}", "subtitle"),
-        *_decision(record),
+        *_decision(record, version.schema.class_label),
         *_reasons(record),
         *_lime(record),
         *_anchor(record),
@@ -70,14 +71,15 @@ def decision_packet(record: ExplanationRecord, version: ModelVersion, *, ledger_
     return render(story, title=f"Decision packet {record.decision_id}", integrity=integrity, record=attachment)
 
 
-def _decision(record: ExplanationRecord) -> list[Flowable]:
+def _decision(record: ExplanationRecord, label: Callable[[str], str] = str) -> list[Flowable]:
+    """``label`` names a class as the version's owner named it (e.g. 'defaulted (1)')."""
     prediction = record.prediction
     outcome = "ADVERSE" if prediction.adverse else "favourable"
-    probabilities = ", ".join(f"{name} {p:.1%}" for name, p in prediction.probabilities.items())
+    probabilities = ", ".join(f"{label(name)} {p:.1%}" for name, p in prediction.probabilities.items())
     return [heading("Decision"), key_values([
-        ("Outcome", f"{outcome}: the model predicts '{prediction.predicted_class}'"),
+        ("Outcome", f"{outcome}: the model predicts '{label(prediction.predicted_class)}'"),
         ("Probabilities", probabilities),
-        ("Adverse class", f"'{prediction.adverse_class}' ({prediction.adverse_probability:.1%})"),
+        ("Adverse class", f"'{label(prediction.adverse_class)}' ({prediction.adverse_probability:.1%})"),
         ("Decision id", record.decision_id),
         ("Input hash", record.instance_sha256),
     ])]
