@@ -106,3 +106,30 @@ def test_an_explanation_over_its_time_budget_is_503_and_stores_nothing(api: Api)
                                json={"model": "credit-risk@staging", "decision_id": "D", "instance": api.applicant})
         assert response.status_code == 503 and response.json()["code"] == "explanation_over_budget"
         assert written(api) == before
+
+
+@pytest.mark.parametrize(("fields", "words", "field"), [
+    ({"protected": "shoe_size"}, "protected names a feature the model does not take: 'shoe_size'", "protected"),
+    ({"nullable": "age"}, "'age' is declared nullable but holds no missing value", "age"),
+    ({"class_labels": "maybe"}, "class label 'maybe' is not CLASS=NAME", "class_labels"),
+])
+def test_bad_declarations_at_registration_write_nothing(api: Api, fields: dict[str, str], words: str,
+                                                        field: str) -> None:
+    """Protected, nullable and class-label declarations are checked before anything is written (issue 9)."""
+    import json
+
+    import skops.io
+
+    from xai_gov.registry.schema import FeatureSchema
+
+    X = api.client.registry.load_background(api.client.get_model("credit-risk@1"))
+    schema = FeatureSchema.infer(X, adverse_class="bad").with_classes(["bad", "good"], "bad")
+    adapter = api.client.load_model("credit-risk@1")
+    before = written(api)
+    response = api.http.post("/v1/models", headers=api.as_("owner"), data={"name": "declared", **fields}, files={
+        "artifact": ("model.skops", skops.io.dumps(adapter.estimator), "application/octet-stream"),  # type: ignore[attr-defined]
+        "background": ("background.csv", X.to_csv(index=False).encode(), "text/csv"),
+        "schema": ("schema.json", json.dumps(schema.to_dict()).encode(), "application/json")})
+    problem = response.json()
+    assert response.status_code == 422 and problem["field"] == field and words in problem["detail"], problem
+    assert written(api) == before
