@@ -32,6 +32,8 @@ from xai_gov.store import repos
 from xai_gov.store.db import Database
 
 MAX_PAGE = 500
+TRIAL = ExplainOptions.build(lime={"num_samples": 200, "repeats": 2},
+                             anchor={"repeats": 1, "fresh_samples": 100, "batch_size": 50})
 
 
 def _plain(value: Any) -> Any:
@@ -83,14 +85,18 @@ class ExplanationService:
         return explainers
 
     def trial(self, version: ModelVersion, adapter: ModelAdapter, background: pd.DataFrame) -> VersionExplainers:
-        """One full default explanation of the first background row of a version about to be registered.
+        """One explanation of the first background row, with every default method, of a version about to be
+        registered.
 
         Registration runs it before writing anything, so a version it accepts can be
-        explained with the default methods; a failure says why, and nothing is stored."""
+        explained with the default methods (LIME, Anchor, SHAP, every score, the reasons
+        and the verdict); a failure says why, and nothing is stored. LIME and Anchor run
+        with small sample counts (``TRIAL``): the trial checks that each step runs on this
+        model, not its figures; SHAP runs as it always does."""
         explainers = VersionExplainers(version, adapter, background)
         row = {name: _plain(value) for name, value in background.iloc[0].items()}
         try:
-            explain_instance(explainers, row, options=ExplainOptions(), decision_id="registration-check",
+            explain_instance(explainers, row, options=TRIAL, decision_id="registration-check",
                              requested_by=version.registered_by, reason_map=self.reason_map, policy=self.policy)
         except XaiGovError as error:
             raise ModelCheckFailed(f"registration explains one background row with the default methods before "

@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from xai_gov.explain.fastpath import build_fast_path
 from xai_gov.registry.adapters import ModelAdapter
@@ -78,11 +77,22 @@ class ModelSpace:
 def unique_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows (in order of first appearance) and, per row, the index of its distinct row.
 
-    Exact (pandas groups by the values themselves, no hash shortcut), and much faster than
-    ``np.unique(axis=0)``, which sorts rows as byte strings."""
+    Exact, and much faster than ``np.unique(axis=0)`` (which sorts rows as byte strings):
+    each column's values are coded by a 1-D ``np.unique``, the codes combined column by
+    column into one integer key, re-coded whenever the key could overflow."""
     if len(matrix) <= 1:
         return matrix, np.zeros(len(matrix), dtype=np.int64)
-    frame = pd.DataFrame(matrix)
-    groups = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
-    _, first = np.unique(groups, return_index=True)
-    return matrix[first], groups
+    key = np.zeros(len(matrix), dtype=np.int64)
+    distinct = 1
+    for j in range(matrix.shape[1]):
+        values, codes = np.unique(matrix[:, j], return_inverse=True)
+        if distinct * len(values) >= 2**62:  # re-code the key to 0..n-1 before it could overflow
+            _, key = np.unique(key, return_inverse=True)
+            distinct = int(key.max()) + 1
+        key = key * len(values) + codes.reshape(-1)
+        distinct *= len(values)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # distinct rows in order of first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return matrix[first[order]], rank[inverse.reshape(-1)]
