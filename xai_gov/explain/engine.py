@@ -50,6 +50,8 @@ class ExplainOptions:
     lime: LimeParams = field(default_factory=LimeParams)
     anchor: AnchorParams = field(default_factory=AnchorParams)
     agreement_top_n: int = 5
+    #: Kernel SHAP coalitions beyond 2M (None: ``shap.KERNEL_SAMPLES``); only registration's trial sets it.
+    shap_samples: int | None = None
 
     @classmethod
     def build(cls, methods: Iterable[str] | None = None, seed: int = 0, **parameters: Any) -> ExplainOptions:
@@ -181,7 +183,7 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
                                                            seed=options.seed, params=options.anchor)
             if "shap" in options.methods:
                 with step("shap"):
-                    shap_out = explainers.shap.explain(x, seed=options.seed)
+                    shap_out = explainers.shap.explain(x, seed=options.seed, samples=options.shap_samples)
         except XaiGovError:
             raise
         except Exception as exc:  # the model failed mid-explanation: say so, store nothing

@@ -73,7 +73,7 @@ class ShapEngine:
     def _adverse_probability(self, matrix: np.ndarray) -> np.ndarray:
         return self.space.predict(matrix)[:, self.space.adverse_index]
 
-    def explain(self, x: np.ndarray, *, seed: int) -> ShapOutcome:
+    def explain(self, x: np.ndarray, *, seed: int, samples: int | None = None) -> ShapOutcome:
         if self._tree is not None:
             return self._tree.explain(x)
         # KernelExplainer draws its coalitions from numpy's global generator.
@@ -81,7 +81,8 @@ class ShapEngine:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             values = np.asarray(self._kernel.shap_values(x.reshape(1, -1), silent=True, l1_reg=False,
-                                                         nsamples=2 * len(x) + KERNEL_SAMPLES)).reshape(-1)
+                                                         nsamples=2 * len(x) + (samples or KERNEL_SAMPLES))
+                                ).reshape(-1)
         return ShapOutcome(values={j: float(v) for j, v in enumerate(values)},
                            base_value=float(np.ravel(self._kernel.expected_value)[0]), algorithm="kernel")
 
