@@ -33,7 +33,7 @@ from xai_gov.store.db import Database
 
 MAX_PAGE = 500
 TRIAL = replace(ExplainOptions.build(lime={"num_samples": 200, "repeats": 2},
-                                     anchor={"repeats": 1, "fresh_samples": 50, "batch_size": 10,
+                                     anchor={"repeats": 1, "fresh_samples": 50, "threshold": 0.5,
                                              "max_anchor_size": 1}), shap_samples=64)
 
 
