@@ -112,7 +112,12 @@ def _rows(client: Client, path: Path) -> list[BatchRow]:
 
 def test_a_python_function_model_with_other_feature_names_on_a_pool(client: Client, tmp_path: Path) -> None:
     X, y = loans()
-    client.register("tests.batch.loans:p_decline", X, y, name="loans", adverse_class="decline", code_path=None)
+    client.register("tests.batch.loans:p_decline", X, y, name="loans", adverse_class="decline", code_path=None,
+                    reason_codes={"features": {  # a version needs a statement per feature (issue 9)
+                        "monthly_income": {"code": "L1", "statement": "Income insufficient for amount of credit"},
+                        "loan_term": {"code": "L2", "statement": "Length of the loan term requested"},
+                        "home_status": {"code": "L3", "statement": "Housing status"}},
+                        "never_reason": ["open_accounts"]})
     path = write_decisions(tmp_path / "loans.csv", X.iloc[:4], prefix="L")
     summary = client.explain_batch("loans@1", path, methods=METHODS, parameters=QUICK, workers=2)
     assert (summary.done, summary.failed) == (4, ())
