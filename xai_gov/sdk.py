@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -161,6 +161,7 @@ class Client:
         metrics: Mapping[str, Any] | None = None,
         parent_version: str | None = None,
         data_source_uri: str | None = None,
+        data_version: str | None = None,
         description: str | None = None,
         alias: str | None = None,
         actor: Actor | None = None,
@@ -186,6 +187,9 @@ class Client:
         with ``protected_override`` saying why); ``nullable`` features; ``reason_codes``
         (a YAML/JSON file or a document: a statement per feature, or ``never_reason``);
         ``class_labels`` such as ``{0: "repaid", 1: "defaulted"}``.
+        (default: the current directory) unless ``commit`` is given. ``data_version``
+        is any data-version string (DVC md5, lakeFS commit, Delta version); a local
+        ``data_source_uri`` tracked by DVC also records DVC's md5 and path.
         """
         if not isinstance(X_train, pd.DataFrame):
             raise InvalidInput("X_train must be a pandas DataFrame with named columns", field="X_train")
@@ -208,7 +212,8 @@ class Client:
             code_path=code_path, repository_url=repository_url, commit=commit, trainer=trainer, run=run,
             training_started_at=training_started_at, training_ended_at=training_ended_at,
             hyperparameters=hyperparameters, seeds={**estimator_seeds(found_params), **(seeds or {})},
-            metrics=metrics, parent_version=parent_version,
+            metrics=metrics, parent_version=parent_version, data_version=data_version,
+            data_file=_local_path(data_source_uri),
         )
         declarations = Declarations.build(protected=protected, not_protected=not_protected, nullable=nullable,
                                           reason_codes=reason_codes, protected_override=protected_override,
@@ -229,6 +234,31 @@ class Client:
             self.registry.move_alias(name=name, alias=alias, version=version.version, actor=actor)
             version = self.registry.get(version.ref)
         return version
+
+    def import_mlflow(self, model_uri: str, *, tracking_uri: str | None = None, name: str | None = None,
+                      adverse_class: str | None = None, class_names: Sequence[str] = (),
+                      flavour: Literal["auto", "sklearn", "pyfunc"] = "auto", trusted_types: Sequence[str] = (),
+                      serve_url: str | None = None, background: pd.DataFrame | None = None,
+                      schema: FeatureSchema | None = None, target: str | None = None,
+                      data_version: str | None = None, parent_version: str | None = None,
+                      description: str | None = None, alias: str | None = None,
+                      actor: Actor | None = None) -> ModelVersion:
+        """Register an MLflow model (``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, ``runs:/RUN_ID/PATH``).
+
+        The model, its lineage (commit, trainer, times, params, metrics, datasets,
+        requirements) and a back-reference to the run come from the tracking store
+        at ``tracking_uri`` (default ``MLFLOW_TRACKING_URI``); see
+        ``xai_gov.integrations.mlflow``. Needs the ``mlflow`` extra.
+        """
+        from xai_gov.integrations.mlflow import MlflowImport, import_mlflow_model
+
+        request = MlflowImport(
+            model_uri=model_uri, tracking_uri=tracking_uri, name=name, adverse_class=adverse_class,
+            class_names=tuple(class_names), flavour=flavour, trusted_types=tuple(trusted_types), serve_url=serve_url,
+            background=background, schema=schema, target=target, data_version=data_version,
+            parent_version=parent_version, description=description, alias=alias)
+        return import_mlflow_model(registry=self.registry, request=request, actor=actor or Actor.local_owner(),
+                                   background_rows=self.settings.background_rows)
 
     # -- registry reads and alias moves -----------------------------------------
 
@@ -318,12 +348,21 @@ class Client:
     def lineage_by_trainer(self, trainer: str, *, actor: Actor | None = None) -> list[LineageView]:
         return self.lineage_service.find(trainer=trainer, actor=_name(actor))
 
+    def lineage_by_mlflow_run(self, run_id: str, *, actor: Actor | None = None) -> list[LineageView]:
+        """Versions imported from this MLflow run; NotFound when none was."""
+        return self.lineage_service.find(mlflow_run_id=run_id, actor=_name(actor))
+
+    def lineage_by_dataset_digest(self, digest: str, *, actor: Actor | None = None) -> list[LineageView]:
+        """Versions trained on data with this MLflow dataset digest, DVC md5 or data version; NotFound if none."""
+        return self.lineage_service.find(dataset_digest=digest, actor=_name(actor))
+
     def lineage_between(self, since: datetime | None = None, until: datetime | None = None, *,
                         date_field: DateField = "registered", actor: Actor | None = None) -> list[LineageView]:
         return self.lineage_service.find(since=since, until=until, date_field=date_field, actor=_name(actor))
 
     def find_lineage(self, *, actor: Actor | None = None, **filters: Any) -> list[LineageView]:
-        """Any combination of data_sha256, commit, trainer, since, until, date_field."""
+        """Any combination of data_sha256, commit, trainer, since, until, date_field, mlflow_run_id,
+        dataset_digest."""
         return self.lineage_service.find(**filters, actor=_name(actor))
 
 
@@ -341,6 +380,17 @@ def as_adapter(model: Any, *, serialization: Serialization = "skops",
         return SklearnAdapter(model, serialization=serialization, trusted_types=trusted_types)
     raise InvalidInput(f"cannot register a {type(model).__name__}: give a fitted estimator with predict_proba, "
                        "an import path 'package.module:function', or a ModelAdapter", field="model")
+
+
+def _local_path(uri: str | None) -> Path | None:
+    """A data source URI that names a local file (a path or file://), else None."""
+    if not uri:
+        return None
+    if uri.startswith("file://"):
+        uri = uri.removeprefix("file://")
+    elif "://" in uri:
+        return None
+    return Path(uri) if Path(uri).is_file() else None
 
 
 def _target_name(y_train: Iterable[Any] | None, schema: FeatureSchema | None) -> str:
@@ -402,6 +452,18 @@ def lineage_by_trainer(trainer: str) -> list[LineageView]:
 def lineage_between(since: datetime | None = None, until: datetime | None = None,
                     *, date_field: DateField = "registered") -> list[LineageView]:
     return default_client().lineage_between(since, until, date_field=date_field)
+
+
+def import_mlflow(model_uri: str, **kwargs: Any) -> ModelVersion:
+    return default_client().import_mlflow(model_uri, **kwargs)
+
+
+def lineage_by_mlflow_run(run_id: str) -> list[LineageView]:
+    return default_client().lineage_by_mlflow_run(run_id)
+
+
+def lineage_by_dataset_digest(digest: str) -> list[LineageView]:
+    return default_client().lineage_by_dataset_digest(digest)
 
 
 def explain(model: str, instance: Mapping[str, Any], *, decision_id: str, methods: Iterable[str] | None = None,

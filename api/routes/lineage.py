@@ -12,20 +12,25 @@ from api.deps import ClientDep, LineageReader
 router = APIRouter(prefix="/v1/lineage", tags=["lineage"])
 
 
-@router.get("", summary="Versions matching every filter given: data hash, commit, trainer, dates, or decision.")
+@router.get("", summary="Versions matching every filter given: data hash, commit, trainer, dates, MLflow run, "
+                        "dataset digest, or decision.")
 def find_lineage(
     client: ClientDep, auditor: LineageReader,
     data_hash: Annotated[str | None, Query(max_length=80)] = None,
     commit: Annotated[str | None, Query(max_length=64)] = None,
     trainer: Annotated[str | None, Query(max_length=200)] = None,
     decision_id: Annotated[str | None, Query(max_length=200)] = None,
+    mlflow_run_id: Annotated[str | None, Query(max_length=64)] = None,
+    dataset_digest: Annotated[str | None, Query(max_length=200)] = None,
     since: datetime | None = None, until: datetime | None = None,
     date_field: Literal["registered", "trained"] = "registered",
 ) -> list[dict[str, Any]]:
     if decision_id is not None:
         return [v.to_dict() for v in client.lineage_by_decision(decision_id, actor=auditor)]
     return [v.to_dict() for v in client.find_lineage(data_sha256=data_hash, commit=commit, trainer=trainer,
-                                                     since=since, until=until, date_field=date_field, actor=auditor)]
+                                                     since=since, until=until, date_field=date_field,
+                                                     mlflow_run_id=mlflow_run_id, dataset_digest=dataset_digest,
+                                                     actor=auditor)]
 
 
 @router.get("/{ref}", summary="The lineage of one model version (name@version or name@alias).")

@@ -7,16 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from api.deps import ClientDep, JsonBody, ModelReader, ModelWriter, pdf_response
-from api.schemas.models import AliasIn, AliasMoveOut, ModelSummaryOut, ModelVersionOut
+from api.schemas.models import AliasIn, AliasMoveOut, MlflowImportIn, ModelSummaryOut, ModelVersionOut
 from xai_gov.registry.declarations import Declarations
 from xai_gov.registry.intake import (
     ModelSource,
+    background_from_rows,
     lineage_from_document,
     parse_background,
     parse_class_labels,
     parse_lineage,
     parse_reason_codes,
     parse_schema,
+    schema_from_document,
 )
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
@@ -67,6 +69,18 @@ def register_model(
             protected=protected, not_protected=not_protected, nullable=nullable,
             reason_codes=parse_reason_codes(reason_codes.file.read() if reason_codes else None),
             protected_override=protected_override, class_labels=parse_class_labels(class_labels)))
+    return ModelVersionOut.from_domain(version)
+
+
+@router.post("/import/mlflow", status_code=201, response_model=ModelVersionOut, dependencies=[JsonBody],
+             summary="Import a model version from MLflow, with its run's lineage (owner).")
+def import_mlflow(body: MlflowImportIn, client: ClientDep, owner: ModelWriter) -> ModelVersionOut:
+    version = client.import_mlflow(
+        body.model_uri, tracking_uri=body.tracking_uri, name=body.name, adverse_class=body.adverse_class,
+        class_names=body.class_names, flavour=body.flavour, trusted_types=body.trusted_types,
+        serve_url=body.serve_url, background=background_from_rows(body.background),
+        schema=schema_from_document(body.schema_), target=body.target, data_version=body.data_version,
+        parent_version=body.parent_version, description=body.description, alias=body.alias, actor=owner)
     return ModelVersionOut.from_domain(version)
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,3 +59,29 @@ class AliasMoveOut(BaseModel):
     @classmethod
     def from_domain(cls, move: AliasMove) -> AliasMoveOut:
         return cls.model_validate(move.to_dict())
+
+
+class MlflowImportIn(BaseModel):
+    """Import a model version from MLflow (the same as ``xai-gov import mlflow``)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"model_uri": "models:/credit-risk/3", "adverse_class": "bad", "trusted_types": ["sklearn.tree._tree.Tree"]}]})
+
+    model_uri: str = Field(min_length=1, max_length=1000, description="models:/NAME/VERSION, models:/NAME@ALIAS "
+                                                                        "or runs:/RUN_ID/PATH")
+    tracking_uri: str | None = Field(None, max_length=2000, description="default: the server's MLFLOW_TRACKING_URI")
+    name: str | None = Field(None, max_length=200, description="xai-gov model name; default the registered name")
+    adverse_class: str | None = Field(None, max_length=200)
+    class_names: list[str] = Field(default_factory=list, max_length=100)
+    flavour: Literal["auto", "sklearn", "pyfunc"] = "auto"
+    trusted_types: list[str] = Field(default_factory=list, max_length=100)
+    serve_url: str | None = Field(None, max_length=2000, description="a scoring endpoint serving the model")
+    background: list[dict[str, Any]] | None = Field(None, max_length=100_000,
+                                                    description="background rows, when the run's training "
+                                                                "dataset is not reachable from the server")
+    schema_: dict[str, Any] | None = Field(None, alias="schema", description="feature schema; default inferred")
+    target: str | None = Field(None, max_length=200)
+    data_version: str | None = Field(None, max_length=200)
+    parent_version: str | None = Field(None, max_length=220)
+    description: str | None = Field(None, max_length=2000)
+    alias: str | None = Field(None, max_length=100)

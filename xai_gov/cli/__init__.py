@@ -11,6 +11,7 @@ import typer
 from xai_gov.cli import audit as audit_commands
 from xai_gov.cli import batch as batch_commands
 from xai_gov.cli import explanations as explanation_commands
+from xai_gov.cli import imports as import_commands
 from xai_gov.cli import keys as key_commands
 from xai_gov.cli import lineage as lineage_commands
 from xai_gov.cli import models as model_commands
@@ -33,6 +34,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(schema_app, name="schema")
 app.add_typer(model_commands.models_app, name="models")
 app.command("register")(model_commands.register)
+app.add_typer(import_commands.import_app, name="import")
 app.command("lineage")(lineage_commands.lineage)
 app.command("explain")(explanation_commands.explain)
 app.command("replay")(explanation_commands.replay)

@@ -23,6 +23,10 @@ def lineage(
     commit: Annotated[str | None, typer.Option(help="Code commit, full or 7+ digit prefix.")] = None,
     trainer: Annotated[str | None, typer.Option(help="Who trained the model.")] = None,
     decision: Annotated[str | None, typer.Option(help="A decision id: the version(s) that explained it.")] = None,
+    mlflow_run: Annotated[str | None, typer.Option(help="An MLflow run id: the version(s) imported from it.")]
+    = None,
+    dataset_digest: Annotated[str | None, typer.Option(help="An MLflow dataset digest, DVC md5 or data version.")]
+    = None,
     since: Annotated[str | None, typer.Option(help="From this date/time, inclusive (ISO 8601, UTC).")] = None,
     until: Annotated[str | None, typer.Option(help="Up to this date/time, exclusive.")] = None,
     date_field: Annotated[str, typer.Option(help="Which date --since/--until filter: registered or trained.")]
@@ -46,7 +50,7 @@ def lineage(
         digest = hash_file(data_file) if data_file is not None else data_hash
         return client.find_lineage(data_sha256=digest, commit=commit, trainer=trainer,
                                    since=parse_utc(since, field="since"), until=parse_utc(until, field="until"),
-                                   date_field=date_field)
+                                   date_field=date_field, mlflow_run_id=mlflow_run, dataset_digest=dataset_digest)
 
     views = run(find)
     if as_json:
@@ -76,8 +80,30 @@ def show_lineage(record: LineageRecord, *, title: str) -> None:
         ("environment", f"Python {record.environment.get('python', '-')}; {key_packages}"),
         ("parent version", record.parent_version),
         ("approver", record.approver),
+        *_external_rows(record),
         ("missing", "; ".join(f"{k}: {v}" for k, v in record.missing.items()) or "-"),
     ])
+
+
+def _external_rows(record: LineageRecord) -> list[tuple[str, str]]:
+    """Rows for what came from outside (MLflow, DVC, Metaflow), only where there is something."""
+    rows = []
+    if record.data_version:
+        rows.append(("data version", record.data_version))
+    if record.dvc:
+        rows.append(("DVC", f"md5 {record.dvc.get('md5')} of {record.dvc.get('path')} "
+                            f"({record.dvc.get('recorded_in')})"))
+    if record.mlflow:
+        m = record.mlflow
+        registered = f"{m['registered_model']} v{m['model_version']}, " if m.get("registered_model") else ""
+        rows.append(("MLflow", f"{registered}run {m.get('run_id')} at {m.get('tracking_uri')} ({m.get('model_uri')})"))
+    for dataset in record.datasets:
+        digest = dataset.get("data_sha256") or f"data not read: {dataset.get('missing')}"
+        rows.append((f"dataset ({dataset.get('context') or '-'})",
+                     f"{dataset.get('name')} digest {dataset.get('digest')}; {digest}"))
+    if record.metaflow:
+        rows.append(("Metaflow", str(record.metaflow.get("pathspec") or record.metaflow)))
+    return rows
 
 
 def _summary(values: dict[str, object], limit: int = 6) -> str:

@@ -45,6 +45,8 @@ def register(
     data_hash: Annotated[str | None, typer.Option(help="Training-data hash, if the file is not at hand.")] = None,
     data_rows: Annotated[int | None, typer.Option(help="Training rows, with --data-hash.")] = None,
     data_source: Annotated[str | None, typer.Option(help="Where the training data lives (URI).")] = None,
+    data_version: Annotated[str | None, typer.Option(help="Any data-version string: DVC md5, lakeFS commit, "
+                                                          "Delta version (next to the canonical hash).")] = None,
     trainer: Annotated[str | None, typer.Option(help="Who trained the model.")] = None,
     code_path: Annotated[Path | None, typer.Option(help="Git checkout of the training code.")] = Path("."),
     repository: Annotated[str | None, typer.Option(help="Code repository URL (else read from git).")] = None,
@@ -90,7 +92,7 @@ def register(
             training_started_at=parse_utc(started, field="started"), training_ended_at=parse_utc(ended, field="ended"),
             hyperparameters=read_json_object(hyperparameters, field="hyperparameters"),
             seeds=read_json_object(seeds, field="seeds"), metrics=read_json_object(metrics, field="metrics"),
-            parent_version=parent,
+            parent_version=parent, data_version=data_version, data_file=training_data,
         )
         declarations = Declarations.build(
             protected=protected, not_protected=not_protected, nullable=nullable, reason_codes=reason_codes,

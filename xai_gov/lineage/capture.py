@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from xai_gov.lineage.dvc import dvc_version
+from xai_gov.lineage.metaflow import metaflow_ids
 from xai_gov.lineage.models import LineageRecord
 from xai_gov.timeutil import as_utc, utcnow
 
@@ -157,12 +159,23 @@ def build_lineage(
     metrics: Mapping[str, Any] | None = None,
     parent_version: str | None = None,
     environment: Mapping[str, Any] | None = None,
+    data_version: str | None = None,
+    data_file: str | Path | None = None,
+    mlflow: Mapping[str, Any] | None = None,
+    datasets: tuple[Mapping[str, Any], ...] = (),
+    missing_reasons: Mapping[str, str] | None = None,
 ) -> LineageRecord:
     """A lineage record from what was given, filling the rest from git and the environment.
 
     What was given wins over what is read; a field neither given nor readable is
-    recorded in ``missing`` with the reason.
+    recorded in ``missing`` with the reason (``missing_reasons`` says why, where the
+    caller knows better than "not given"). A local ``data_file`` tracked by DVC adds
+    DVC's md5 and path; inside a Metaflow task its ids are recorded.
     """
+    if data_version is not None and not str(data_version).strip():
+        data_version = None
+    dvc = dvc_version(data_file) if data_file is not None and Path(data_file).exists() else None
+    flow = metaflow_ids()
     missing: dict[str, str] = {}
     read = capture_git(code_path) if code_path is not None and None in (repository_url, commit, dirty) else None
     if read is not None:
@@ -186,6 +199,9 @@ def build_lineage(
         if not value:
             missing[key] = "not given"
     missing["approver"] = "not approved yet"
+    for key, reason in (missing_reasons or {}).items():
+        if key in missing:
+            missing[key] = reason
     return LineageRecord(
         code_repository=repository_url, code_commit=commit, code_dirty=dirty,
         data_sha256=data_sha256, data_rows=data_rows, data_source_uri=data_source_uri, trainer=trainer,
@@ -194,4 +210,7 @@ def build_lineage(
         metrics=json_safe(dict(metrics or {})),
         environment=dict(environment) if environment is not None else capture_environment(),
         parent_version=parent_version, approver=None, missing=dict(sorted(missing.items())),
+        data_version=str(data_version).strip() if data_version is not None else None, mlflow=dict(mlflow or {}),
+        datasets=tuple(dict(d) for d in datasets), dvc=dvc.to_dict() if dvc else {},
+        metaflow=flow.to_dict() if flow else {},
     )

@@ -18,8 +18,17 @@ LINEAGE_FIELDS: tuple[str, ...] = (
     "data_sha256", "data_rows", "data_source_uri",
     "trainer", "training_started_at", "training_ended_at",
     "hyperparameters", "seeds", "metrics", "environment",
-    "parent_version", "approver",
+    "parent_version", "approver", "data_version",
 )
+
+#: Where the model came from outside xai-gov, kept as documents (one JSON column): the MLflow run and
+#: model it was imported from, the datasets MLflow logged, DVC's entry for the training file, and the
+#: Metaflow task it was registered in. Each is empty when it does not apply.
+EXTERNAL_FIELDS: tuple[str, ...] = ("mlflow", "datasets", "dvc", "metaflow")
+
+#: Added after the first release: left out of ``to_dict`` while empty, so the records (and ledger
+#: hashes) of versions registered before them stay exactly as they were.
+_OPTIONAL_FIELDS: tuple[str, ...] = ("data_version", *EXTERNAL_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -40,12 +49,35 @@ class LineageRecord:
     parent_version: str | None = None
     approver: str | None = None
     missing: dict[str, str] = field(default_factory=dict)
+    data_version: str | None = None  # any data-version string (DVC md5, lakeFS commit, Delta version)
+    mlflow: dict[str, Any] = field(default_factory=dict)  # back-reference: tracking URI, run, model
+    datasets: tuple[dict[str, Any], ...] = ()  # MLflow's logged inputs: name, digest, source, schema, hash
+    dvc: dict[str, Any] = field(default_factory=dict)  # DVC's md5 and path of the training file
+    metaflow: dict[str, Any] = field(default_factory=dict)  # flow, run, step, task ids
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         for key in ("training_started_at", "training_ended_at"):
             out[key] = format_utc(out[key])
+        out["datasets"] = [dict(d) for d in self.datasets]
+        for key in _OPTIONAL_FIELDS:
+            if not out[key]:
+                del out[key]
         return out
+
+    def external(self) -> dict[str, Any]:
+        """The external references, as stored (one JSON document)."""
+        return {key: value for key, value in (("mlflow", self.mlflow), ("datasets", [dict(d) for d in self.datasets]),
+                                              ("dvc", self.dvc), ("metaflow", self.metaflow)) if value}
+
+    def data_references(self) -> list[tuple[str, str]]:
+        """(kind, value) of every external identifier of the training data, for lookups."""
+        refs = [("mlflow_digest", str(d["digest"])) for d in self.datasets if d.get("digest")]
+        if self.dvc.get("md5"):
+            refs.append(("dvc_md5", str(self.dvc["md5"])))
+        if self.data_version:
+            refs.append(("data_version", self.data_version))
+        return list(dict.fromkeys(refs))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LineageRecord:
@@ -54,7 +86,7 @@ class LineageRecord:
             values[key] = parse_utc(values[key], field=key)
         for key in ("hyperparameters", "seeds", "metrics", "environment"):
             values[key] = dict(values[key] or {})
-        return cls(**values, missing=dict(data.get("missing") or {}))
+        return cls(**values, missing=dict(data.get("missing") or {}), **external_fields(data))
 
 
 @dataclass(frozen=True)
@@ -75,3 +107,11 @@ class LineageView:
         return {"model": self.model, "version": self.version, "ref": self.ref,
                 "registered_at": format_utc(self.registered_at), "registered_by": self.registered_by,
                 "lineage": self.lineage.to_dict()}
+
+
+def external_fields(document: dict[str, Any] | None) -> dict[str, Any]:
+    """LineageRecord keyword arguments from an external-references document (missing keys: empty)."""
+    document = document or {}
+    return {"mlflow": dict(document.get("mlflow") or {}),
+            "datasets": tuple(dict(d) for d in document.get("datasets") or ()),
+            "dvc": dict(document.get("dvc") or {}), "metaflow": dict(document.get("metaflow") or {})}

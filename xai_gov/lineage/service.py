@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from xai_gov.audit import ledger
-from xai_gov.errors import InvalidInput
+from xai_gov.errors import InvalidInput, NotFound
 from xai_gov.lineage.models import LineageView
 from xai_gov.registry.models import ModelRef
 from xai_gov.store import repos
@@ -35,19 +35,33 @@ class LineageService:
 
     def find(self, *, data_sha256: str | None = None, commit: str | None = None, trainer: str | None = None,
              since: datetime | None = None, until: datetime | None = None,
-             date_field: DateField = "registered", actor: str) -> list[LineageView]:
-        """Versions matching every filter given. ``since`` is inclusive, ``until`` exclusive."""
+             date_field: DateField = "registered", mlflow_run_id: str | None = None,
+             dataset_digest: str | None = None, actor: str) -> list[LineageView]:
+        """Versions matching every filter given. ``since`` is inclusive, ``until`` exclusive.
+
+        ``dataset_digest`` matches any external identifier of the training data (an MLflow dataset
+        digest, DVC's md5, a data version); an MLflow run id or a dataset digest that matches no
+        version at all is an error naming it, since it was asked about by its exact value.
+        """
         if date_field not in ("registered", "trained"):
             raise InvalidInput(f"date field {date_field!r}: use registered or trained", field="date_field")
-        if not any(v is not None for v in (data_sha256, commit, trainer, since, until)):
-            raise InvalidInput("give at least one of: data hash, commit, trainer, since, until", field="filter")
+        if not any(v is not None for v in (data_sha256, commit, trainer, since, until, mlflow_run_id,
+                                           dataset_digest)):
+            raise InvalidInput("give at least one of: data hash, commit, trainer, since, until, MLflow run, "
+                               "dataset digest", field="filter")
         if since is not None and until is not None and as_utc(since) >= as_utc(until):
             raise InvalidInput("'since' must be before 'until'", field="since")
         query = {"data_sha256": None if data_sha256 is None else normalise_data_hash(data_sha256),
                  "commit": None if commit is None else normalise_commit(commit), "trainer": trainer,
                  "since": None if since is None else as_utc(since), "until": None if until is None else as_utc(until),
-                 "date_field": date_field}
+                 "date_field": date_field,
+                 "mlflow_run_id": None if mlflow_run_id is None else _plain(mlflow_run_id, "mlflow_run_id"),
+                 "dataset_digest": None if dataset_digest is None else _plain(dataset_digest, "dataset_digest")}
         with self.database.session() as session:
+            for key, what in (("mlflow_run_id", "MLflow run"), ("dataset_digest", "dataset digest")):
+                if query[key] is not None and not repos.lineage_where(session, **{key: query[key]}):
+                    raise NotFound(f"no registered version was trained from {what} {query[key]!r}",
+                                   code=f"{key}_not_found", field=key)
             views = repos.lineage_where(session, **query)  # type: ignore[arg-type]
             record_lookup(session, actor=actor, query=query, views=views)
             return views
@@ -59,6 +73,13 @@ def normalise_data_hash(value: str) -> str:
     if len(digest) != 64 or not _HEX.match(digest):
         raise InvalidInput(f"{value!r} is not a data hash (sha256: and 64 hex digits)", field="data_hash")
     return "sha256:" + digest
+
+
+def _plain(value: str, field: str) -> str:
+    text = value.strip()
+    if not text or len(text) > 200:
+        raise InvalidInput(f"{field} must be 1 to 200 characters", field=field)
+    return text
 
 
 def normalise_commit(value: str) -> str:

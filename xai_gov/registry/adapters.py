@@ -49,6 +49,10 @@ class ModelAdapter(ABC):
         """The classes, in column order, where the model itself knows them."""
         return None
 
+    def loads_pickles(self) -> bool:
+        """Whether loading this model runs arbitrary code (pickle): only the owner role may register one."""
+        return False
+
 
 # -- scikit-learn ---------------------------------------------------------------
 
@@ -73,6 +77,9 @@ class SklearnAdapter(ModelAdapter):
     def class_names(self) -> tuple[str, ...] | None:
         classes = getattr(self.estimator, "classes_", None)
         return None if classes is None else tuple(str(c) for c in classes)
+
+    def loads_pickles(self) -> bool:
+        return self.serialization in PICKLE_FORMATS
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "serialization": self.serialization, "trusted_types": list(self.trusted_types),
@@ -366,6 +373,12 @@ def adapter_from_spec(spec: Mapping[str, Any], artifact: bytes | None = None,
                                    trusted_types=spec.get("trusted_types") or ())
     if kind == PythonAdapter.kind:
         return PythonAdapter(spec["target"])
+    if kind == "mlflow_pyfunc":
+        if artifact is None:
+            raise InvalidInput("an MLflow pyfunc model version needs its artifact", field="artifact")
+        from xai_gov.integrations.mlflow_pyfunc import MlflowPyfuncAdapter  # needs the mlflow extra
+
+        return MlflowPyfuncAdapter(artifact)
     if kind == HttpAdapter.kind:
         return HttpAdapter(spec["url"], protocol=spec["protocol"], batch_size=spec["batch_size"],
                            timeout=spec["timeout"], retries=spec["retries"], output_name=spec.get("output_name"),

@@ -33,7 +33,7 @@ _LINEAGE_KEYS = {
     "training_ended_at": "training_ended_at", "ended": "training_ended_at",
     "hyperparameters": "hyperparameters", "seeds": "seeds", "metrics": "metrics",
     "data_sha256": "data_sha256", "data_rows": "data_rows", "data_source_uri": "data_source_uri",
-    "parent_version": "parent_version",
+    "parent_version": "parent_version", "data_version": "data_version",
 }
 
 
@@ -121,6 +121,24 @@ def parse_background(data: bytes, *, source: str = "background") -> pd.DataFrame
     if frame.empty:
         raise InvalidInput(f"{source} has no rows", field="background")
     return frame
+
+
+def background_from_rows(rows: list[dict[str, Any]] | None) -> pd.DataFrame | None:
+    """A background sample sent as JSON rows (None when none was sent)."""
+    if rows is None:
+        return None
+    if not rows:
+        raise InvalidInput("the background has no rows", field="background")
+    return pd.DataFrame.from_records(rows)
+
+
+def schema_from_document(document: dict[str, Any] | None) -> FeatureSchema | None:
+    if document is None:
+        return None
+    try:
+        return FeatureSchema.from_dict(document)
+    except InvalidInput as error:
+        raise InvalidInput(f"schema: {error.message}", field=error.field or "schema") from error
 
 
 def lineage_from_document(document: dict[str, Any] | None, *, code_path: str | Path | None = None) -> LineageRecord:

@@ -89,7 +89,8 @@ class RegistryService:
                 background_sha256="", background_rows=len(background), description=description,
                 registered_at=utcnow(), registered_by=actor.name, aliases=(), lineage=lineage), adapter, background)
 
-        artifact = adapter.dump() if isinstance(adapter, SklearnAdapter) else None
+        dump = getattr(adapter, "dump", None)  # adapters that travel as an artifact (sklearn, MLflow pyfunc)
+        artifact = dump() if callable(dump) else None
         background_bytes = background.to_csv(index=False, lineterminator="\n").encode("utf-8")
         written: list[str] = []
         try:
@@ -231,6 +232,9 @@ def _check_may_register(actor: Actor, adapter: ModelAdapter) -> None:
         raise PermissionDenied(
             f"a {adapter.serialization} artifact runs arbitrary code when loaded: only the owner role may register "
             f"one ({actor.name} is {actor.role.value})", field="serialization")
+    if adapter.loads_pickles() and actor.role != Role.OWNER:
+        raise PermissionDenied(f"a {adapter.kind} model runs arbitrary code when loaded: only the owner role may "
+                               f"register one ({actor.name} is {actor.role.value})", field="serialization")
 
 
 def _checked_classes(schema: FeatureSchema, adapter: ModelAdapter) -> FeatureSchema:

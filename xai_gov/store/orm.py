@@ -101,6 +101,7 @@ class LineageRow(Base):
         Index("ix_lineage_records_data_sha256", "data_sha256"),
         Index("ix_lineage_records_trainer", "trainer"),
         Index("ix_lineage_records_training_started_at", "training_started_at"),
+        Index("ix_lineage_records_mlflow_run_id", "mlflow_run_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -121,8 +122,26 @@ class LineageRow(Base):
     parent_version: Mapped[str | None] = mapped_column(String(220))
     approver: Mapped[str | None] = mapped_column(String(200))
     missing: Mapped[dict[str, Any]]
+    data_version: Mapped[str | None] = mapped_column(Text)
+    mlflow_run_id: Mapped[str | None] = mapped_column(String(64))  # from ``external``, indexed for lookups
+    external: Mapped[dict[str, Any] | None]  # mlflow, datasets, dvc, metaflow (LineageRecord.external())
 
     model_version: Mapped[ModelVersionRow] = relationship(back_populates="lineage")
+    data_refs: Mapped[list[LineageDataRefRow]] = relationship(back_populates="lineage")
+
+
+class LineageDataRefRow(Base):
+    """An external identifier of a version's training data: an MLflow dataset digest, DVC md5, data version."""
+
+    __tablename__ = "lineage_data_refs"
+    __table_args__ = (Index("ix_lineage_data_refs_value", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lineage_id: Mapped[int] = mapped_column(ForeignKey("lineage_records.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(200))
+
+    lineage: Mapped[LineageRow] = relationship(back_populates="data_refs")
 
 
 class AliasRow(Base):

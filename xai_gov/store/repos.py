@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from xai_gov.errors import NotFound
 from xai_gov.explain.records import ExplanationRecord
-from xai_gov.lineage.models import LINEAGE_FIELDS, LineageRecord, LineageView
+from xai_gov.lineage.models import LINEAGE_FIELDS, LineageRecord, LineageView, external_fields
 from xai_gov.registry.models import AliasMove, ModelRef, ModelSummary, ModelVersion
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.store.orm import (
@@ -18,6 +18,7 @@ from xai_gov.store.orm import (
     AliasRow,
     ArtifactRow,
     ExplanationRow,
+    LineageDataRefRow,
     LineageRow,
     ModelVersionRow,
     RegisteredModelRow,
@@ -60,7 +61,11 @@ def add_version(session: Session, *, model: RegisteredModelRow, version: int, ad
     )
     session.add(row)
     session.flush()
-    session.add(_lineage_row(row.id, lineage))
+    lineage_row = _lineage_row(row.id, lineage)
+    session.add(lineage_row)
+    session.flush()
+    session.add_all(LineageDataRefRow(lineage_id=lineage_row.id, kind=kind, value=value[:200])
+                    for kind, value in lineage.data_references())
     session.flush()
     return version_entity(session, row)
 
@@ -144,7 +149,8 @@ def alias_history(session: Session, name: str) -> list[AliasMove]:
 
 def lineage_where(session: Session, *, data_sha256: str | None = None, commit: str | None = None,
                   trainer: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                  date_field: str = "registered") -> list[LineageView]:
+                  date_field: str = "registered", mlflow_run_id: str | None = None,
+                  dataset_digest: str | None = None) -> list[LineageView]:
     """Lineage of every version matching all the filters given, oldest registration first."""
     query = (select(LineageRow, ModelVersionRow, RegisteredModelRow)
              .join(ModelVersionRow, LineageRow.model_version_id == ModelVersionRow.id)
@@ -156,6 +162,12 @@ def lineage_where(session: Session, *, data_sha256: str | None = None, commit: s
         query = query.where(LineageRow.code_commit.startswith(commit, autoescape=True))
     if trainer is not None:
         query = query.where(LineageRow.trainer == trainer)
+    if mlflow_run_id is not None:
+        query = query.where(LineageRow.mlflow_run_id == mlflow_run_id)
+    if dataset_digest is not None:
+        # Any external identifier of the training data: MLflow dataset digest, DVC md5, data version.
+        query = query.where(LineageRow.id.in_(select(LineageDataRefRow.lineage_id)
+                                              .where(LineageDataRefRow.value == dataset_digest)))
     moment = ModelVersionRow.registered_at if date_field == "registered" else LineageRow.training_started_at
     if since is not None:
         query = query.where(moment >= since)
@@ -223,11 +235,13 @@ def version_entity(session: Session, row: ModelVersionRow) -> ModelVersion:
 
 def _lineage_row(model_version_id: int, lineage: LineageRecord) -> LineageRow:
     return LineageRow(model_version_id=model_version_id, missing=dict(lineage.missing),
+                      external=lineage.external() or None, mlflow_run_id=lineage.mlflow.get("run_id"),
                       **{name: getattr(lineage, name) for name in LINEAGE_FIELDS})
 
 
 def _lineage_entity(row: LineageRow) -> LineageRecord:
-    return LineageRecord(missing=dict(row.missing), **{name: getattr(row, name) for name in LINEAGE_FIELDS})
+    return LineageRecord(missing=dict(row.missing), **external_fields(row.external),
+                         **{name: getattr(row, name) for name in LINEAGE_FIELDS})
 
 
 # -- explanations -------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Registration from the systems banks already run (MLflow); each needs its optional extra."""
