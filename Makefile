@@ -41,11 +41,11 @@ test: lint | $(CHROMIUM)
 serve: $(VENV)/.installed-base
 	$(BIN)/xai-gov serve --demo-model
 
-# Pin the image's dependencies: resolve '.[postgres]' in a throw-away venv and freeze it.
+# Pin the image's dependencies: resolve '.[postgres,mlflow]' in a throw-away venv and freeze it.
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet '.[postgres]'
+	.lock-venv/bin/pip install --quiet '.[postgres,mlflow]'
 	.lock-venv/bin/pip freeze --exclude xai-gov > requirements.lock
 	rm -rf .lock-venv build
 

@@ -13,9 +13,10 @@ def _name(requirement: str) -> str:
     return re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
 
 
-def test_the_lock_pins_every_runtime_and_postgres_dependency() -> None:
+def test_the_lock_pins_every_runtime_postgres_and_mlflow_dependency() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    required = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["postgres"]}
+    extras = project["optional-dependencies"]
+    required = {_name(r) for r in project["dependencies"] + extras["postgres"] + extras["mlflow"]}
     pinned = {_name(line) for line in (ROOT / "requirements.lock").read_text().splitlines()
               if line.strip() and not line.startswith("#")}
     assert required - pinned == set(), "run `make lock`"

@@ -32,6 +32,12 @@ class MlflowStore:
         mlflow.set_tracking_uri(self.tracking_uri)
         self.experiment_id = mlflow.create_experiment("credit", artifact_location=(root / "artifacts").as_uri())
 
+    def close(self) -> None:
+        """Forget the store: MLflow keeps the URI process-wide (and in MLFLOW_TRACKING_URI)."""
+        import mlflow
+
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+
     def log_sklearn(self, model: Any, train: pd.DataFrame, target: str, *, registered_name: str | None,
                     git: bool = True, dataset_source: str | None = None, user: str = "alice",
                     params: dict[str, Any] | None = None, pyfunc_predict_fn: str = "predict",

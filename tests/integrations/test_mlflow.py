@@ -31,8 +31,10 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> MlflowStore:
-    return MlflowStore(tmp_path / "mlflow")
+def store(tmp_path: Path) -> Iterator[MlflowStore]:
+    created = MlflowStore(tmp_path / "mlflow")
+    yield created
+    created.close()
 
 
 @pytest.fixture
@@ -80,7 +82,10 @@ def test_a_pipeline_with_string_categories_imports_with_one_command_explains_and
                      for k, v in train.drop(columns=["credit_risk"]).iloc[3].items()}
         record = client.explain("credit-lr@staging", applicant, decision_id="LOAN-ML-1", methods=["lime", "shap"],
                                 parameters={"lime": {"num_samples": 300, "repeats": 2}})
-        assert record.reasons or record.prediction.predicted_class == "good"
+        expected = logged_model_probabilities(logged, train.drop(columns=["credit_risk"]).iloc[[3]])
+        assert record.prediction.probabilities == pytest.approx({"bad": expected[0], "good": expected[1]})
+        assert record.lime is not None and record.shap is not None and record.methods == ("lime", "shap")
+        assert [v.ref for v in client.lineage_by_decision("LOAN-ML-1")] == ["credit-lr@1"]
         # Found by commit, by MLflow run id and by dataset digest, from the SDK and the CLI alike.
         assert [v.ref for v in client.lineage_by_commit(COMMIT[:8])] == ["credit-lr@1"]
         assert [v.ref for v in client.lineage_by_mlflow_run(logged.run_id)] == ["credit-lr@1"]
@@ -93,6 +98,14 @@ def test_a_pipeline_with_string_categories_imports_with_one_command_explains_and
                                     "--json"])
         assert found.exit_code == 0, found.stderr
         assert '"ref": "credit-lr@1"' in found.stdout
+
+
+def logged_model_probabilities(logged: object, rows: pd.DataFrame) -> list[float]:
+    """What MLflow's own loader predicts for the logged model: the imported version must agree."""
+    import mlflow.sklearn
+
+    model = mlflow.sklearn.load_model(f"runs:/{logged.run_id}/model")  # type: ignore[attr-defined]
+    return model.predict_proba(rows)[0].tolist()
 
 
 def test_a_tree_ensemble_imports_by_alias_through_the_sdk_once_its_tree_type_is_trusted(

@@ -21,7 +21,10 @@ pytest.importorskip("mlflow")
 def test_an_owner_imports_over_http_and_an_auditor_finds_it_by_run_and_digest(
         tmp_path: Path, client: Client, small_model: Pipeline, german: pd.DataFrame) -> None:
     store = MlflowStore(tmp_path / "mlflow")
-    logged = store.log_sklearn(clone(small_model), german.head(500), "credit_risk", registered_name="credit-api")
+    try:
+        logged = store.log_sklearn(clone(small_model), german.head(500), "credit_risk", registered_name="credit-api")
+    finally:
+        store.close()
     admin = Actor("root", Role.ADMIN)
     keys = {role: client.keys.create(name=role.value, role=role, actor=admin)[1] for role in Role}
 

@@ -10,7 +10,7 @@ import typer
 from xai_gov.cli.output import JsonFlag, fields, print_json, run, short, table, when
 from xai_gov.cli.state import state
 from xai_gov.lineage.datahash import hash_file
-from xai_gov.lineage.models import LineageRecord, LineageView
+from xai_gov.lineage.models import LineageRecord, LineageView, external_rows
 from xai_gov.timeutil import parse_utc
 
 
@@ -80,30 +80,9 @@ def show_lineage(record: LineageRecord, *, title: str) -> None:
         ("environment", f"Python {record.environment.get('python', '-')}; {key_packages}"),
         ("parent version", record.parent_version),
         ("approver", record.approver),
-        *_external_rows(record),
+        *external_rows(record),
         ("missing", "; ".join(f"{k}: {v}" for k, v in record.missing.items()) or "-"),
     ])
-
-
-def _external_rows(record: LineageRecord) -> list[tuple[str, str]]:
-    """Rows for what came from outside (MLflow, DVC, Metaflow), only where there is something."""
-    rows = []
-    if record.data_version:
-        rows.append(("data version", record.data_version))
-    if record.dvc:
-        rows.append(("DVC", f"md5 {record.dvc.get('md5')} of {record.dvc.get('path')} "
-                            f"({record.dvc.get('recorded_in')})"))
-    if record.mlflow:
-        m = record.mlflow
-        registered = f"{m['registered_model']} v{m['model_version']}, " if m.get("registered_model") else ""
-        rows.append(("MLflow", f"{registered}run {m.get('run_id')} at {m.get('tracking_uri')} ({m.get('model_uri')})"))
-    for dataset in record.datasets:
-        digest = dataset.get("data_sha256") or f"data not read: {dataset.get('missing')}"
-        rows.append((f"dataset ({dataset.get('context') or '-'})",
-                     f"{dataset.get('name')} digest {dataset.get('digest')}; {digest}"))
-    if record.metaflow:
-        rows.append(("Metaflow", str(record.metaflow.get("pathspec") or record.metaflow)))
-    return rows
 
 
 def _summary(values: dict[str, object], limit: int = 6) -> str:

@@ -115,3 +115,27 @@ def external_fields(document: dict[str, Any] | None) -> dict[str, Any]:
     return {"mlflow": dict(document.get("mlflow") or {}),
             "datasets": tuple(dict(d) for d in document.get("datasets") or ()),
             "dvc": dict(document.get("dvc") or {}), "metaflow": dict(document.get("metaflow") or {})}
+
+
+def external_rows(record: LineageRecord) -> list[tuple[str, str]]:
+    """(label, text) rows for what came from outside (MLflow, DVC, Metaflow), only where there is something.
+
+    The CLI and the packets print the same rows.
+    """
+    rows = []
+    if record.data_version:
+        rows.append(("data version", record.data_version))
+    if record.dvc:
+        rows.append(("DVC", f"md5 {record.dvc.get('md5')} of {record.dvc.get('path')} "
+                            f"({record.dvc.get('recorded_in')})"))
+    if record.mlflow:
+        m = record.mlflow
+        registered = f"{m['registered_model']} v{m['model_version']}, " if m.get("registered_model") else ""
+        rows.append(("MLflow", f"{registered}run {m.get('run_id')} at {m.get('tracking_uri')} ({m.get('model_uri')})"))
+    for dataset in record.datasets:
+        digest = dataset.get("data_sha256") or f"data not read: {dataset.get('missing')}"
+        rows.append((f"dataset ({dataset.get('context') or '-'})",
+                     f"{dataset.get('name')} digest {dataset.get('digest')}; {digest}"))
+    if record.metaflow:
+        rows.append(("Metaflow", str(record.metaflow.get("pathspec") or record.metaflow)))
+    return rows

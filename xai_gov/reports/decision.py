@@ -9,6 +9,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak
 
 from xai_gov.explain.records import ExplanationRecord
+from xai_gov.lineage.models import external_rows
 from xai_gov.policies.evaluate import score_at
 from xai_gov.registry.models import ModelVersion
 from xai_gov.reports.layout import (
@@ -246,6 +247,7 @@ def lineage_rows(version: ModelVersion) -> list[tuple[str, Any]]:
                         + ", ".join(f"{n} {lineage.environment.get('packages', {}).get(n, '-')}"
                                     for n in ("scikit-learn", "numpy", "pandas"))),
         ("Parent version", lineage.parent_version or "-"),
+        *external_rows(lineage),
         ("Artifact", f"sha256 {version.artifact_sha256 or '-'}"),
         ("Not captured", missing),
     ]
