@@ -37,6 +37,7 @@ from xai_gov.lineage.capture import (
     build_lineage,
     estimator_hyperparameters,
     estimator_seeds,
+    local_file,
 )
 from xai_gov.lineage.datahash import hash_frame
 from xai_gov.lineage.models import LineageRecord, LineageView
@@ -213,7 +214,7 @@ class Client:
             training_started_at=training_started_at, training_ended_at=training_ended_at,
             hyperparameters=hyperparameters, seeds={**estimator_seeds(found_params), **(seeds or {})},
             metrics=metrics, parent_version=parent_version, data_version=data_version,
-            data_file=_local_path(data_source_uri),
+            data_file=local_file(data_source_uri),
         )
         declarations = Declarations.build(protected=protected, not_protected=not_protected, nullable=nullable,
                                           reason_codes=reason_codes, protected_override=protected_override,
@@ -380,17 +381,6 @@ def as_adapter(model: Any, *, serialization: Serialization = "skops",
         return SklearnAdapter(model, serialization=serialization, trusted_types=trusted_types)
     raise InvalidInput(f"cannot register a {type(model).__name__}: give a fitted estimator with predict_proba, "
                        "an import path 'package.module:function', or a ModelAdapter", field="model")
-
-
-def _local_path(uri: str | None) -> Path | None:
-    """A data source URI that names a local file (a path or file://), else None."""
-    if not uri:
-        return None
-    if uri.startswith("file://"):
-        uri = uri.removeprefix("file://")
-    elif "://" in uri:
-        return None
-    return Path(uri) if Path(uri).is_file() else None
 
 
 def _target_name(y_train: Iterable[Any] | None, schema: FeatureSchema | None) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # no network beyond loopback in tests
 
 COMMIT = "3f2c1e9a7b6d5c4e3f2a1b0c9d8e7f6a5b4c3d2e"
 REPOSITORY = "https://git.example.org/bank/credit-models.git"

@@ -73,6 +73,9 @@ class MlflowSource:
             raise InvalidInput("no MLflow tracking URI: pass --tracking-uri (tracking_uri=) or set "
                                "MLFLOW_TRACKING_URI", field="tracking_uri")
         self.tracking_uri = _checked_tracking_uri(uri)
+        # MLflow 3 sends usage telemetry to its makers unless told not to; xai-gov talks to nobody
+        # but the tracking store it is given (an explicit setting by the user is kept).
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         try:
             from mlflow.tracking import MlflowClient
         except ImportError as exc:

@@ -141,6 +141,17 @@ def _is_plain_json(value: Any) -> bool:
     return False
 
 
+def local_file(uri: str | None) -> Path | None:
+    """The local file a data source URI names (a path or file://), else None: DVC is looked up beside it."""
+    if not uri:
+        return None
+    if uri.startswith("file://"):
+        uri = uri.removeprefix("file://")
+    elif "://" in uri:
+        return None
+    return Path(uri) if Path(uri).is_file() else None
+
+
 def build_lineage(
     *,
     data_sha256: str | None,

@@ -139,6 +139,8 @@ def schema_from_document(document: dict[str, Any] | None) -> FeatureSchema | Non
         return FeatureSchema.from_dict(document)
     except InvalidInput as error:
         raise InvalidInput(f"schema: {error.message}", field=error.field or "schema") from error
+    except (TypeError, ValueError, AttributeError) as exc:  # a feature that is not an object, a bound not a number
+        raise InvalidInput(f"schema: not a feature schema: {exc}", field="schema") from exc
 
 
 def lineage_from_document(document: dict[str, Any] | None, *, code_path: str | Path | None = None) -> LineageRecord:
