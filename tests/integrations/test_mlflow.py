@@ -10,8 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -33,6 +35,14 @@ runner = CliRunner()
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[MlflowStore]:
     created = MlflowStore(tmp_path / "mlflow")
+    yield created
+    created.close()
+
+
+@pytest.fixture
+def sqlite_client(tmp_path: Path) -> Iterator[Client]:
+    """For the tests of loading and serving models, which do not depend on the database (both run the rest)."""
+    created = Client(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'store.db'}")
     yield created
     created.close()
 
@@ -109,14 +119,13 @@ def logged_model_probabilities(logged: object, rows: pd.DataFrame) -> list[float
 
 
 def test_a_tree_ensemble_imports_by_alias_through_the_sdk_once_its_tree_type_is_trusted(
-        client: Client, store: MlflowStore, german_xy: tuple[pd.DataFrame, pd.Series], train: pd.DataFrame) -> None:
+        sqlite_client: Client, store: MlflowStore, german_xy: tuple[pd.DataFrame, pd.Series],
+        train: pd.DataFrame) -> None:
     from mlflow.tracking import MlflowClient
 
+    client = sqlite_client
     X, _ = german_xy
     categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
-    from sklearn.compose import ColumnTransformer
-    from sklearn.preprocessing import OrdinalEncoder
-
     forest = Pipeline([("encode", ColumnTransformer([("c", OrdinalEncoder(), categorical)], remainder="passthrough")),
                        ("classify", RandomForestClassifier(n_estimators=20, max_depth=5, random_state=3))])
     logged = store.log_sklearn(forest, train, "credit_risk", registered_name="credit-rf",
@@ -153,7 +162,9 @@ def scoring_server() -> Iterator[str]:
 
 
 def test_a_model_served_over_mlflows_protocol_registers_with_the_runs_lineage(
-        client: Client, store: MlflowStore, small_model: Pipeline, train: pd.DataFrame, scoring_server: str) -> None:
+        sqlite_client: Client, store: MlflowStore, small_model: Pipeline, train: pd.DataFrame,
+        scoring_server: str) -> None:
+    client = sqlite_client
     logged = store.log_sklearn(clone(small_model), train, "credit_risk", registered_name="credit-served")
     version = client.import_mlflow("models:/credit-served/1", tracking_uri=store.tracking_uri,
                                    serve_url=f"{scoring_server}/invocations", class_names=["bad", "good"],
@@ -167,8 +178,9 @@ def test_a_model_served_over_mlflows_protocol_registers_with_the_runs_lineage(
     assert [v.ref for v in client.lineage_by_mlflow_run(logged.run_id)] == ["credit-served@1"]
 
 
-def test_pickled_flavours_load_only_for_the_owner_role(client: Client, store: MlflowStore, small_model: Pipeline,
-                                                       train: pd.DataFrame) -> None:
+def test_pickled_flavours_load_only_for_the_owner_role(sqlite_client: Client, store: MlflowStore,
+                                                       small_model: Pipeline, train: pd.DataFrame) -> None:
+    client = sqlite_client
     model = clone(small_model)
     logged = store.log_sklearn(model, train, "credit_risk", registered_name="credit-pyfunc",
                                pyfunc_predict_fn="predict_proba", serialization_format="cloudpickle")
@@ -197,6 +209,8 @@ def test_bad_input_is_named_and_writes_nothing(tmp_path: Path, client: Client, s
     cases = [
         ({"model_uri": "models:/credit-lr/1", "tracking_uri": f"sqlite:///{tmp_path / 'nowhere.db'}"},
          InvalidInput, "tracking_uri", "no such SQLite database"),
+        ({"model_uri": "models:/credit-lr/1", "tracking_uri": f"http://127.0.0.1:{free_port()}"},  # nobody there
+         InvalidInput, "tracking_uri", "failed on models:/credit-lr/1"),
         ({"model_uri": "models:/credit-lr/7"}, NotFound, "model_uri", "models:/credit-lr/7"),
         ({"model_uri": "models:/no-such-model@champion"}, NotFound, "model_uri", "no-such-model"),
         ({"model_uri": "s3://bucket/model"}, InvalidInput, "model_uri", "not an MLflow model URI"),

@@ -148,7 +148,7 @@ class MlflowSource:
             if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
                 raise NotFound(f"{uri} is not in the MLflow store at {self.tracking_uri}: {message}",
                                code="mlflow_not_found", field="model_uri") from exc
-            raise InvalidInput(f"MLflow at {self.tracking_uri} refused {uri}: {message}",
+            raise InvalidInput(f"the MLflow store at {self.tracking_uri} failed on {uri}: {message}",
                                field="tracking_uri") from exc
         except OSError as exc:
             raise InvalidInput(f"cannot read {uri} from the MLflow store at {self.tracking_uri}: {exc}",
