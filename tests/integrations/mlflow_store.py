@@ -40,6 +40,8 @@ class MlflowStore:
         import mlflow
 
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+        os.environ.pop("MLFLOW_REGISTRY_URI", None)  # set_registry_uri(None) leaves the variable behind
 
     def log_sklearn(self, model: Any, train: pd.DataFrame, target: str, *, registered_name: str | None,
                     git: bool = True, dataset_source: str | None = None, user: str = "alice",
@@ -52,6 +54,7 @@ class MlflowStore:
         from mlflow.models import infer_signature
 
         mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
         X, y = train.drop(columns=[target]), train[target]
         tags = {"mlflow.user": user}
         if git:

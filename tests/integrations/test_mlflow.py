@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -132,13 +133,14 @@ def test_a_tree_ensemble_imports_by_alias_through_the_sdk_once_its_tree_type_is_
                                params={"n_estimators": 20, "max_depth": 5, "random_state": 3, "class_weight": None},
                                skops_trusted_types=[TREE])  # MLflow's trust is not xai-gov's: the owner names it
     MlflowClient(tracking_uri=store.tracking_uri).set_registered_model_alias("credit-rf", "champion", "1")
-    before = counts(client)
+    before, registry_setting = counts(client), os.environ.get("MLFLOW_REGISTRY_URI")
     with pytest.raises(InvalidInput, match=TREE) as refused:
         client.import_mlflow("models:/credit-rf@champion", tracking_uri=store.tracking_uri, adverse_class="bad")
     assert refused.value.field == "trusted_types" and counts(client) == before  # nothing written
     version = client.import_mlflow("models:/credit-rf@champion", tracking_uri=store.tracking_uri,
                                    adverse_class="bad", trusted_types=[TREE])
     assert version.ref == "credit-rf@1" and version.adapter_spec["trusted_types"] == [TREE]
+    assert os.environ.get("MLFLOW_REGISTRY_URI") == registry_setting  # MLflow's global settings left as found
     assert version.lineage.hyperparameters["class_weight"] is None and version.lineage.seeds == {"random_state": 3}
     assert version.lineage.mlflow["run_id"] == logged.run_id
     adapter = client.load_model(version.ref)

@@ -25,6 +25,7 @@ _RUN = re.compile(r"^runs:/(?P<run_id>[0-9a-zA-Z]+)/(?P<path>.+)$")
 _LOCK = threading.Lock()
 _HTTP_SETTINGS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
                   "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+_RESTORED = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ class MlflowSource:
     def using(self) -> Iterator[None]:
         """A remote store asked once, briefly (MLflow retries for minutes by default), quietly; then restored."""
         with _LOCK:  # the settings are process-wide environment variables: imports take turns
-            before = {name: os.environ.get(name) for name in _HTTP_SETTINGS}
+            # MLflow's download leaves its registry URI behind in MLFLOW_REGISTRY_URI: put back what was there.
+            before = {name: os.environ.get(name) for name in (*_HTTP_SETTINGS, *_RESTORED)}
             os.environ.update(_HTTP_SETTINGS)
             try:
                 yield
