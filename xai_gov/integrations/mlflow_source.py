@@ -126,7 +126,7 @@ class MlflowSource:
         """The model's directory (with its MLmodel file), downloaded under ``destination``."""
         import mlflow.artifacts
 
-        with self.using(), self._errors(resolved.uri.uri):
+        with self.using(), self._errors(resolved.uri.uri), self._global_uris():
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=resolved.download_uri,
                                                              dst_path=str(destination),
                                                              tracking_uri=self.tracking_uri,
@@ -135,6 +135,25 @@ class MlflowSource:
             raise InvalidInput(f"{resolved.uri.uri} is not an MLflow model: it has no MLmodel file",
                                field="model_uri")
         return local
+
+    @contextmanager
+    def _global_uris(self) -> Iterator[None]:
+        """MLflow's process-wide URIs pointed at this store, then put back (call inside ``using``).
+
+        Resolving ``models:/`` while downloading reads the global registry URI whatever
+        ``registry_uri`` says, so the globals are set for the download and restored after.
+        """
+        import mlflow
+        from mlflow.tracking._model_registry import utils as registry_utils
+        from mlflow.tracking._tracking_service import utils as tracking_utils
+
+        before = (tracking_utils._tracking_uri, registry_utils._registry_uri)
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        try:
+            yield
+        finally:
+            tracking_utils._tracking_uri, registry_utils._registry_uri = before
 
     @contextmanager
     def _errors(self, uri: str) -> Iterator[None]:
