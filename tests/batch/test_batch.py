@@ -159,7 +159,11 @@ def test_the_cli_runs_a_batch_and_prints_the_summary(client: Client, german_batc
 def test_a_dying_worker_fails_its_rows_and_the_pool_goes_on(client: Client, tmp_path: Path) -> None:
     X, y = loans()
     client.register("tests.batch.loans:p_decline_or_die", X, y, name="loans", adverse_class="decline",
-                    code_path=None)
+                    code_path=None, reason_codes={"features": {  # a version needs a statement per feature
+                        "monthly_income": {"code": "L1", "statement": "Income insufficient for amount of credit"},
+                        "loan_term": {"code": "L2", "statement": "Length of the loan term requested"},
+                        "home_status": {"code": "L3", "statement": "Housing status"}},
+                        "never_reason": ["open_accounts"]})
     rows = X.iloc[:5].copy()
     rows.loc[rows.index[0], "loan_term"] = 61  # kills whichever worker explains it
     path = write_decisions(tmp_path / "loans.csv", rows, prefix="L")
