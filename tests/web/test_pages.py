@@ -48,7 +48,11 @@ def app(client: Client) -> Iterator[App]:
     X, y = training_data()
     client.register("tests.web.tiny_model:predict", X, y, name="tiny-loans", adverse_class="declined",
                     code_path=None, alias="staging", labels={"income_eur": "Monthly income",
-                                                             "years_at_address": "Years at the address"})
+                                                             "years_at_address": "Years at the address"},
+                    reason_codes={"features": {  # a version needs a statement per feature
+                        "income_eur": {"code": "T1", "statement": "Income insufficient for amount of credit"},
+                        "region": {"code": "T2", "statement": "Region of residence"},
+                        "years_at_address": {"code": "T3", "statement": "Length of residence"}}})
     admin = Actor("root", Role.ADMIN)
     keys = {role.value: client.keys.create(name=role.value, role=role, actor=admin)[1] for role in Role}
     with TestClient(create_app(client=client), base_url="https://testserver") as http:
