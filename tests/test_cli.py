@@ -130,7 +130,22 @@ def test_explain_show_and_replay_from_the_command_line(tmp_path: Path, small_mod
     code, out, _ = invoke(home, url, "lineage", "--decision", "LOAN-7", "--json")
     assert code == 0 and [v["ref"] for v in json.loads(out)] == ["credit-risk@1"]
     code, out, _ = invoke(home, url, "explanations", "show", record["id"])
-    assert code == 0 and ("Principal reasons" in out or "pushed toward bad" in out)
+    assert code == 0 and ("Principal reasons" in out or "favourable" in out) and "decision rule" not in out
+    code, _, err = invoke(home, url, "explain", "credit-risk@1", "--instance", str(applicant), "--decision-id",
+                          "LOAN-7", "--methods", "lime")
+    assert code == 2 and "[decision_already_explained] (field: decision_id)" in err
+    code, out, err = invoke(home, url, "explain", "credit-risk@1", "--instance", str(applicant), "--decision-id",
+                            "LOAN-7", "--methods", "lime", "--re-explain", "--bank-decision", "bad", "--json")
+    assert code == 0, err
+    again = json.loads(out)
+    assert again["re_explains"] == record["id"] and again["decision"]["outcome"] == "adverse" and again["reasons"]
+    notice = tmp_path / "notice.pdf"
+    code, out, err = invoke(home, url, "export", "notice", again["id"], "-o", str(notice))
+    assert code == 0 and notice.read_bytes().startswith(b"%PDF"), err
+    code, _, err = invoke(home, url, "register", "credit-risk", "--python",
+                          "tests.registry.fixtures_models:amount_rule", "--background", str(tmp_path / "absent.csv"),
+                          "--schema", str(tmp_path / "absent.json"), "--cutoff", "1.2")
+    assert code == 2 and "(field: cutoff)" in err
     code, _, err = invoke(home, url, "explain", "credit-risk@1", "--instance", str(applicant), "--decision-id",
                           "LOAN-8", "--methods", "magic")
     assert code == 2 and "[invalid_input] (field: methods)" in err

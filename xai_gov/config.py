@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     policies_dir: Path | None = Field(default=None, description="governance policies and reason codes (YAML)")
     policy: str = Field(default="default", description="the policy in force: <policies_dir>/<policy>.yaml")
     applicant_rights: str = Field(default="applicant_rights.md", description="text printed in decision packets")
+    notice: str = Field(default="adverse_action_notice.yaml",
+                        description="creditor, contact and agency printed on adverse action notices")
     signing_key: Path | None = Field(default=None, description="Ed25519 key signing ledger checkpoints")
     checkpoint_dir: Path | None = Field(
         default=None, description="signed checkpoints are appended here as files an auditor can copy; "

@@ -92,13 +92,18 @@ class Client:
         rights = self.settings.resolved_policies_dir / self.settings.applicant_rights
         self.packets = PacketService(database=self.database, registry=self.registry, explanations=self.explanations,
                                      reason_map=self.reason_map, applicant_rights=rights,
-                                     signer=DocumentSigner(self.settings.signing_key_path.parent))
+                                     signer=DocumentSigner(self.settings.signing_key_path.parent),
+                                     notice_settings=self.settings.resolved_policies_dir / self.settings.notice)
 
     # -- packets ------------------------------------------------------------------
 
     def export_decision(self, explanation_id: str, *, actor: Actor | None = None) -> bytes:
         """The decision packet (PDF bytes); the export is recorded in the ledger."""
         return self.packets.decision(explanation_id, actor=actor or Actor.local_auditor())
+
+    def export_notice(self, explanation_id: str, *, actor: Actor | None = None) -> bytes:
+        """The adverse action notice for the applicant (PDF bytes; an adverse decision only); recorded."""
+        return self.packets.notice(explanation_id, actor=actor or Actor.local_auditor())
 
     def export_model(self, ref: str, *, actor: Actor | None = None) -> bytes:
         return self.packets.model(ref, actor=actor or Actor.local_auditor())
@@ -172,6 +177,7 @@ class Client:
         reason_codes: ReasonMap | Mapping[str, Any] | str | Path | None = None,
         protected_override: str | None = None,
         class_labels: Mapping[Any, str] | None = None,
+        cutoff: float | None = None,
     ) -> ModelVersion:
         """Register ``model`` as the next version of ``name``, capturing its lineage.
 
@@ -180,7 +186,11 @@ class Client:
         The training data (``X_train`` with ``y_train`` as a column) is hashed
         canonically; a background sample of ``settings.background_rows`` rows is
         drawn from it unless one is given. Git state is read from ``code_path``
-        (default: the current directory) unless ``commit`` is given.
+        (default: the current directory) unless ``commit`` is given. ``data_version``
+        is any data-version string (DVC md5, lakeFS commit, Delta version); a local
+        ``data_source_uri`` tracked by DVC also records DVC's md5 and path. ``cutoff`` is
+        the bank's decision rule: decline when P(adverse_class) >= cutoff (0 < cutoff < 1,
+        default 0.5).
 
         Declared with the version (see ``xai_gov.registry.declarations``): ``protected``
         and ``not_protected`` feature names (the policy's list is only the default, and a
@@ -188,9 +198,6 @@ class Client:
         with ``protected_override`` saying why); ``nullable`` features; ``reason_codes``
         (a YAML/JSON file or a document: a statement per feature, or ``never_reason``);
         ``class_labels`` such as ``{0: "repaid", 1: "defaulted"}``.
-        (default: the current directory) unless ``commit`` is given. ``data_version``
-        is any data-version string (DVC md5, lakeFS commit, Delta version); a local
-        ``data_source_uri`` tracked by DVC also records DVC's md5 and path.
         """
         if not isinstance(X_train, pd.DataFrame):
             raise InvalidInput("X_train must be a pandas DataFrame with named columns", field="X_train")
@@ -221,16 +228,17 @@ class Client:
                                           class_labels=class_labels)
         return self.register_adapter(name=name, adapter=adapter, schema=schema, background=background,
                                      lineage=lineage, description=description, alias=alias, actor=actor,
-                                     declarations=declarations)
+                                     declarations=declarations, cutoff=cutoff)
 
     def register_adapter(self, *, name: str, adapter: ModelAdapter, schema: FeatureSchema, background: pd.DataFrame,
                          lineage: LineageRecord, description: str | None = None, alias: str | None = None,
-                         actor: Actor | None = None, declarations: Declarations | None = None) -> ModelVersion:
+                         actor: Actor | None = None, declarations: Declarations | None = None,
+                         cutoff: float | None = None) -> ModelVersion:
         """Register a ready adapter with a ready lineage record (what the CLI builds from files)."""
         actor = actor or Actor.local_owner()
         version = self.registry.register(name=name, adapter=adapter, schema=schema, background=background,
                                          lineage=lineage, actor=actor, description=description,
-                                         declarations=declarations)
+                                         declarations=declarations, cutoff=cutoff)
         if alias is not None:
             self.registry.move_alias(name=name, alias=alias, version=version.version, actor=actor)
             version = self.registry.get(version.ref)
@@ -286,16 +294,24 @@ class Client:
 
     def explain(self, model: str, instance: Mapping[str, Any], *, decision_id: str,
                 methods: Iterable[str] | None = None, seed: int = 0, requested_by: str | None = None,
-                parameters: Mapping[str, Any] | None = None, progress: Progress | None = None) -> ExplanationRecord:
+                parameters: Mapping[str, Any] | None = None, progress: Progress | None = None,
+                bank_decision: str | None = None, what_counted_against: bool = False,
+                re_explain: bool = False) -> ExplanationRecord:
         """Explain one decision of ``model`` (``name@version`` or ``name@alias``) and store the record.
 
         ``methods`` is any of lime, anchor, shap (default: all); ``parameters`` may hold
         ``{"lime": {...}, "anchor": {...}}`` overrides (see LimeParams, AnchorParams).
+        The decision is the version's rule unless ``bank_decision`` (a class name) says what the bank
+        actually decided. A decision id is explained once: ``re_explain=True`` explains it again,
+        linked to the earlier record; otherwise a second explanation is a ``Conflict``.
+        ``what_counted_against`` gives a favourable decision the features that pushed toward the
+        adverse class (an adverse decision always has its principal reasons).
         """
         options = ExplainOptions.build(methods, seed, **dict(parameters or {}))
         return self.explanations.explain(model=model, instance=dict(instance), decision_id=decision_id,
                                          requested_by=requested_by or Actor.local_owner().name, options=options,
-                                         progress=progress)
+                                         progress=progress, bank_decision=bank_decision,
+                                         what_counted_against=what_counted_against, re_explain=re_explain)
 
     def explain_batch(self, model: str, decisions: str | Path | list[BatchRow], *,
                       decision_id_column: str = "decision_id", methods: Iterable[str] | None = None,

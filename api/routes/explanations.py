@@ -18,13 +18,15 @@ router = APIRouter(prefix="/v1/explanations", tags=["explanations"])
              dependencies=[JsonBody],
              description="Runs LIME, Anchor and SHAP (or the methods named), scores them, gives the principal "
                          "reasons and the policy verdict, and stores the record. CPU-heavy: it runs in a worker "
-                         "thread, a limited number at a time, within a time budget.")
+                         "thread, a limited number at a time, within a time budget. A decision id is explained "
+                         "once (409 after that) unless `re_explain` is true.")
 def create_explanation(body: ExplainIn, request: Request, client: ClientDep, officer: Explainer) -> ExplanationOut:
     gate = request.app.state.gate
     with gate.slot():
         record = client.explain(body.model, body.instance, decision_id=body.decision_id, methods=body.methods,
                                 seed=body.seed, requested_by=officer.name, parameters=body.options,
-                                progress=TimeBudget(gate.budget_seconds))
+                                progress=TimeBudget(gate.budget_seconds), bank_decision=body.bank_decision,
+                                what_counted_against=body.what_counted_against, re_explain=body.re_explain)
     for step, seconds in record.timings.items():
         request.app.state.metrics.explain.labels(step).observe(seconds)
     return ExplanationOut.from_domain(record)
@@ -60,3 +62,11 @@ def replay(explanation_id: str, request: Request, client: ClientDep, _: Replayer
 def decision_packet(explanation_id: str, client: ClientDep, reader: ExplanationReader) -> Response:
     """An auditor: any decision; an officer: the decisions they explained. The export is recorded in the ledger."""
     return pdf_response(client.packets.decision(explanation_id, actor=reader), f"decision-{explanation_id}.pdf")
+
+
+@router.get("/{explanation_id}/notice", response_class=Response,
+            summary="The adverse action notice for the applicant (PDF).",
+            responses={200: {"content": {"application/pdf": {}}, "description": "The adverse action notice"}})
+def adverse_action_notice(explanation_id: str, client: ClientDep, reader: ExplanationReader) -> Response:
+    """An auditor: any adverse decision; an officer: the decisions they explained. Recorded in the ledger."""
+    return pdf_response(client.packets.notice(explanation_id, actor=reader), f"notice-{explanation_id}.pdf")

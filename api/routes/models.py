@@ -29,7 +29,8 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
                          "import path) or `http` (a served model's URL); `background` (CSV of training rows, "
                          "features only); `schema` (feature schema JSON); `lineage` (JSON: trainer, commit, "
                          "repository, training_started_at, training_ended_at, hyperparameters, seeds, metrics, "
-                         "data_sha256, data_rows, data_source_uri, parent_version). Declared with the version: "
+                         "data_sha256, data_rows, data_source_uri, parent_version); `cutoff` (the decision rule: "
+                         "decline when P(adverse class) >= cutoff). Declared with the version: "
                          "`protected` / `not_protected` / `nullable` (comma-separated feature names), "
                          "`reason_codes` (YAML/JSON file), `protected_override` (why), `class_labels`.")
 def register_model(
@@ -56,6 +57,8 @@ def register_model(
                                                                                 "protected are undeclared")] = None,
     class_labels: Annotated[str | None, Form(max_length=2000, description="0=repaid,1=defaulted or JSON")]
     = None,
+    cutoff: Annotated[float | None, Form(description="Decline when P(adverse class) >= cutoff; 0 < cutoff < 1, "
+                                                     "default 0.5")] = None,
 ) -> ModelVersionOut:
     source = ModelSource(artifact=artifact.file.read() if artifact else None, serialization=format,
                          trusted_types=tuple(t.strip() for t in trusted_types.split(",") if t.strip()),
@@ -64,7 +67,7 @@ def register_model(
         name=name, adapter=source.adapter(), schema=parse_schema(schema_file.file.read(), source="schema"),
         background=parse_background(background.file.read()),
         lineage=lineage_from_document(parse_lineage(lineage.file.read() if lineage else None)),
-        description=description, alias=alias, actor=owner,
+        description=description, alias=alias, actor=owner, cutoff=cutoff,
         declarations=Declarations.build(
             protected=protected, not_protected=not_protected, nullable=nullable,
             reason_codes=parse_reason_codes(reason_codes.file.read() if reason_codes else None),

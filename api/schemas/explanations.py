@@ -28,6 +28,11 @@ class ExplainIn(BaseModel):
     methods: list[str] = Field(default_factory=lambda: list(METHODS), min_length=1, max_length=3)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     options: dict[str, dict[str, Any]] = Field(default_factory=dict, description='{"lime": {...}, "anchor": {...}}')
+    bank_decision: str | None = Field(default=None, max_length=200,
+                                      description="The class the bank actually decided, if it overrode the rule")
+    what_counted_against: bool = Field(default=False, description="A favourable decision: list what pushed "
+                                                                  "toward the adverse class too")
+    re_explain: bool = Field(default=False, description="Explain again a decision id explained before (else 409)")
 
     @field_validator("instance")
     @classmethod
@@ -65,6 +70,9 @@ class ExplanationOut(BaseModel):
     reason_map: str
     timings: dict[str, float]
     replay_of: str | None
+    decision: dict[str, Any] | None = Field(default=None, description="The rule, the bank's decision, the outcome")
+    re_explains: str | None = None
+    cautions: list[dict[str, Any]] | None = None
     record_sha256: str
     quality: list[dict[str, Any]] = Field(
         description="Quality at a glance: fidelity, stability, sparsity and coverage, one row each, with whether "

@@ -21,6 +21,7 @@ class ModelVersionOut(BaseModel):
     registered_at: str
     registered_by: str
     lineage: dict[str, Any]
+    decision_rule: dict[str, Any] | None = None
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 

@@ -4,10 +4,13 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pytest
+from scipy import stats
 
-from xai_gov.explain.anchor import AnchorEngine
+from xai_gov.explain.anchor import AnchorEngine, threshold_met
 from xai_gov.explain.anchor_search import AnchorParams, AnchorSearch, run_lockstep
 from xai_gov.explain.space import ModelSpace
+from xai_gov.registry.schema import FeatureSchema
 
 
 def overdrawn_rule(rows: pd.DataFrame) -> np.ndarray:
@@ -16,7 +19,7 @@ def overdrawn_rule(rows: pd.DataFrame) -> np.ndarray:
 
 def test_the_known_anchor_is_found(make_space: Callable[..., ModelSpace], renter: np.ndarray) -> None:
     engine = AnchorEngine(make_space(overdrawn_rule))
-    outcome = engine.explain(renter, target_class=0, seed=0, params=AnchorParams())
+    outcome = engine.explain(renter, adverse=True, cutoff=0.5, seed=0, params=AnchorParams())
     assert outcome.conditions == ("Checking account = below 0 DM",)
     assert outcome.search_precision == 1.0 and outcome.fresh_precision == 1.0
     assert outcome.threshold_met and outcome.fresh_precision_lower_95 > 0.99
@@ -28,9 +31,29 @@ def test_threshold_is_judged_on_fresh_samples(make_space: Callable[..., ModelSpa
     def leaky(rows: pd.DataFrame) -> np.ndarray:  # overdrawn renters are bad, except the youngest 10%
         return np.where((rows["checking_account"] == "below 0 DM") & (rows["age"] > 22), 0.9, 0.1)
 
-    outcome = AnchorEngine(make_space(leaky)).explain(renter, target_class=0, seed=0, params=AnchorParams())
-    assert outcome.threshold_met == (outcome.fresh_precision >= 0.95)
+    outcome = AnchorEngine(make_space(leaky)).explain(renter, adverse=True, cutoff=0.5, seed=0,
+                                                      params=AnchorParams())
+    assert outcome.threshold_met == (outcome.fresh_precision_lower_95 >= 0.95)
     assert abs(outcome.fresh_precision - outcome.search_precision) < 0.1
+
+
+def scattered(rows: pd.DataFrame) -> np.ndarray:
+    """96% of rows bad, the rest scattered by a fixed hash of amount and age: no rule is exact."""
+    spread = (rows["credit_amount"].to_numpy() * 7919 + rows["age"].to_numpy() * 104729) % 100
+    return np.where(spread < 4, 0.1, 0.9)
+
+
+def test_an_anchor_whose_lower_bound_is_under_the_threshold_is_not_met(
+        make_space: Callable[..., ModelSpace], german_schema: FeatureSchema,
+        german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
+    x = german_schema.to_matrix(german_xy[0].iloc[[1]])[0]
+    outcome = AnchorEngine(make_space(scattered)).explain(x, adverse=True, cutoff=0.5, seed=0, params=AnchorParams())
+    # The re-estimate clears 0.95 but its 95% lower bound does not: the point estimate would have said "met".
+    assert outcome.fresh_precision >= 0.95 > outcome.fresh_precision_lower_95
+    assert not outcome.threshold_met
+    assert outcome.fresh_precision_lower_95 == pytest.approx(
+        stats.beta.ppf(0.05, round(outcome.fresh_precision * 1000), 1000 - round(outcome.fresh_precision * 1000) + 1))
+    assert threshold_met(0.951, 0.95) and not threshold_met(0.949, 0.95)
 
 
 def test_lockstep_gives_each_search_the_result_it_gets_alone(make_space: Callable[..., ModelSpace],

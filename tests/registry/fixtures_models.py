@@ -12,6 +12,14 @@ def amount_rule(rows: pd.DataFrame) -> np.ndarray:
     return np.where(bad[:, None], [[0.8, 0.2]], [[0.2, 0.8]])
 
 
+def stepped_risk(rows: pd.DataFrame) -> np.ndarray:
+    """P(bad) = 0.1, + 0.3 for an overdrawn checking account, + 0.2 for a loan over 24 months, + 0.1 for
+    savings below 100 DM; classes (bad, good). An overdrawn applicant with a short loan and savings: 0.40."""
+    p = (0.1 + 0.3 * (rows["checking_account"] == "below 0 DM").to_numpy()
+         + 0.2 * (rows["duration_months"] > 24).to_numpy() + 0.1 * (rows["savings"] == "below 100 DM").to_numpy())
+    return np.column_stack([p, 1.0 - p])
+
+
 def one_column(rows: pd.DataFrame) -> np.ndarray:
     return np.full((len(rows), 1), 1.0)
 

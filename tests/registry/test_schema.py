@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,10 @@ def applicant(german_xy: tuple[pd.DataFrame, pd.Series]) -> dict[str, object]:
 
 def test_infer_reads_kinds_categories_bounds_and_classes(schema: FeatureSchema) -> None:
     age = schema.feature("age")
-    # observed 19..75, widened by a tenth of the range each side, to whole years
-    assert (age.kind, age.minimum, age.maximum, age.integer, age.label) == ("numeric", 13.0, 81.0, True, "Age (years)")
+    # the observed range is kept as the training range; no hard limit is inferred
+    assert (age.kind, age.observed_min, age.observed_max, age.integer, age.label) == ("numeric", 19.0, 75.0, True,
+                                                                                      "Age (years)")
+    assert (age.minimum, age.maximum) == (None, None)
     housing = schema.feature("housing")
     assert housing.kind == "categorical"
     assert housing.categories == ("for free", "own", "rent")
@@ -48,7 +51,6 @@ def test_valid_instance_is_normalised(schema: FeatureSchema, applicant: dict[str
     ({"age": "67"}, "age", "takes a number"),
     ({"age": True}, "age", "takes a number"),
     ({"age": math.nan}, "age", "not a finite number"),
-    ({"age": 150}, "age", "outside its bounds 13..81"),
     ({"age": 30.5}, "age", "whole number"),
     ({"housing": "castle"}, "housing", "unknown category 'castle'"),
     ({"housing": 1}, "housing", "takes one of its categories"),
@@ -89,8 +91,26 @@ def test_check_frame_names_what_does_not_match(schema: FeatureSchema,
     assert caught.value.field == "age"
     with pytest.raises(SchemaMismatch, match="outside its categories"):
         schema.check_frame(X.assign(housing="castle"))
+    schema.check_frame(X.assign(age=200))  # outside the training range: no hard limit refuses it
+    limited = replace(schema, features=tuple(replace(f, maximum=120.0) if f.name == "age" else f
+                                             for f in schema.features))
     with pytest.raises(SchemaMismatch, match="outside its bounds"):
-        schema.check_frame(X.assign(age=200))
+        limited.check_frame(X.assign(age=200))
+
+
+def test_hard_limits_refuse_and_the_training_range_cautions(schema: FeatureSchema,
+                                                           applicant: dict[str, object]) -> None:
+    assert schema.cautions(schema.validate_instance({**applicant, "age": 150}))[0]["feature"] == "age"
+    limited = replace(schema, features=tuple(replace(f, minimum=18.0, maximum=120.0) if f.name == "age" else f
+                                             for f in schema.features))
+    with pytest.raises(InvalidInput, match=r"outside its bounds 18\.\.120") as caught:
+        limited.validate_instance({**applicant, "age": 150})
+    assert caught.value.field == "age"
+    clean = limited.validate_instance({**applicant, "age": 80})
+    assert [c["feature"] for c in limited.cautions(clean)] == ["age"]
+    assert "outside the range the model was trained on (19 to 75)" in limited.cautions(clean)[0]["message"]
+    assert limited.cautions(limited.validate_instance({**applicant, "age": 40})) == []
+    assert FeatureSchema.from_dict(limited.to_dict()) == limited
 
 
 def test_schema_refuses_inconsistent_definitions() -> None:

@@ -27,6 +27,7 @@ from xai_gov.registry.models import ModelVersion
 from xai_gov.sdk import Client
 
 MODEL_NAME = "credit-risk"
+DEMO_CUTOFF = 0.35  # the bank declines at a 35% probability of a bad credit risk (a bank's own choice)
 
 
 def run_demo(client: Client) -> None:
@@ -39,11 +40,13 @@ def run_demo(client: Client) -> None:
     console.print(f"GradientBoostingClassifier in a one-hot Pipeline, {len(trained.X_train)} training rows, "
                   f"{len(trained.X_test)} held out: held-out AUC [bold]{trained.auc:.3f}[/bold]")
 
-    console.rule("2. Register it with its lineage")
+    console.rule("2. Register it with its lineage and the bank's decision rule")
     trainer = Actor.local_owner().name
     version = register_demo_model(client, trained, trainer=trainer)
     console.print(f"registered [bold]{version.ref}[/bold] (aliases: {', '.join(version.aliases)}), "
                   f"artifact {short(version.artifact_sha256)}, background {version.background_rows} rows")
+    console.print(f"decision rule: [bold]{version.rule.describe()}[/bold] (cutoff {version.rule.cutoff:g}, "
+                  "not the more probable class)")
 
     console.rule("3. Look the lineage up from every side")
     show_lineage(client.lineage(version.ref).lineage, title=f"by model version: {version.ref}")
@@ -59,9 +62,15 @@ def run_demo(client: Client) -> None:
     console.rule("4. Explain two decisions: one approved, one denied")
     for decision_id, applicant in two_applicants(client, version.ref, trained.X_test):
         record = client.explain(version.ref, applicant, decision_id=decision_id)
-        console.print(f"[bold]{decision_id}[/bold] ({record.prediction.to_dict()['decision']}), "
+        console.print(f"[bold]{decision_id}[/bold] ({'adverse' if record.adverse else 'favourable'} at "
+                      f"P(bad) = {record.prediction.adverse_probability:.3f}, cutoff {version.rule.cutoff:g}), "
                       f"explained in {sum(record.timings.values()):.2f} s")
         show_record(record)
+        for reason in record.reasons[:1]:
+            accuracy = reason["accuracy"]
+            console.print(f"reason accuracy: moving '{reason['label']}' alone to {accuracy['reference']} changes "
+                          f"P(bad) by [bold]{accuracy['change']:+.3f}[/bold] "
+                          f"({'lowers it: accurate' if accuracy['lowers_adverse'] else 'does NOT lower it'})")
         console.print(f"lineage of {decision_id}: "
                       + ", ".join(v.ref for v in client.lineage_by_decision(decision_id)))
     report = client.replay(record.id)
@@ -76,6 +85,11 @@ def run_demo(client: Client) -> None:
         path.write_bytes(pdf)
         check = client.verify_packet(pdf)
         console.print(f"{path} ({len(pdf):,} bytes): {'verifies' if check.ok else 'DIFFERS'} - {check.message}")
+    if record.adverse:
+        notice = packets / f"notice-{record.decision_id}.pdf"
+        notice.write_bytes(client.export_notice(record.id))
+        console.print(f"{notice}: the adverse action notice the applicant receives (reasons in plain words, the "
+                      "ECOA notice, where to ask; no scores)")
 
     console.rule("6. Sign a checkpoint of the audit ledger and verify everything")
     created = client.create_signing_key()
@@ -108,6 +122,7 @@ def register_demo_model(client: Client, trained: credit_model.TrainedCreditModel
         metrics={"heldout_auc": round(trained.auc, 4), "heldout_rows": len(trained.X_test)},
         parent_version=parent, data_source_uri="xai_gov/datasets/data/german.data (UCI Statlog German Credit)",
         description="Demo credit model: probability that an applicant is a bad credit risk.", alias="staging",
+        cutoff=DEMO_CUTOFF,
     )
 
 
@@ -121,12 +136,15 @@ def ensure_demo_model(client: Client) -> str:
 
 
 def two_applicants(client: Client, ref: str, applicants: pd.DataFrame) -> list[tuple[str, dict[str, Any]]]:
-    """The first held-out applicant the model approves and the first it denies, as entered."""
+    """The first held-out applicant the version's rule approves and the first it denies, as entered.
+
+    Decision ids name the version: a decision id is explained once, and each demo run is a new version."""
+    version = client.get_model(ref)
     adapter = client.load_model(ref)
     bad = list(adapter.class_names() or ()).index("bad")
     p_bad = adapter.predict_proba(applicants)[:, bad]
-    approved, denied = int(np.argmax(p_bad < 0.5)), int(np.argmax(p_bad >= 0.5))
-    return [(f"DEMO-{kind}-{applicants.index[i]}", as_entered(applicants.iloc[i].to_dict()))
+    approved, denied = int(np.argmax(p_bad < version.rule.cutoff)), int(np.argmax(p_bad >= version.rule.cutoff))
+    return [(f"DEMO-{kind}-{applicants.index[i]}-v{version.version}", as_entered(applicants.iloc[i].to_dict()))
             for kind, i in (("approved", approved), ("denied", denied))]
 
 

@@ -25,9 +25,15 @@ def explain(
     decision_id: Annotated[str, typer.Option(help="The bank's id of the decision being explained.")],
     methods: Annotated[str, typer.Option(help="Comma-separated: lime, anchor, shap.")] = "lime,anchor,shap",
     seed: Annotated[int, typer.Option(help="Random seed (stored; a replay reuses it).")] = 0,
+    bank_decision: Annotated[str | None, typer.Option(
+        help="The class the bank actually decided, if it overrode the model version's rule.")] = None,
+    what_counted_against: Annotated[bool, typer.Option(
+        help="On a favourable decision, also list what pushed toward the adverse class.")] = False,
+    re_explain: Annotated[bool, typer.Option(
+        help="Explain a decision id that was explained before (linked to the earlier record).")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Explain one decision and store the record."""
+    """Explain one decision and store the record (a decision id once, unless --re-explain)."""
 
     def action() -> ExplanationRecord:
         applicant = read_json_file(instance, field="instance")
@@ -35,7 +41,9 @@ def explain(
             raise InvalidInput(f"{instance} must hold a JSON object of feature values", field="instance")
         with _progress() as progress:
             return state(ctx).client().explain(model, applicant, decision_id=decision_id,
-                                               methods=methods.split(","), seed=seed, progress=progress)
+                                               methods=methods.split(","), seed=seed, progress=progress,
+                                               bank_decision=bank_decision,
+                                               what_counted_against=what_counted_against, re_explain=re_explain)
 
     record = run(action)
     if as_json:
@@ -73,7 +81,7 @@ def list_explanations(
         print_json([r.to_dict() for r in records])
         return
     table(f"Explanations: {len(records)}", ["id", "decision", "model", "outcome", "P(adverse)", "requested"],
-          [(r.id, r.decision_id, r.model_ref, r.prediction.to_dict()["decision"],
+          [(r.id, r.decision_id, r.model_ref, "adverse" if r.adverse else "favourable",
             f"{r.prediction.adverse_probability:.3f}", f"{when(r.requested_at)} by {r.requested_by}")
            for r in records])
 
@@ -113,33 +121,54 @@ class _progress:
             self.status.stop()
 
 
-def show_record(record: ExplanationRecord) -> None:
+def outcome_line(record: ExplanationRecord) -> str:
+    """The decision in words: what was decided, by which rule, and whether the bank overrode it."""
     prediction = record.prediction
     probabilities = ", ".join(f"P({c}) = {p:.3f}" for c, p in prediction.probabilities.items())
+    decided = "adverse" if record.adverse else "favourable"
+    if record.decision is None:  # a record made before decision rules: the more probable class decided
+        return f"{decided}: {prediction.predicted_class} ({probabilities})"
+    rule = record.decision["rule"]
+    line = f"{decided} ({probabilities}); rule: {rule['rule']}, which decides {record.decision['by_rule']}"
+    if record.overridden:
+        line += f"; decision overridden by the bank: '{record.decision['bank_decision']}'"
+    return line
+
+
+def show_record(record: ExplanationRecord) -> None:
+    prediction = record.prediction
     fields(f"Explanation {record.id}", [
-        ("decision id", record.decision_id),
+        ("decision id", record.decision_id + (f" (re-explains {record.re_explains})" if record.re_explains else "")),
         ("model", record.model_ref),
-        ("outcome", f"{prediction.to_dict()['decision']}: {prediction.predicted_class} ({probabilities})"),
+        ("outcome", outcome_line(record)),
         ("requested", f"{when(record.requested_at)} by {record.requested_by}"),
         ("input hash", record.instance_sha256),
         ("seed, methods", f"{record.seed}; {', '.join(record.methods)}"),
     ])
+    for caution in record.cautions or []:
+        console.print(f"[yellow]caution[/yellow]: {caution['message']}")
     if record.reasons:
-        title = ("Principal reasons" if prediction.adverse else
-                 f"What pushed toward {prediction.adverse_class} (the decision was favourable)")
-        table(title, ["code", "reason", "value", "push"],
-              [(r["code"], r["statement"], r["value"], f"+{r['contribution']:.3f}") for r in record.reasons])
+        title = ("Principal reasons" if record.adverse else
+                 f"What counted against (toward {prediction.adverse_class}; the decision was favourable)")
+        table(title, ["code", "reason", "value", "push", "accuracy"],
+              [(r["code"], r["statement"], r["value"], f"+{r['contribution']:.3f}", reason_accuracy(r))
+               for r in record.reasons])
+    elif record.adverse:
+        console.print("[red]no principal reason could be stated[/red] (see the policy verdict)")
     if record.withheld_reasons:
         console.print(f"withheld (protected, never stated): {', '.join(record.withheld_reasons)}")
     if record.anchor:
         anchor = record.anchor
         fidelity = record.scores["fidelity"]["anchor"]
-        console.print("Anchor rule: [bold]IF " + " AND ".join(anchor["rule"]) + f" THEN {prediction.predicted_class}"
-                      "[/bold]")
-        console.print(f"  precision {fidelity['search_precision']:.3f} in the search, "
-                      f"{fidelity['fresh_precision']:.3f} on {fidelity['fresh_samples']} fresh samples "
-                      f"(95% lower bound {fidelity['fresh_precision_lower_95']:.3f}); "
-                      f"threshold {fidelity['threshold']} {'met' if fidelity['threshold_met'] else 'NOT met'}; "
+        then = anchor.get("decision") or prediction.predicted_class
+        console.print("Anchor rule: [bold]IF " + " AND ".join(anchor["rule"]) + f" THEN {then}[/bold]"
+                      + (f" (engine: {anchor['engine']})" if anchor.get("engine") else ""))
+        judged = "its 95% lower bound" if "threshold_judged_on" in fidelity else "the re-estimate"
+        console.print(f"  precision {fidelity['fresh_precision']:.3f} re-estimated on {fidelity['fresh_samples']} "
+                      f"fresh synthetic samples satisfying the rule (95% lower bound "
+                      f"{fidelity['fresh_precision_lower_95']:.3f}); threshold {fidelity['threshold']} "
+                      f"{'met' if fidelity['threshold_met'] else 'NOT met'} (judged on {judged}); "
+                      f"the search's own estimate {fidelity['search_precision']:.3f}; "
                       f"covers {fidelity['coverage']:.1%} of applicants"
                       + (" - NO real applicant" if fidelity["covers_no_applicant"] else ""))
     if record.lime:
@@ -155,6 +184,16 @@ def show_record(record: ExplanationRecord) -> None:
     _show_scores(record.scores)
     if record.verdict:
         _show_verdict(record.verdict)
+
+
+def reason_accuracy(reason: dict[str, Any]) -> str:
+    """A reason's measured accuracy in a few words: the change in P(adverse) when the feature alone moves
+    to its reference value."""
+    accuracy = reason.get("accuracy")
+    if not accuracy:
+        return "-"
+    text = f"{accuracy['change']:+.3f} at {accuracy['reference']}"
+    return text if accuracy["lowers_adverse"] else text + " NOT ACCURATE"
 
 
 def _show_scores(scores: dict[str, Any]) -> None:

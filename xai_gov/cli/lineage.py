@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from xai_gov.cli.output import JsonFlag, fields, print_json, run, short, table, when
+from xai_gov.cli.output import JsonFlag, console, fields, print_json, run, short, table, when
 from xai_gov.cli.state import state
 from xai_gov.lineage.datahash import hash_file
 from xai_gov.lineage.models import LineageRecord, LineageView, external_rows
@@ -42,6 +42,8 @@ def lineage(
         else:
             show_lineage(view.lineage, title=f"Lineage of {view.ref} (registered {when(view.registered_at)} "
                                              f"by {view.registered_by})")
+            if view.decision_rule:
+                console.print(f"decision rule: {view.decision_rule['rule']}")
         return
 
     def find() -> list[LineageView]:
@@ -57,10 +59,12 @@ def lineage(
         print_json([v.to_dict() for v in views])
         return
     table(f"Lineage: {len(views)} version(s)", ["version", "data hash", "rows", "commit", "trainer", "trained",
-                                                "registered"], [
+                                                "registered", "cutoff", *(["explanations"] if decision else [])], [
         (v.ref, short(v.lineage.data_sha256), v.lineage.data_rows,
          short(v.lineage.code_commit, 10) + ("*" if v.lineage.code_dirty else ""), v.lineage.trainer,
-         when(v.lineage.training_ended_at), when(v.registered_at)) for v in views])
+         when(v.lineage.training_ended_at), when(v.registered_at),
+         f"{v.decision_rule['cutoff']:g}" if v.decision_rule else "-",
+         *([", ".join(v.explanations)] if decision else [])) for v in views])
 
 
 def show_lineage(record: LineageRecord, *, title: str) -> None:

@@ -14,6 +14,7 @@ from xai_gov.errors import InvalidInput
 from xai_gov.lineage.capture import build_lineage
 from xai_gov.lineage.datahash import hash_file, read_table
 from xai_gov.lineage.service import normalise_data_hash
+from xai_gov.registry.decision import check_cutoff
 from xai_gov.registry.declarations import Declarations
 from xai_gov.registry.files import read_bytes, read_json_object, read_schema
 from xai_gov.registry.intake import ModelSource, parse_class_labels
@@ -70,11 +71,15 @@ def register(
         help="Why features that look protected are left undeclared (recorded; they stay withheld).")] = None,
     class_label: Annotated[list[str] | None, typer.Option(
         help="Display name of a class, CLASS=NAME, e.g. 1=defaulted (repeatable).")] = None,
+    cutoff: Annotated[float | None, typer.Option(
+        help="Decision rule: decline when P(adverse class) >= this (0 < cutoff < 1; default 0.5).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Register a model version from files, with its lineage."""
+    """Register a model version from files, with its lineage and decision rule."""
 
     def action() -> ModelVersion:
+        if cutoff is not None:
+            check_cutoff(cutoff)  # before any file is read: the rule is the first thing named
         source = ModelSource(artifact=read_bytes(artifact, field="artifact") if artifact else None,
                              serialization=artifact_format, trusted_types=tuple(trust or ()), python=python, http=http,
                              protocol=protocol, batch_size=batch_size, timeout=timeout, retries=retries)
@@ -99,7 +104,8 @@ def register(
             protected_override=protected_override, class_labels=parse_class_labels(class_label or []))
         return state(ctx).client().register_adapter(name=name, adapter=adapter, schema=feature_schema,
                                                     background=sample, lineage=lineage, description=description,
-                                                    alias=alias, declarations=declarations)
+                                                    alias=alias, declarations=declarations,
+                                                    cutoff=cutoff)
 
     version = run(action)
     if as_json:
@@ -172,6 +178,8 @@ def show_version(version: ModelVersion) -> None:
         ("artifact sha256", version.artifact_sha256 or "-"),
         ("classes", f"{', '.join(map(version.schema.class_label, version.schema.class_names))} "
                     f"(adverse: {version.schema.class_label(version.schema.adverse_class or '')})"),
+        ("decision rule", version.rule.describe() + ("" if version.decision_rule else
+                                                     " (none registered: the default)")),
         ("features", f"{len(version.schema.features)}: " + ", ".join(version.schema.names)),
         ("protected", ", ".join(f.name for f in version.schema.features if f.protected) or "-"),
         ("nullable", ", ".join(f.name for f in version.schema.features if f.nullable) or "-"),

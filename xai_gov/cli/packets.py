@@ -25,6 +25,14 @@ def export_decision(ctx: typer.Context, explanation_id: str, output: Output) -> 
     console.print(f"decision packet written to {output} ({len(pdf):,} bytes)")
 
 
+@export_app.command("notice")
+def export_notice(ctx: typer.Context, explanation_id: str, output: Output) -> None:
+    """The adverse action notice the applicant receives (an adverse decision only)."""
+    pdf = run(lambda: state(ctx).client().export_notice(explanation_id))
+    output.write_bytes(pdf)
+    console.print(f"adverse action notice written to {output} ({len(pdf):,} bytes)")
+
+
 @export_app.command("model")
 def export_model(ctx: typer.Context, ref: str, output: Output) -> None:
     """The model-version packet (inventory, lineage, quality of its explanations so far)."""

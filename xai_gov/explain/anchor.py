@@ -25,10 +25,19 @@ class AnchorOutcome:
     fresh_precision_lower_95: float
     fresh_samples: int
     threshold: float
-    threshold_met: bool  # judged on the fresh re-estimate
+    threshold_met: bool  # judged on the 95% lower bound of the fresh re-estimate
     covers_no_applicant: bool
     stability: RuleStability
     samples: int
+    decision: str = "adverse"  # the rule's decision the anchor explains
+    engine: str = "batched"  # which search ran: the batched engine, or plain anchor-exp
+
+
+def threshold_met(lower_95: float, threshold: float) -> bool:
+    """An anchor meets its precision target only when the 95% lower bound of its fresh re-estimate does:
+    the point estimate alone comes out "met" about half the time for a rule whose true precision is at
+    the threshold."""
+    return lower_95 >= threshold
 
 
 class AnchorEngine:
@@ -36,25 +45,32 @@ class AnchorEngine:
         self.space = space
         self.anchor_space = AnchorSpace(space.background, space.categorical, missing_cuts(space.schema))
 
-    def explain(self, x: np.ndarray, *, target_class: int, seed: int, params: AnchorParams) -> AnchorOutcome:
+    def label(self, rows: np.ndarray, *, adverse: bool, cutoff: float) -> np.ndarray:
+        """1 where the decision rule decides these rows as it decided the applicant."""
+        return (self.space.predict(rows)[:, self.space.adverse_index] >= cutoff) == adverse
+
+    def explain(self, x: np.ndarray, *, adverse: bool, cutoff: float, seed: int,
+                params: AnchorParams) -> AnchorOutcome:
+        """An anchor for the rule's decision on ``x`` (adverse when P(adverse) >= cutoff)."""
         searches = [AnchorSearch(self.anchor_space, x, params, np.random.default_rng(seed + r), reestimate=r == 0)
                     for r in range(params.repeats)]
-        results = run_lockstep(searches, lambda rows: self.space.predict_class(rows) == target_class)
+        results = run_lockstep(searches, lambda rows: self.label(rows, adverse=adverse, cutoff=cutoff))
         main, search = results[0], searches[0]
         positives, fresh = search.fresh or (0, 0)
         fresh_precision = positives / fresh if fresh else 0.0
         rules = [frozenset(self.describe(search.state.predicates, r)) for search, r in zip(searches, results,
                                                                                            strict=True)]
         conditions = self.describe(search.state.predicates, main)
+        lower = precision_lower_bound(positives, fresh)
         return AnchorOutcome(
             conditions=conditions,
             features=tuple(dict.fromkeys(self.space.schema.features[search.state.predicates[p].feature].name
                                          for p in main.predicates)),
             search_precision=main.precision, coverage=main.coverage, fresh_precision=fresh_precision,
-            fresh_precision_lower_95=precision_lower_bound(positives, fresh), fresh_samples=fresh,
-            threshold=params.threshold, threshold_met=fresh_precision >= params.threshold,
+            fresh_precision_lower_95=lower, fresh_samples=fresh,
+            threshold=params.threshold, threshold_met=threshold_met(lower, params.threshold),
             covers_no_applicant=main.coverage == 0.0, stability=rule_stability(rules),
-            samples=sum(r.samples for r in results))
+            samples=sum(r.samples for r in results), decision="adverse" if adverse else "favourable")
 
     def describe(self, predicates: list[Predicate], result: SearchResult) -> tuple[str, ...]:
         """One readable condition per feature, in the order the search added them."""

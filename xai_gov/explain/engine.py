@@ -22,13 +22,14 @@ import numpy as np
 import pandas as pd
 
 from xai_gov.errors import InvalidInput, ModelCheckFailed, Unavailable, XaiGovError
+from xai_gov.explain.accuracy import References, reason_accuracy
 from xai_gov.explain.anchor import AnchorEngine, AnchorOutcome
 from xai_gov.explain.anchor_search import AnchorParams
 from xai_gov.explain.lime import LimeEngine, LimeOutcome, LimeParams
 from xai_gov.explain.records import METHODS, ExplanationRecord, Prediction, sha256_json
 from xai_gov.explain.shap import ShapEngine, ShapOutcome
 from xai_gov.explain.space import ModelSpace
-from xai_gov.policies.evaluate import evaluate_explanation
+from xai_gov.policies.evaluate import evaluate_explanation, with_reason_checks
 from xai_gov.policies.models import Policy
 from xai_gov.policies.protected import attribution_share, protected_names
 from xai_gov.policies.reasons import ReasonMap, version_reason_map
@@ -36,6 +37,7 @@ from xai_gov.quality.agreement import lime_shap_agreement
 from xai_gov.quality.fidelity import additivity_error
 from xai_gov.quality.sparsity import anchor_sparsity, lime_sparsity, shap_sparsity
 from xai_gov.registry.adapters import ModelAdapter
+from xai_gov.registry.decision import decide
 from xai_gov.registry.models import ModelVersion
 from xai_gov.timeutil import utcnow
 
@@ -116,6 +118,7 @@ class VersionExplainers:
         self._lime: LimeEngine | None = None
         self._anchor: AnchorEngine | None = None
         self._shap: ShapEngine | None = None
+        self._references: References | None = None
 
     @property
     def lime(self) -> LimeEngine:
@@ -131,6 +134,12 @@ class VersionExplainers:
     def shap(self) -> ShapEngine:
         self._shap = self._shap or ShapEngine(self.space)
         return self._shap
+
+    @property
+    def references(self) -> References:
+        """Each feature's reference value, for reason accuracy (built once, under the version's rule)."""
+        self._references = self._references or References.build(self.space, self.version.rule)
+        return self._references
 
 
 class ExplainerCache:
@@ -157,11 +166,17 @@ class ExplainerCache:
 
 def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *, options: ExplainOptions,
                      decision_id: str, requested_by: str, reason_map: ReasonMap, policy: Policy,
-                     progress: Progress | None = None) -> ExplanationRecord:
-    """Explain one applicant; the record is returned, not stored."""
+                     progress: Progress | None = None, bank_decision: str | None = None,
+                     reasons_asked: bool = False) -> ExplanationRecord:
+    """Explain one applicant; the record is returned, not stored.
+
+    The decision is the version's rule (adverse class and cutoff), or the bank's actual decision
+    (``bank_decision``, a class name) where it overrides the rule. An adverse decision gets principal
+    reasons; a favourable one gets "what counted against" only when ``reasons_asked``."""
     version, space = explainers.version, explainers.space
     schema = version.schema
     clean = schema.validate_instance(instance)
+    rule = version.rule
     x = schema.to_matrix(pd.DataFrame([clean], columns=schema.names))[0]
     timings: dict[str, float] = {}
     step = _Stepper(timings, progress)
@@ -171,16 +186,20 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
         prediction = Prediction(
             probabilities={c: float(p) for c, p in zip(schema.class_names, probabilities, strict=True)},
             predicted_class=schema.class_names[int(np.argmax(probabilities))],
-            adverse_class=schema.adverse_class or "", adverse_probability=float(probabilities[space.adverse_index]))
+            adverse_class=schema.adverse_class or "", adverse_probability=float(probabilities[space.adverse_index]),
+            cutoff=rule.cutoff)
+        decision = decide(rule, prediction.adverse_probability, schema.class_names, bank_decision=bank_decision,
+                          reasons_asked=reasons_asked)
         lime_out = anchor_out = shap_out = None
         try:
             if "lime" in options.methods:
                 with step("lime"):
                     lime_out = explainers.lime.explain(x, seed=options.seed, params=options.lime)
             if "anchor" in options.methods:
-                with step("anchor"):
-                    anchor_out = explainers.anchor.explain(x, target_class=int(np.argmax(probabilities)),
-                                                           seed=options.seed, params=options.anchor)
+                with step("anchor"):  # the anchor explains the rule's decision, not the more probable class
+                    anchor_out = explainers.anchor.explain(x, adverse=decision.by_rule == "adverse",
+                                                           cutoff=rule.cutoff, seed=options.seed,
+                                                           params=options.anchor)
             if "shap" in options.methods:
                 with step("shap"):
                     shap_out = explainers.shap.explain(x, seed=options.seed, samples=options.shap_samples)
@@ -194,13 +213,20 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
                              (lime_out.fit.weights, "lime") if lime_out else ({}, "none"))
     reason_map = version_reason_map(schema, reason_map)
     protected = protected_names(schema, policy.protected_features)
-    reasons, withheld = reason_map.principal_reasons(
-        contributions, schema, clean, source=source, protected=protected,
-        limit=policy.document.explanation.max_reasons)
+    reasons, withheld = [], []
+    if decision.reasons_kind is not None:
+        reasons, withheld = reason_map.principal_reasons(
+            contributions, schema, clean, source=source, protected=protected,
+            limit=policy.document.explanation.max_reasons)
+    with explainers.lock:
+        accuracies = reason_accuracy(space, explainers.references, x, [names.index(r.feature) for r in reasons],
+                                     prediction.adverse_probability)
+    reason_dicts = [{**r.to_dict(), "accuracy": a} for r, a in zip(reasons, accuracies, strict=True)]
     scores = _scores(lime_out, anchor_out, shap_out, prediction, names, options)
     scores["protected"] = {"features": sorted(protected), "source": source,
                            "attribution_share": attribution_share(contributions, schema, protected)}
-    verdict = evaluate_explanation(policy, scores, withheld)
+    verdict = with_reason_checks(evaluate_explanation(policy, scores, withheld), reason_dicts,
+                                 adverse=decision.adverse)
     return ExplanationRecord(
         id=uuid.uuid4().hex, model=version.name, version=version.version, decision_id=decision_id,
         requested_by=requested_by, requested_at=utcnow(), instance=as_entered(instance),
@@ -208,10 +234,10 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
         lime=_lime_dict(lime_out, schema, clean) if lime_out else None,
         anchor=_anchor_dict(anchor_out) if anchor_out else None,
         shap=_shap_dict(shap_out, schema, clean) if shap_out else None,
-        scores=scores, reasons=[r.to_dict() for r in reasons], withheld_reasons=withheld, seed=options.seed,
+        scores=scores, reasons=reason_dicts, withheld_reasons=withheld, seed=options.seed,
         parameters={**options.parameters(), "model_path": space.model_path}, library_versions=library_versions(),
         background_sha256=version.background_sha256, reason_map=reason_map.source, verdict=verdict.to_dict(),
-        timings=timings)
+        timings=timings, decision=decision.to_dict(), cautions=schema.cautions(clean))
 
 
 def as_entered(instance: Mapping[str, Any]) -> dict[str, Any]:
@@ -274,7 +300,8 @@ def _scores(lime: LimeOutcome | None, anchor: AnchorOutcome | None, shap: ShapOu
             "search_precision": anchor.search_precision, "fresh_precision": anchor.fresh_precision,
             "fresh_precision_lower_95": anchor.fresh_precision_lower_95, "fresh_samples": anchor.fresh_samples,
             "coverage": anchor.coverage, "covers_no_applicant": anchor.covers_no_applicant,
-            "threshold": anchor.threshold, "threshold_met": anchor.threshold_met}
+            "threshold": anchor.threshold, "threshold_met": anchor.threshold_met,
+            "threshold_judged_on": "fresh_precision_lower_95", "engine": anchor.engine}
         stability["anchor"] = anchor.stability.to_dict()
         sparsity["anchor"] = anchor_sparsity(anchor.conditions).to_dict()
     if shap:
@@ -309,10 +336,17 @@ def _lime_condition(feature: Any, binned: str | None, instance: dict[str, Any]) 
 
 
 def _anchor_dict(outcome: AnchorOutcome) -> dict[str, Any]:
-    return {"rule": list(outcome.conditions), "features": list(outcome.features),
-            "precision": outcome.search_precision, "coverage": outcome.coverage,
-            "fresh_precision": outcome.fresh_precision, "threshold": outcome.threshold,
-            "threshold_met": outcome.threshold_met, "samples": outcome.samples}
+    """The rule, with the figure to trust first: its precision re-estimated on fresh synthetic samples that
+    satisfy the rule (not applicants), and that estimate's 95% lower bound, on which the threshold is judged.
+    The search's own estimate is kept, named as such: it is biased upward by the search's selection."""
+    return {"rule": list(outcome.conditions), "features": list(outcome.features), "decision": outcome.decision,
+            "precision": outcome.fresh_precision, "precision_lower_95": outcome.fresh_precision_lower_95,
+            "precision_source": f"re-estimated on {outcome.fresh_samples} fresh synthetic samples that satisfy the "
+                                "rule (not applicants)",
+            "search_precision_estimate": outcome.search_precision, "coverage": outcome.coverage,
+            "threshold": outcome.threshold, "threshold_met": outcome.threshold_met,
+            "threshold_judged_on": "the 95% lower bound of the re-estimate", "engine": outcome.engine,
+            "samples": outcome.samples}
 
 
 def _shap_dict(outcome: ShapOutcome, schema: Any, instance: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,11 @@ from xai_gov.timeutil import format_utc, parse_utc
 
 METHODS: tuple[str, ...] = ("lime", "anchor", "shap")
 #: Fields a replay does not compare: they describe the run, not its result.
-RUN_FIELDS = frozenset({"id", "requested_by", "requested_at", "timings", "record_sha256", "replay_of"})
+RUN_FIELDS = frozenset({"id", "requested_by", "requested_at", "timings", "record_sha256", "replay_of",
+                        "re_explains"})
+#: Fields added after records were first stored: left out of a record while None, so an older record
+#: reads back, and hashes, exactly as it was stored.
+LATER_FIELDS = ("decision", "re_explains", "cautions")
 
 
 def canonical_json(value: Any) -> str:
@@ -31,13 +35,22 @@ class Prediction:
     predicted_class: str
     adverse_class: str
     adverse_probability: float
+    # The version's cutoff on the adverse probability; None in records made before decision rules,
+    # which decided by the more probable class.
+    cutoff: float | None = None
 
     @property
     def adverse(self) -> bool:
-        return self.predicted_class == self.adverse_class
+        """The decision rule's outcome (``ExplanationRecord.adverse`` is what was decided, overrides included)."""
+        if self.cutoff is None:
+            return self.predicted_class == self.adverse_class
+        return self.adverse_probability >= self.cutoff
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "decision": "adverse" if self.adverse else "favourable"}
+        out = asdict(self)
+        if self.cutoff is None:
+            del out["cutoff"]
+        return {**out, "decision": "adverse" if self.adverse else "favourable"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,11 @@ class ExplanationRecord:
     verdict: dict[str, Any] | None = None  # the policy's verdict, rule by rule, with the policy file's hash
     timings: dict[str, float] = field(default_factory=dict)
     replay_of: str | None = None
+    # The decision: the version's rule, the bank's decision if given, which stands, and what the
+    # reasons are ("principal reasons" for an adverse decision).
+    decision: dict[str, Any] | None = None
+    re_explains: str | None = None  # the earlier explanation of the same decision id this one re-explains
+    cautions: list[dict[str, Any]] | None = None  # e.g. a value outside the range the model was trained on
 
     @property
     def model_ref(self) -> str:
@@ -75,12 +93,26 @@ class ExplanationRecord:
         """Fidelity, stability, sparsity and coverage, one row each, with the policy's verdict on each."""
         return quality_at_a_glance(self.scores, self.verdict)
 
+    @property
+    def adverse(self) -> bool:
+        """Whether the decision was adverse: the bank's decision where it overrode the rule."""
+        if self.decision is not None:
+            return self.decision["outcome"] == "adverse"
+        return self.prediction.adverse
+
+    @property
+    def overridden(self) -> bool:
+        return bool(self.decision and self.decision.get("overridden"))
+
     def body(self) -> dict[str, Any]:
         """Everything but the hash, in JSON form."""
         out = asdict(self)
         out["requested_at"] = format_utc(self.requested_at)
         out["prediction"] = self.prediction.to_dict()
         out["methods"] = list(self.methods)
+        for name in LATER_FIELDS:
+            if out[name] is None:
+                del out[name]
         return out
 
     def to_dict(self) -> dict[str, Any]:

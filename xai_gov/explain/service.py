@@ -114,17 +114,31 @@ class ExplanationService:
         self.cache.get(version, lambda: explainers)
 
     def explain(self, *, model: str, instance: dict[str, Any], decision_id: str, requested_by: str,
-                options: ExplainOptions | None = None, progress: Progress | None = None) -> ExplanationRecord:
+                options: ExplainOptions | None = None, progress: Progress | None = None,
+                bank_decision: str | None = None, what_counted_against: bool = False,
+                re_explain: bool = False) -> ExplanationRecord:
+        """Explain one decision and store the record.
+
+        A decision id is explained once: explaining it again is a ``Conflict`` unless ``re_explain``
+        says so, and then the new record names the latest earlier one in ``re_explains``. Re-explaining
+        a decision id never explained is ``NotFound``. ``bank_decision`` is the class the bank actually
+        decided (it may override the version's rule); ``what_counted_against`` asks for the features
+        that pushed toward the adverse class on a favourable decision."""
         if not isinstance(decision_id, str) or not decision_id.strip() or len(decision_id) > 200:
             raise InvalidInput("a decision id is 1 to 200 characters", field="decision_id")
+        self._check_decision_id(decision_id, re_explain=re_explain)  # fail fast, before the work
         record = explain_instance(self.explainers(model), instance, options=options or ExplainOptions(),
                                   decision_id=decision_id, requested_by=requested_by, reason_map=self.reason_map,
-                                  policy=self.policy, progress=progress)
-        return self.store(record)
+                                  policy=self.policy, progress=progress, bank_decision=bank_decision,
+                                  reasons_asked=what_counted_against)
+        return self.store(record, re_explain=re_explain)
 
-    def store(self, record: ExplanationRecord) -> ExplanationRecord:
-        """Write a complete record and its ledger event in one transaction."""
+    def store(self, record: ExplanationRecord, *, re_explain: bool = False) -> ExplanationRecord:
+        """Write a complete record and its ledger event in one transaction (a first explanation of an
+        explained decision id is a Conflict; ``re_explain`` links the record to the latest earlier one)."""
         with self.database.session() as session:
+            if re_explain:  # decided again in the write transaction: it links to the latest one
+                record = replace(record, re_explains=self._earlier(session, record.decision_id))
             repos.add_explanation(session, record)
             ledger.append(session, actor=record.requested_by, action="explanation.created", subject=record.id,
                           payload=ledger.record_payload(record.body(), decision_id=record.decision_id,
@@ -146,6 +160,23 @@ class ExplanationService:
         """The decision ids among these that already have an explanation."""
         with self.database.session() as session:
             return repos.explained_decision_ids(session, decision_ids)
+
+    def _check_decision_id(self, decision_id: str, *, re_explain: bool) -> None:
+        with self.database.session() as session:
+            earlier = repos.latest_explanation_of(session, decision_id)
+        if earlier is not None and not re_explain:
+            raise repos.decision_conflict(decision_id)
+        if earlier is None and re_explain:
+            raise NotFound(f"decision {decision_id!r} was never explained, so it cannot be re-explained",
+                           code="decision_not_found", field="decision_id")
+
+    @staticmethod
+    def _earlier(session: Any, decision_id: str) -> str:
+        earlier = repos.latest_explanation_of(session, decision_id)
+        if earlier is None:
+            raise NotFound(f"decision {decision_id!r} was never explained, so it cannot be re-explained",
+                           code="decision_not_found", field="decision_id")
+        return earlier
 
     def get(self, explanation_id: str, *, viewer: Actor | None = None) -> ExplanationRecord:
         """A stored explanation; a ``viewer`` who may not read everyone's sees only their own
@@ -192,9 +223,12 @@ class ExplanationService:
         options = ExplainOptions.build(stored.methods, stored.seed, lime={k: parameters["lime"][k] for k in
                                                                           ("num_samples", "repeats", "top_n")},
                                        anchor={k: v for k, v in parameters["anchor"].items() if k != "discretizer"})
+        decision = stored.decision or {}
         replayed = explain_instance(self.explainers(stored.model_ref), stored.instance, options=options,
                                     decision_id=stored.decision_id, requested_by=stored.requested_by,
-                                    reason_map=self.reason_map, policy=self.policy, progress=progress)
+                                    reason_map=self.reason_map, policy=self.policy, progress=progress,
+                                    bank_decision=decision.get("bank_decision"),
+                                    reasons_asked=decision.get("reasons") == "what counted against")
         before, after = stored.result_fields(), replayed.result_fields()
         checks = tuple(FieldCheck(name, before[name] == after.get(name), before[name], after.get(name))
                        for name in sorted(before))

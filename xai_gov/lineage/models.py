@@ -98,6 +98,8 @@ class LineageView:
     registered_at: datetime
     registered_by: str
     lineage: LineageRecord
+    decision_rule: dict[str, Any] | None = None  # the version's decision rule, where one was registered
+    explanations: tuple[str, ...] = ()  # in a lookup by decision id: this version's explanations of it
 
     @property
     def ref(self) -> str:
@@ -106,7 +108,8 @@ class LineageView:
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "version": self.version, "ref": self.ref,
                 "registered_at": format_utc(self.registered_at), "registered_by": self.registered_by,
-                "lineage": self.lineage.to_dict()}
+                "lineage": self.lineage.to_dict(), "decision_rule": self.decision_rule,
+                **({"explanations": list(self.explanations)} if self.explanations else {})}
 
 
 def external_fields(document: dict[str, Any] | None) -> dict[str, Any]:

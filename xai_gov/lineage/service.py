@@ -29,7 +29,8 @@ class LineageService:
         with self.database.session() as session:
             version = repos.get_version(session, parsed)
             view = LineageView(model=version.name, version=version.version, registered_at=version.registered_at,
-                               registered_by=version.registered_by, lineage=version.lineage)
+                               registered_by=version.registered_by, lineage=version.lineage,
+                               decision_rule=version.decision_rule.to_dict() if version.decision_rule else None)
             record_lookup(session, actor=actor, query={"model": str(parsed)}, views=[view])
             return view
 

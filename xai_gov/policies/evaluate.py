@@ -54,6 +54,29 @@ def evaluate_explanation(policy: Policy, scores: dict[str, Any], withheld: list[
                    withheld_reasons=tuple(withheld), policy=policy.to_dict())
 
 
+def with_reason_checks(verdict: Verdict, reasons: list[dict[str, Any]], *, adverse: bool) -> Verdict:
+    """The verdict with the reasons checked too: an adverse decision without a principal reason fails;
+    a stated reason whose feature, moved alone to its reference value, does not lower the probability
+    of the adverse class is flagged (warn) as not accurate."""
+    extra = []
+    if adverse and not reasons:
+        extra.append(RuleVerdict("reasons.count", "fail", 0.0, ">= 1", "fail",
+                                 "An adverse decision must state its principal reasons; none could be stated."))
+    for reason in reasons:
+        accuracy = reason.get("accuracy")
+        if accuracy and not accuracy["lowers_adverse"]:
+            extra.append(RuleVerdict(
+                f"reasons.accuracy.{reason['feature']}", "warn", accuracy["change"], "< 0", "warn",
+                f"The stated reason '{reason['statement']}' is not accurate: moving {reason['label']} alone to "
+                f"{accuracy['reference']} does not lower the probability of the adverse class."))
+    if not extra:
+        return verdict
+    rules = verdict.rules + tuple(extra)
+    worst = max((r.outcome for r in rules), key=lambda o: _RANK[o], default="pass")
+    return Verdict(outcome="pass" if worst == "not_measured" else worst, rules=rules,
+                   withheld_reasons=verdict.withheld_reasons, policy=verdict.policy)
+
+
 def check_production_lineage(policy: Policy, ref: str, lineage: LineageRecord) -> None:
     """Refuse the production alias to a version missing lineage the policy requires, naming the fields."""
     missing = missing_for_production(policy, lineage)

@@ -4,8 +4,9 @@ Explainers sample in a float matrix. A missing value must be a value there that
 every explainer treats as its own state, never mixed with real ones:
 
 - a categorical feature: the index one past its categories;
-- a numeric feature: a code below its lower bound by the width of its range (at
-  least 1). Everything below the middle of the gap between code and lower bound is
+- a numeric feature: a code below its lower bound (the owner's minimum, else the
+  lowest value seen in training) by the width of its range (at least 1).
+  Everything below the middle of the gap between code and lower bound is
   missing (``is_missing``), so a sample an explainer jitters around the code is
   still missing, on every model path (``FeatureSchema.canonical``).
 
@@ -27,13 +28,13 @@ if TYPE_CHECKING:
 def code(feature: Feature) -> float:
     if feature.kind == "categorical":
         return float(len(feature.categories))
-    low, high = float(feature.minimum or 0.0), float(feature.maximum or 0.0)
+    low, high = float(feature.range_low or 0.0), float(feature.range_high or 0.0)
     return low - max(high - low, 1.0)
 
 
 def threshold(feature: Feature) -> float:
     """Values at or below this (numbers) are missing; the middle of the gap between code and bound."""
-    return (code(feature) + float(feature.minimum or 0.0)) / 2.0
+    return (code(feature) + float(feature.range_low or 0.0)) / 2.0
 
 
 def is_missing(feature: Feature, values: np.ndarray) -> np.ndarray:

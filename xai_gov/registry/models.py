@@ -9,6 +9,7 @@ from typing import Any
 
 from xai_gov.errors import InvalidInput
 from xai_gov.lineage.models import LineageRecord
+from xai_gov.registry.decision import DecisionRule
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.timeutil import format_utc
 
@@ -73,10 +74,17 @@ class ModelVersion:
     registered_by: str
     aliases: tuple[str, ...]
     lineage: LineageRecord
+    # The bank's decision rule, set at registration. Versions registered before rules existed have none
+    # stored; they decide by ``rule``'s default (cutoff 0.5), and their stored record stays as it was hashed.
+    decision_rule: DecisionRule | None = None
 
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
+
+    @property
+    def rule(self) -> DecisionRule:
+        return self.decision_rule or DecisionRule(self.schema.adverse_class or "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +94,7 @@ class ModelVersion:
             "background_rows": self.background_rows, "description": self.description,
             "registered_at": format_utc(self.registered_at), "registered_by": self.registered_by,
             "lineage": self.lineage.to_dict(),
+            **({"decision_rule": self.decision_rule.to_dict()} if self.decision_rule else {}),
         }
 
     def record(self) -> dict[str, Any]:

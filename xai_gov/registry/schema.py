@@ -23,12 +23,17 @@ from xai_gov.errors import InvalidInput, SchemaMismatch
 from xai_gov.registry import missing
 
 Kind = Literal["numeric", "categorical"]
-BOUNDS_MARGIN = 0.1  # inferred bounds: the observed range widened by this share of it on each side
+OUTSIDE_TRAINING = "outside the range the model was trained on"
 
 
 @dataclass(frozen=True)
 class Feature:
-    """One input of the model."""
+    """One input of the model.
+
+    ``minimum``/``maximum`` are hard limits the model owner sets: a value outside them is refused.
+    ``observed_min``/``observed_max`` are the range seen in the training data (inferred): a value
+    outside it is explained, with a caution that it lies outside the range the model was trained on.
+    """
 
     name: str
     kind: Kind
@@ -41,6 +46,11 @@ class Feature:
     nullable: bool = False
     #: a protected attribute, never stated as a reason; None: not declared (the policy's default applies)
     protected: bool | None = None
+    observed_min: float | None = None
+    observed_max: float | None = None
+    # A typical favourable value the owner states (a category, or a number): where a stated reason's
+    # accuracy is measured from (xai_gov.explain.accuracy). None: derived from the background.
+    reference: str | float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("numeric", "categorical"):
@@ -50,8 +60,17 @@ class Feature:
             raise InvalidInput(f"feature {self.name!r}: a categorical feature needs its categories", field=self.name)
         if len(set(self.categories)) != len(self.categories):
             raise InvalidInput(f"feature {self.name!r}: categories repeat", field=self.name)
-        if self.nullable and self.kind == "numeric" and (self.minimum is None or self.maximum is None):
-            raise InvalidInput(f"feature {self.name!r}: a nullable number needs its bounds", field=self.name)
+        if self.nullable and self.kind == "numeric" and self.range_low is None:
+            raise InvalidInput(f"feature {self.name!r}: a nullable number needs a lower bound or an observed range "
+                               "(its missing-value code lies below it)", field=self.name)
+        if self.reference is not None:
+            if self.kind == "categorical" and self.reference not in self.categories:
+                raise InvalidInput(f"feature {self.name!r}: reference {self.reference!r} is not one of its categories",
+                                   field=self.name)
+            if self.kind == "numeric" and (isinstance(self.reference, (bool, str))
+                                           or not math.isfinite(float(self.reference))):
+                raise InvalidInput(f"feature {self.name!r}: reference {self.reference!r} is not a finite number",
+                                   field=self.name)
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise InvalidInput(f"feature {self.name!r}: minimum {self.minimum} is above maximum {self.maximum}",
                                field=self.name)
@@ -62,7 +81,11 @@ class Feature:
             out["categories"] = list(self.categories)
         else:
             out.update(minimum=self.minimum, maximum=self.maximum, integer=self.integer)
+            if self.observed_min is not None or self.observed_max is not None:
+                out.update(observed_min=self.observed_min, observed_max=self.observed_max)
         # Written only when declared, so schemas stored before these fields existed hash as they did.
+        if self.reference is not None:
+            out["reference"] = self.reference
         if self.nullable:
             out["nullable"] = True
         if self.protected is not None:
@@ -73,6 +96,23 @@ class Feature:
     def missing_code(self) -> float:
         """The matrix value that stands for a missing value (see ``xai_gov.registry.missing``)."""
         return missing.code(self)
+
+    @property
+    def range_low(self) -> float | None:
+        """The owner's lower limit, else the lowest value seen in training (None: neither is known)."""
+        return self.minimum if self.minimum is not None else self.observed_min
+
+    @property
+    def range_high(self) -> float | None:
+        """The owner's upper limit, else the highest value seen in training (None: neither is known)."""
+        return self.maximum if self.maximum is not None else self.observed_max
+
+    def outside_training(self, value: Any) -> bool:
+        """A number outside the range seen in training (never true for a category or an unknown range)."""
+        if self.kind != "numeric":
+            return False
+        return bool((self.observed_min is not None and value < self.observed_min)
+                    or (self.observed_max is not None and value > self.observed_max))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Feature:
@@ -87,6 +127,9 @@ class Feature:
                 integer=bool(data.get("integer", False)),
                 nullable=bool(data.get("nullable", False)),
                 protected=None if data.get("protected") is None else bool(data["protected"]),
+                observed_min=_optional_float(data.get("observed_min")),
+                observed_max=_optional_float(data.get("observed_max")),
+                reference=data.get("reference"),
             )
         except KeyError as missing:
             raise InvalidInput(f"schema feature {dict(data).get('name', '?')!r} lacks {missing.args[0]!r}",
@@ -135,10 +178,11 @@ class FeatureSchema:
     ) -> FeatureSchema:
         """Infer kinds, categories and observed bounds from training data.
 
-        Numeric dtypes become numeric features bounded by the observed range
-        widened by ``BOUNDS_MARGIN`` of it on each side; everything else
-        (strings, categoricals, booleans) becomes categorical with the observed
-        values, sorted, as categories.
+        Numeric dtypes become numeric features with the observed range as
+        ``observed_min``/``observed_max`` and no hard limits (an applicant outside
+        the observed range is explained with a caution; only limits the owner sets
+        are refused); everything else (strings, categoricals, booleans) becomes
+        categorical with the observed values, sorted, as categories.
         """
         if not isinstance(X, pd.DataFrame):
             raise InvalidInput("training data must be a pandas DataFrame with named columns", field="X")
@@ -244,6 +288,19 @@ class FeatureSchema:
             except InvalidInput as problem:
                 problems.append(problem)
         return problems
+
+    def cautions(self, clean: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """A caution for each value outside the range the model was trained on (a validated instance)."""
+        out = []
+        for feature in self.features:
+            value = clean.get(feature.name)
+            if value is not None and feature.outside_training(value):
+                out.append({"kind": "outside_training_range", "feature": feature.name, "value": value,
+                            "observed_min": feature.observed_min, "observed_max": feature.observed_max,
+                            "message": f"{feature.label} = {_fmt(float(value))} is {OUTSIDE_TRAINING} "
+                                       f"({_fmt(feature.observed_min)} to {_fmt(feature.observed_max)}): "
+                                       "the model's behaviour there was not learnt from data"})
+        return out
 
     def check_frame(self, frame: pd.DataFrame, *, what: str = "data") -> None:
         """Check that a frame has exactly the schema's columns and values it accepts."""
@@ -361,18 +418,10 @@ def _infer_feature(name: str, column: pd.Series, label: str | None) -> Feature:
     if values.empty:
         raise InvalidInput(f"feature {name!r} has no values to infer bounds from", field=name)
     integer = bool(pd.api.types.is_integer_dtype(column) or np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
-    low, high = float(values.min()), float(values.max())
-    # The observed range widened by a tenth on each side (never below 0 for a non-negative feature, and to
-    # whole numbers for a whole-number one): a training split's extremes are not the population's, and an
-    # applicant just outside them must still be explained. Owners edit bounds to the real limits.
-    margin = BOUNDS_MARGIN * (high - low)
-    minimum, maximum = low - margin, high + margin
-    if low >= 0:
-        minimum = max(minimum, 0.0)
-    if integer:
-        minimum, maximum = float(np.floor(minimum)), float(np.ceil(maximum))
-    return Feature(name=name, kind="numeric", label=label, minimum=minimum, maximum=maximum, integer=integer,
-                   nullable=nullable)
+    # The observed range is what the model learnt from; hard limits are the owner's to set (an inferred
+    # limit refused an 85-year-old while accepting a 13-year-old), so none is inferred.
+    return Feature(name=name, kind="numeric", label=label, integer=integer,
+                   observed_min=float(values.min()), observed_max=float(values.max()), nullable=nullable)
 
 
 def _validate_value(feature: Feature, value: Any) -> Any:
@@ -407,6 +456,11 @@ def _validate_value(feature: Feature, value: Any) -> Any:
         raise InvalidInput(
             f"feature {feature.name!r} ({feature.label}) = {value!r} is outside its bounds "
             f"{_fmt(feature.minimum)}..{_fmt(feature.maximum)}", field=feature.name)
+    if feature.nullable and number <= missing.threshold(feature):
+        raise InvalidInput(
+            f"feature {feature.name!r} ({feature.label}) = {value!r} is so far below the range the model was "
+            f"trained on ({_fmt(feature.range_low)}..{_fmt(feature.range_high)}) that it cannot be told from a "
+            f"missing value; set the feature's minimum in the schema if such values are real", field=feature.name)
     return int(number) if feature.integer else number
 
 

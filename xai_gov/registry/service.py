@@ -33,6 +33,7 @@ from xai_gov.registry.adapters import (
     check_predictions,
 )
 from xai_gov.registry.artifacts import ArtifactStore
+from xai_gov.registry.decision import DEFAULT_CUTOFF, DecisionRule, check_cutoff
 from xai_gov.registry.declarations import Declarations, apply
 from xai_gov.registry.models import AliasMove, ModelRef, ModelSummary, ModelVersion, check_alias, check_model_name
 from xai_gov.registry.schema import FeatureSchema
@@ -63,19 +64,24 @@ class RegistryService:
 
     def register(self, *, name: str, adapter: ModelAdapter, schema: FeatureSchema, background: pd.DataFrame,
                  lineage: LineageRecord, actor: Actor, description: str | None = None,
-                 declarations: Declarations | None = None) -> ModelVersion:
+                 declarations: Declarations | None = None, cutoff: float | None = None) -> ModelVersion:
         """Check, then store a new version of ``name`` numbered one past the latest.
 
         Checks, in order: who registers, the classes, the declarations (protected
         features, nullable features, the reason-code map), the background against the
         schema, the model on a few background rows, the parent, and one full default
-        explanation of the first background row. Only then is anything written."""
+        explanation of the first background row. Only then is anything written.
+
+        ``cutoff`` is the bank's decision rule: decline when P(adverse class) >= cutoff (0 < cutoff < 1;
+        default 0.5). It is stored with the version and decides every explanation of it."""
         check_model_name(name)
+        rule_cutoff = DEFAULT_CUTOFF if cutoff is None else check_cutoff(cutoff)
         _check_may_register(actor, adapter)
         schema = _checked_classes(schema, adapter)
         schema = apply(schema, declarations or Declarations(),
                        policy_protected=self.policy.protected_features if self.policy else (),
                        default_reasons=self.reason_map or ReasonMap({}, "no default map"))
+        rule = DecisionRule(adverse_class=schema.adverse_class or "", cutoff=rule_cutoff)
         if not isinstance(background, pd.DataFrame) or background.empty:
             raise InvalidInput("the background sample must be a non-empty DataFrame", field="background")
         schema.check_frame(background, what="background sample")
@@ -87,7 +93,8 @@ class RegistryService:
             trial = self.trial(ModelVersion(
                 name=name, version=0, adapter_spec=adapter.spec(), artifact_sha256=None, schema=schema,
                 background_sha256="", background_rows=len(background), description=description,
-                registered_at=utcnow(), registered_by=actor.name, aliases=(), lineage=lineage), adapter, background)
+                registered_at=utcnow(), registered_by=actor.name, aliases=(), lineage=lineage, decision_rule=rule),
+                adapter, background)
 
         dump = getattr(adapter, "dump", None)  # adapters that travel as an artifact (sklearn, MLflow pyfunc)
         artifact = dump() if callable(dump) else None
@@ -100,7 +107,7 @@ class RegistryService:
                 name=name, actor=actor, adapter_spec=adapter.spec(), artifact_sha=artifact_sha,
                 artifact_size=len(artifact or b""), schema=schema, background_sha=background_sha,
                 background_bytes=len(background_bytes), background_rows=len(background), lineage=lineage,
-                description=description)
+                description=description, rule=rule)
         except BaseException:
             for sha in written:  # files this call created and no row refers to
                 self.artifacts.discard(sha)
@@ -117,7 +124,8 @@ class RegistryService:
 
     def _insert_version(self, *, name: str, actor: Actor, adapter_spec: dict[str, Any], artifact_sha: str | None,
                         artifact_size: int, schema: FeatureSchema, background_sha: str, background_bytes: int,
-                        background_rows: int, lineage: LineageRecord, description: str | None) -> ModelVersion:
+                        background_rows: int, lineage: LineageRecord, description: str | None,
+                        rule: DecisionRule) -> ModelVersion:
         # Two owners registering the same name at once can pick the same number; the unique
         # constraint refuses the second, which then takes the next number.
         for attempt in range(5):
@@ -134,7 +142,7 @@ class RegistryService:
                         session, model=model, version=repos.next_version_number(session, model),
                         adapter_spec=adapter_spec, artifact_sha256=artifact_sha, schema=schema,
                         background_sha256=background_sha, background_rows=background_rows, description=description,
-                        actor=actor.name, lineage=lineage)
+                        actor=actor.name, lineage=lineage, decision_rule=rule)
                     ledger.append(session, actor=actor.name, action="model.registered", subject=version.ref,
                                   payload=ledger.record_payload(version.record()))
                     return version

@@ -32,7 +32,8 @@ FLAGS: tuple[tuple[str, Any, str], ...] = (
      "LIME's linear summary explains only {v:.0%} of the model's behaviour around this applicant: read its "
      "weights as a rough guide."),
     ("fidelity.anchor.threshold_met", lambda v: v is False,
-     "The anchor rule held for fewer applicants than its 95% target when re-checked on fresh samples."),
+     "The anchor rule did not reach its precision target when re-checked on fresh synthetic samples that "
+     "satisfy it (judged on the 95% lower bound)."),
     ("fidelity.anchor.covers_no_applicant", lambda v: v is True,
      "The anchor rule describes no applicant in the reference sample: it is specific to this case."),
     ("stability.lime.top_n_jaccard", lambda v: v < 0.7,
@@ -75,26 +76,48 @@ def decision_packet(record: ExplanationRecord, version: ModelVersion, *, ledger_
 def _decision(record: ExplanationRecord, label: Callable[[str], str] = str) -> list[Flowable]:
     """``label`` names a class as the version's owner named it (e.g. 'defaulted (1)')."""
     prediction = record.prediction
-    outcome = "ADVERSE" if prediction.adverse else "favourable"
+    outcome = "ADVERSE" if record.adverse else "favourable"
     probabilities = ", ".join(f"{label(name)} {p:.1%}" for name, p in prediction.probabilities.items())
-    return [heading("Decision"), key_values([
-        ("Outcome", f"{outcome}: the model predicts '{label(prediction.predicted_class)}'"),
+    rows: list[tuple[str, Any]] = []
+    if record.decision is None:
+        rows.append(("Outcome", f"{outcome}: the model predicts '{label(prediction.predicted_class)}'"))
+    else:
+        decision = record.decision
+        rows += [("Outcome", outcome + (" - decision overridden by the bank" if record.overridden else "")),
+                 ("Decision rule", f"{decision['rule']['rule']} (the model version's rule): {decision['by_rule']}"),
+                 ("Bank's decision", f"'{label(decision['bank_decision'])}'" if decision["bank_decision"] else
+                  "not given: the rule's decision stands")]
+    rows += [
         ("Probabilities", probabilities),
         ("Adverse class", f"'{label(prediction.adverse_class)}' ({prediction.adverse_probability:.1%})"),
-        ("Decision id", record.decision_id),
+        ("Decision id", record.decision_id + (f" (re-explains {record.re_explains})" if record.re_explains else "")),
         ("Input hash", record.instance_sha256),
-    ])]
+    ]
+    flows: list[Flowable] = [heading("Decision"), key_values(rows)]
+    for caution in record.cautions or []:
+        flows.append(para("Caution: " + caution["message"], "flag"))
+    return flows
 
 
 def _reasons(record: ExplanationRecord) -> list[Flowable]:
-    title = "Principal reasons" if record.prediction.adverse else \
-        f"What pushed toward '{record.prediction.adverse_class}' (the decision was favourable)"
+    title = "Principal reasons" if record.adverse else \
+        f"What counted against (toward '{record.prediction.adverse_class}'; the decision was favourable)"
     if not record.reasons:
+        if not record.adverse:
+            return []  # a favourable decision lists what counted against only when asked
         return [heading(title), para("No feature pushed toward the adverse class."),
                 para(protected_words(record), "small")]
-    rows = [("Code", "Reason", "Applicant's value", "Push")] + [
-        (r["code"], r["statement"], r["value"], f"+{r['contribution']:.3f}") for r in record.reasons]
-    flows: list[Flowable] = [heading(title), table(rows, [14 * mm, 85 * mm, 50 * mm, WIDTH - 149 * mm])]
+    rows = [("Code", "Reason", "Applicant's value", "Push", "Accuracy")] + [
+        (r["code"], r["statement"], r["value"], f"+{r['contribution']:.3f}", _accuracy(r)) for r in record.reasons]
+    flows: list[Flowable] = [heading(title),
+                             table(rows, [13 * mm, 70 * mm, 38 * mm, 16 * mm, WIDTH - 137 * mm])]
+    if any("accuracy" in r for r in record.reasons):
+        flows.append(para("Accuracy: the change in the probability of the adverse class when that feature alone "
+                          "moves to its reference value (a typical value among applicants the rule approves). A "
+                          "reason whose move does not lower it is marked NOT ACCURATE.", "small"))
+    flows += [para(f"Caution: the reason '{r['statement']}' is not accurate: moving it to {r['accuracy']['reference']}"
+                   " does not lower the probability of the adverse class.", "flag")
+              for r in record.reasons if r.get("accuracy") and not r["accuracy"]["lowers_adverse"]]
     flows.append(para(protected_words(record), "small"))
     source = record.reasons[0]["source"].upper()
     flows.append(para(f"Ranked by {source} contribution toward '{record.prediction.adverse_class}'; statements "
@@ -138,15 +161,20 @@ def _anchor(record: ExplanationRecord) -> list[Flowable]:
     anchor = record.anchor
     fidelity = record.scores["fidelity"]["anchor"]
     rule = " AND ".join(anchor["rule"]) or "(no condition: the model predicts this for nearly everyone)"
+    then = (f"the rule decides {anchor['decision']}" if anchor.get("decision") else
+            f"the model predicts '{record.prediction.predicted_class}'")
+    judged = "its 95% lower bound" if "threshold_judged_on" in fidelity else "the fresh re-estimate"
     return [heading("Anchor rule"), together(
-        para(f"IF {rule} THEN the model predicts '{record.prediction.predicted_class}'."),
+        para(f"IF {rule} THEN {then}."),
         spacer(2),
         key_values([
-            ("Precision (search)", f"{fidelity['search_precision']:.3f}"),
-            ("Precision (fresh)", f"{fidelity['fresh_precision']:.3f} on {fidelity['fresh_samples']} fresh samples; "
-                                  f"95% lower bound {fidelity['fresh_precision_lower_95']:.3f}"),
+            ("Precision (to trust)", f"{fidelity['fresh_precision']:.3f}, re-estimated on {fidelity['fresh_samples']} "
+                                     f"fresh synthetic samples that satisfy the rule (not applicants); 95% lower "
+                                     f"bound {fidelity['fresh_precision_lower_95']:.3f}"),
+            ("Search's own estimate", f"{fidelity['search_precision']:.3f} (biased upward by the search's choice)"),
             ("Target", f"{fidelity['threshold']:.2f}: {'met' if fidelity['threshold_met'] else 'NOT met'} "
-                       "(judged on the fresh re-estimate)"),
+                       f"(judged on {judged})"),
+            ("Engine", anchor.get("engine") or "batched"),
             ("Coverage", f"{fidelity['coverage']:.1%} of the reference applicants satisfy the rule"
                          + (" (none: the rule is specific to this case)" if fidelity["covers_no_applicant"]
                             else "")),
@@ -246,6 +274,8 @@ def lineage_rows(version: ModelVersion) -> list[tuple[str, Any]]:
         ("Environment", f"Python {lineage.environment.get('python', '-')}, "
                         + ", ".join(f"{n} {lineage.environment.get('packages', {}).get(n, '-')}"
                                     for n in ("scikit-learn", "numpy", "pandas"))),
+        ("Decision rule", version.rule.describe() + ("" if version.decision_rule else
+                                                      " (none registered: the default)")),
         ("Parent version", lineage.parent_version or "-"),
         *external_rows(lineage),
         ("Artifact", f"sha256 {version.artifact_sha256 or '-'}"),
@@ -269,6 +299,14 @@ def _reproducibility(record: ExplanationRecord) -> list[Flowable]:
         ("Background sample", f"sha256 {record.background_sha256}"),
         ("Timings (s)", ", ".join(f"{k} {v:.3f}" for k, v in record.timings.items())),
     ])]
+
+
+def _accuracy(reason: dict[str, Any]) -> str:
+    accuracy = reason.get("accuracy")
+    if not accuracy:
+        return "-"
+    text = f"{accuracy['change']:+.3f} at {accuracy['reference']}"
+    return text if accuracy["lowers_adverse"] else text + " NOT ACCURATE"
 
 
 def _safe(test: Any, value: Any) -> bool:

@@ -172,13 +172,16 @@ def spacer(height_mm: float = 3) -> Spacer:
     return Spacer(1, height_mm * mm)
 
 
-def render(story: list[Flowable], *, title: str, integrity: Integrity, record: dict[str, Any]) -> bytes:
-    """Lay the story out on A4 with the integrity footer on every page; attach the record as JSON."""
+def render(story: list[Flowable], *, title: str, integrity: Integrity, record: dict[str, Any] | None) -> bytes:
+    """Lay the story out on A4 with the integrity footer on every page; attach the record as JSON
+    (``record=None``: nothing attached, as for the notice an applicant receives)."""
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
                                  bottomMargin=MARGIN + 8 * mm, title=title, author="xai-gov",
                                  subject=f"{integrity.label} {integrity.record_sha256}")
     document.build(story, canvasmaker=_footer_canvas(integrity))
+    if record is None:
+        return buffer.getvalue()
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(buffer.getvalue())))
     writer.add_attachment(ATTACHMENT, json.dumps(record, sort_keys=True, indent=1).encode("utf-8"))
     out = io.BytesIO()

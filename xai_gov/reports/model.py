@@ -64,7 +64,7 @@ def _inventory(version: ModelVersion, history: list[AliasMove]) -> list[Flowable
     schema = version.schema
     inputs = [("Feature", "Label", "Kind", "Values")] + [
         (f.name, f.label, f.kind, ", ".join(f.categories) if f.kind == "categorical"
-         else f"{_number(f.minimum)} to {_number(f.maximum)}" + (" (whole numbers)" if f.integer else ""))
+         else _numeric_range(f))
         for f in schema.features]
     adapter = ", ".join(f"{k} {v}" for k, v in version.adapter_spec.items() if v not in (None, "", []))
     current = ", ".join(f"{m.alias} since {format_utc(m.moved_at)}" for m in _current_aliases(version, history))
@@ -196,3 +196,13 @@ def _mean(values: list[float]) -> str:
 
 def _number(value: Any) -> str:
     return "-" if value is None else (str(int(value)) if float(value).is_integer() else f"{value:g}")
+
+
+def _numeric_range(feature: Any) -> str:
+    """The range seen in training and, where the owner set them, the hard limits."""
+    parts = []
+    if feature.observed_min is not None or feature.observed_max is not None:
+        parts.append(f"trained on {_number(feature.observed_min)} to {_number(feature.observed_max)}")
+    if feature.minimum is not None or feature.maximum is not None:
+        parts.append(f"limits {_number(feature.minimum)} to {_number(feature.maximum)}")
+    return "; ".join(parts or ["any number"]) + (" (whole numbers)" if feature.integer else "")

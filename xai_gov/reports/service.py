@@ -55,13 +55,15 @@ class PacketCheck:
 
 class PacketService:
     def __init__(self, *, database: Database, registry: RegistryService, explanations: ExplanationService,
-                 reason_map: ReasonMap, applicant_rights: Path, signer: DocumentSigner) -> None:
+                 reason_map: ReasonMap, applicant_rights: Path, signer: DocumentSigner,
+                 notice_settings: Path | None = None) -> None:
         self.database = database
         self.signer = signer
         self.registry = registry
         self.explanations = explanations
         self.reason_map = reason_map
         self.applicant_rights = applicant_rights
+        self.notice_settings = notice_settings or applicant_rights.with_name("adverse_action_notice.yaml")
 
     def decision(self, explanation_id: str, *, actor: Actor) -> bytes:
         """The decision packet of one stored explanation (an officer: only their own)."""
@@ -74,6 +76,17 @@ class PacketService:
         pdf = decision_packet(record, version, ledger_seq=event.seq if event else None,
                               ledger_hash=event.hash if event else None, applicant_rights=self._rights())
         return self._record_export(actor, "decision", record.id, pdf)
+
+    def notice(self, explanation_id: str, *, actor: Actor) -> bytes:
+        """The adverse action notice of one stored adverse decision (an officer: only their own)."""
+        from xai_gov.reports.notice import NoticeSettings, adverse_action_notice
+
+        require(actor, Permission.EXPORT_DECISION_PACKETS)
+        record = self.explanations.get(explanation_id, viewer=actor)
+        event = self._event("explanation.created", record.id)
+        pdf = adverse_action_notice(record, NoticeSettings.load(self.notice_settings),
+                                    ledger_seq=event.seq if event else None, ledger_hash=event.hash if event else None)
+        return self._record_export(actor, "notice", record.id, pdf)
 
     def model(self, ref: str, *, actor: Actor) -> bytes:
         """The model-version packet, with quality over every explanation of the version so far."""

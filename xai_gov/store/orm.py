@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -89,6 +90,7 @@ class ModelVersionRow(Base):
     description: Mapped[str | None] = mapped_column(Text)
     registered_at: Mapped[datetime]
     registered_by: Mapped[str] = mapped_column(String(200))
+    decision_rule: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     model: Mapped[RegisteredModelRow] = relationship(back_populates="versions")
     lineage: Mapped[LineageRow] = relationship(back_populates="model_version", uselist=False)
@@ -179,6 +181,10 @@ class ExplanationRow(Base):
         Index("ix_explanations_decision_id", "decision_id"),
         Index("ix_explanations_requested_at", "requested_at"),
         Index("ix_explanations_requested_by", "requested_by"),
+        # A decision id is explained once; later explanations of it are re-explanations, which name the
+        # one they re-explain. The index makes this hold under concurrent requests on both databases.
+        Index("uq_explanations_decision_id_first", "decision_id", unique=True,
+              sqlite_where=text("re_explains IS NULL"), postgresql_where=text("re_explains IS NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -189,6 +195,7 @@ class ExplanationRow(Base):
     instance_sha256: Mapped[str] = mapped_column(String(64))
     record: Mapped[dict[str, Any]]
     record_sha256: Mapped[str] = mapped_column(String(64))
+    re_explains: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     model_version: Mapped[ModelVersionRow] = relationship()
 

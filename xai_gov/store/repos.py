@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from xai_gov.errors import NotFound
+from xai_gov.errors import Conflict, NotFound
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.lineage.models import LINEAGE_FIELDS, LineageRecord, LineageView, external_fields
+from xai_gov.registry.decision import DecisionRule
 from xai_gov.registry.models import AliasMove, ModelRef, ModelSummary, ModelVersion
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.store.orm import (
@@ -53,11 +55,13 @@ def next_version_number(session: Session, model: RegisteredModelRow) -> int:
 
 def add_version(session: Session, *, model: RegisteredModelRow, version: int, adapter_spec: dict[str, Any],
                 artifact_sha256: str | None, schema: FeatureSchema, background_sha256: str, background_rows: int,
-                description: str | None, actor: str, lineage: LineageRecord) -> ModelVersion:
+                description: str | None, actor: str, lineage: LineageRecord,
+                decision_rule: DecisionRule | None = None) -> ModelVersion:
     row = ModelVersionRow(
         model_id=model.id, version=version, adapter_spec=adapter_spec, artifact_sha256=artifact_sha256,
         feature_schema=schema.to_dict(), background_sha256=background_sha256, background_rows=background_rows,
         description=description, registered_at=utcnow(), registered_by=actor,
+        decision_rule=decision_rule.to_dict() if decision_rule else None,
     )
     session.add(row)
     session.flush()
@@ -176,7 +180,8 @@ def lineage_where(session: Session, *, data_sha256: str | None = None, commit: s
     query = query.order_by(ModelVersionRow.registered_at, ModelVersionRow.id)
     return [
         LineageView(model=model.name, version=version.version, registered_at=version.registered_at,
-                    registered_by=version.registered_by, lineage=_lineage_entity(lineage))
+                    registered_by=version.registered_by, lineage=_lineage_entity(lineage),
+                    decision_rule=version.decision_rule)
         for lineage, version, model in session.execute(query).all()
     ]
 
@@ -230,6 +235,7 @@ def version_entity(session: Session, row: ModelVersionRow) -> ModelVersion:
         background_sha256=row.background_sha256, background_rows=row.background_rows,
         description=row.description, registered_at=row.registered_at, registered_by=row.registered_by,
         aliases=tuple(aliases), lineage=_lineage_entity(lineage) if lineage else LineageRecord(),
+        decision_rule=DecisionRule.from_dict(row.decision_rule) if row.decision_rule else None,
     )
 
 
@@ -248,14 +254,31 @@ def _lineage_entity(row: LineageRow) -> LineageRecord:
 
 
 def add_explanation(session: Session, record: ExplanationRecord) -> ExplanationRecord:
+    """Store a record. A first explanation of a decision id that is already explained is refused
+    (Conflict): the partial unique index decides, so two concurrent requests cannot both be first."""
     version = _find_version_row(session, ModelRef(record.model, version=record.version))
     stored = record.to_dict()
     session.add(ExplanationRow(id=record.id, model_version_id=version.id, decision_id=record.decision_id,
                                requested_by=record.requested_by, requested_at=record.requested_at,
                                instance_sha256=record.instance_sha256, record=stored,
-                               record_sha256=stored["record_sha256"]))
-    session.flush()
+                               record_sha256=stored["record_sha256"], re_explains=record.re_explains))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise decision_conflict(record.decision_id) from None
     return record
+
+
+def decision_conflict(decision_id: str) -> Conflict:
+    return Conflict(f"decision {decision_id!r} is already explained; to explain it again, say that the request "
+                    "re-explains it (re_explains / --re-explain)", code="decision_already_explained",
+                    field="decision_id")
+
+
+def latest_explanation_of(session: Session, decision_id: str) -> str | None:
+    """The id of the most recent explanation of a decision, or None if it was never explained."""
+    return session.scalar(select(ExplanationRow.id).where(ExplanationRow.decision_id == decision_id)
+                          .order_by(ExplanationRow.requested_at.desc(), ExplanationRow.id.desc()).limit(1))
 
 
 def get_explanation(session: Session, explanation_id: str) -> ExplanationRecord:
@@ -307,9 +330,14 @@ def lineage_of_decision(session: Session, decision_id: str) -> list[LineageView]
                            .order_by(ModelVersionRow.id)).all()
     if not rows:
         raise NotFound(f"no explanation of decision {decision_id!r}", code="decision_not_found", field="decision_id")
+    explained = session.execute(select(ExplanationRow.model_version_id, ExplanationRow.id)
+                                .where(ExplanationRow.decision_id == decision_id)
+                                .order_by(ExplanationRow.requested_at, ExplanationRow.id)).all()
     views = []
     for row in rows:
         version = version_entity(session, row)
         views.append(LineageView(model=version.name, version=version.version, registered_at=version.registered_at,
-                                 registered_by=version.registered_by, lineage=version.lineage))
+                                 registered_by=version.registered_by, lineage=version.lineage,
+                                 decision_rule=version.decision_rule.to_dict() if version.decision_rule else None,
+                                 explanations=tuple(e for v, e in explained if v == row.id)))
     return views
