@@ -5,7 +5,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from xai_gov.explain.lime import LimeEngine, LimeParams
+from xai_gov.explain.lime import LimeEngine, LimeParams, local_model
 from xai_gov.explain.space import ModelSpace
 
 
@@ -55,3 +55,25 @@ def test_all_neighbourhoods_go_to_the_model_in_one_call(make_space: Callable[...
     space = make_space(additive)
     LimeEngine(space).explain(renter, seed=1, params=LimeParams(num_samples=500, repeats=5))
     assert space.stats.calls == 1 and space.stats.rows == 500 * 6  # 5 repeats + the fresh neighbourhood
+
+
+def test_the_k_feature_local_model_is_limes_own(make_space: Callable[..., ModelSpace], renter: np.ndarray) -> None:
+    """local_model (used for the CSI) selects the features LIME selects, and fits LIME's coefficients."""
+    def curved(rows: pd.DataFrame) -> np.ndarray:
+        return 1 / (1 + np.exp(-(rows["credit_amount"] / 4000 - 1 + (rows["housing"] == "rent")
+                                 - 0.05 * rows["duration_months"] / 12)))
+
+    space = make_space(curved)
+    engine = LimeEngine(space)
+    for seed in (0, 1, 2):
+        data, inverse = engine._sample(renter, seed, 1000)
+        probabilities = space.predict(inverse)
+        scaled = (data - engine.explainer.scaler.mean_) / engine.explainer.scaler.scale_
+        distances = engine._distances(data)
+        for k in (1, 3, 5):
+            _, selected, _, _ = engine.explainer.base.explain_instance_with_data(
+                scaled, probabilities, distances, 0, k, feature_selection="auto")
+            used, ridge = local_model(scaled, probabilities[:, 0], engine.explainer.base.kernel_fn(distances), k)
+            assert sorted(used) == sorted(int(j) for j, _ in selected)
+            ours = dict(zip(used, ridge, strict=True))
+            assert all(abs(ours[int(j)] - w) < 1e-8 for j, w in selected)

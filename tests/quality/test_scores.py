@@ -7,7 +7,7 @@ import pytest
 
 from xai_gov.quality.agreement import lime_shap_agreement
 from xai_gov.quality.fidelity import additivity_error, precision_lower_bound, weighted_r2
-from xai_gov.quality.stability import lime_stability, rule_stability
+from xai_gov.quality.stability import coefficient_intervals, lime_stability, rule_stability
 
 
 def test_weighted_r2_is_one_for_a_perfect_surrogate_and_zero_for_the_mean() -> None:
@@ -30,14 +30,35 @@ def test_additivity_error() -> None:
 
 def test_lime_stability_indices() -> None:
     same = [{0: 0.5, 1: -0.4, 2: 0.1}, {0: 0.5, 1: -0.4, 2: 0.1}]
-    errors = [{0: 0.01, 1: 0.01, 2: 0.01}] * 2
-    perfect = lime_stability(same, errors, top_n=2)
+    intervals = [{0: (0.49, 0.51), 1: (-0.41, -0.39)}] * 2
+    perfect = lime_stability(same, intervals, top_n=2)
     assert (perfect.top_n_jaccard, perfect.vsi, perfect.csi) == (1.0, 1.0, 1.0)
     swapped = [{0: 0.5, 1: -0.4, 2: 0.1}, {0: 0.5, 1: 0.05, 2: 0.45}]
-    moved = lime_stability(swapped, errors, top_n=2)
+    # each repeat's 2-feature model: {0, 1} and {0, 2}; only feature 0 is selected twice, and its intervals
+    # overlap in 2 of the 3 pairs of the three repeats below
+    three = [{0: (0.40, 0.50), 1: (0.0, 0.1)}, {0: (0.45, 0.55), 2: (0.3, 0.4)}, {0: (0.52, 0.60), 1: (0.2, 0.3)}]
+    moved = lime_stability([*swapped, swapped[0]], three, top_n=2)
+    assert moved.csi == pytest.approx((2 / 3 + 0 / 1) / 2)  # feature 0: 2 of 3 pairs; feature 1: 0 of 1
+    assert lime_stability(swapped, [*intervals[:1], {2: (0, 1)}], top_n=2).csi == 0.0  # nothing selected twice
+    moved = lime_stability(swapped, intervals, top_n=2)
     assert moved.top_n_jaccard == pytest.approx(1 / 3)  # {0,1} vs {0,2}
     assert moved.vsi == pytest.approx(0.5)
-    assert moved.csi == pytest.approx(1 / 3)  # of features 0, 1, 2 only 0's intervals overlap
+
+
+def test_coefficient_intervals_match_the_weighted_ridge_formula() -> None:
+    """Known answer: with alpha = 0 and unit weights the intervals are OLS's, b +- 1.96 s sqrt((X'X)^-1)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    y = 0.3 + X @ np.array([0.5, -0.2]) + rng.normal(scale=0.1, size=400)
+    design = np.column_stack([np.ones(400), X])
+    beta, *_ = np.linalg.lstsq(design, y, rcond=None)
+    residual = y - design @ beta
+    s2 = residual @ residual / (400 - 2)
+    expected = 1.96 * np.sqrt(s2 * np.diag(np.linalg.inv(X.T @ X)))
+    bounds = coefficient_intervals(X, y, np.ones(400), beta[1:], alpha=0.0)
+    assert [b - a for a, b in bounds] == pytest.approx(list(2 * expected))
+    halved = coefficient_intervals(X, y, np.full(400, 0.5), beta[1:], alpha=0.0)  # weights, not frequencies
+    assert [b - a for a, b in halved] == pytest.approx([b - a for a, b in bounds])
 
 
 def test_rule_stability() -> None:

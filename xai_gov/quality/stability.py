@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class StabilityScores:
@@ -14,10 +16,14 @@ class StabilityScores:
     - ``top_n_jaccard``: mean over pairs of repeats of |A∩B| / |A∪B| for their top-n features.
     - ``vsi``: Variables Stability Index (Visani et al. 2020, "Statistical stability indices
       for LIME"): mean over pairs of the share of the n selected features they have in common.
-    - ``csi``: Coefficients Stability Index (same paper): for each feature in any top-n, the
-      share of pairs of repeats whose 95% confidence intervals of the coefficient overlap,
-      averaged over features.
-    All in [0, 1]; 1 is perfectly stable.
+    - ``csi``: Coefficients Stability Index (same paper, as its reference implementation
+      ``lime-stability`` computes it): each repeat fits LIME's n-feature local model (LIME's own
+      feature selection, weighted ridge); each coefficient gets a 95% interval from
+      ``coefficient_intervals``; for each feature selected by at least two repeats, the share of
+      pairs of those repeats whose intervals overlap; averaged over those features. 0 when no
+      feature is selected twice (nothing is stable to compare).
+    All in [0, 1]; 1 is perfectly stable. They measure agreement between seeds, not correctness:
+    a stable explanation can still be unfaithful (see fidelity).
     """
 
     repeats: int
@@ -31,32 +37,56 @@ class StabilityScores:
                 "vsi": self.vsi, "csi": self.csi}
 
 
+Interval = tuple[float, float]
+Z_95 = 1.96  # lime-stability's two-sided 95% quantile
+
+
 def top_features(weights: dict[int, float], n: int) -> list[int]:
     """The n features with the largest |weight|; ties broken by feature index, so the order is total."""
     return sorted(weights, key=lambda j: (-abs(weights[j]), j))[:n]
 
 
-def lime_stability(weights: list[dict[int, float]], errors: list[dict[int, float]], *, top_n: int) -> StabilityScores:
+def coefficient_intervals(X: np.ndarray, y: np.ndarray, weights: np.ndarray, coefficients: np.ndarray,
+                          alpha: float = 1.0) -> list[Interval]:
+    """95% intervals of a weighted ridge fit's coefficients (Visani et al. 2020, eq. for WRR).
+
+    ``X`` holds only the local model's k selected columns. The kernel weights are weights of a
+    weighted regression, not frequency weights: the error variance is the sum of weighted squared
+    residuals of the weighted least-squares fit (with intercept) over n - k, n the number of samples;
+    Var(b) = s^2 (X'WX + aI)^-1 X'WX (X'WX + aI)^-1, as lime-stability computes it."""
+    n, k = X.shape
+    root = np.sqrt(weights)
+    design = np.column_stack([np.ones(n), X])
+    solution, *_ = np.linalg.lstsq(design * root[:, None], y * root, rcond=None)
+    weighted_residuals = root * (y - design @ solution)
+    variance = float(weighted_residuals @ weighted_residuals) / (n - k)
+    gram = X.T @ (X * weights[:, None])
+    inverse = np.linalg.inv(gram + alpha * np.eye(k))
+    deviations = np.sqrt(np.clip(np.diag(variance * inverse @ gram @ inverse.T), 0.0, None))
+    return [(float(b - Z_95 * d), float(b + Z_95 * d)) for b, d in zip(coefficients, deviations, strict=True)]
+
+
+def coefficients_stability(intervals: list[dict[int, Interval]]) -> float:
+    """CSI from each repeat's intervals of the features its local model selected (see StabilityScores)."""
+    shares = []
+    for j in sorted(set().union(*intervals)) if intervals else []:
+        having = [found[j] for found in intervals if j in found]
+        pairs = list(combinations(having, 2))
+        if pairs:  # strict overlap, as lime-stability tests it
+            shares.append(sum(a[0] < b[1] and b[0] < a[1] for a, b in pairs) / len(pairs))
+    return float(np.mean(shares)) if shares else 0.0
+
+
+def lime_stability(weights: list[dict[int, float]], intervals: list[dict[int, Interval]], *,
+                   top_n: int) -> StabilityScores:
+    """Top-n Jaccard and VSI of the repeats' weights; CSI of their n-feature models' intervals."""
     tops = [set(top_features(w, top_n)) for w in weights]
     pairs = list(combinations(range(len(weights)), 2))
     if not pairs:
         return StabilityScores(len(weights), top_n, 1.0, 1.0, 1.0)
     jaccard = sum(len(tops[a] & tops[b]) / len(tops[a] | tops[b]) for a, b in pairs) / len(pairs)
     vsi = sum(len(tops[a] & tops[b]) / top_n for a, b in pairs) / len(pairs)
-    features = sorted(set().union(*tops))
-    per_feature = []
-    for j in features:
-        overlaps = 0
-        for a, b in pairs:
-            low_a, high_a = _interval(weights[a].get(j, 0.0), errors[a].get(j, 0.0))
-            low_b, high_b = _interval(weights[b].get(j, 0.0), errors[b].get(j, 0.0))
-            overlaps += low_a <= high_b and low_b <= high_a
-        per_feature.append(overlaps / len(pairs))
-    return StabilityScores(len(weights), top_n, jaccard, vsi, sum(per_feature) / len(per_feature))
-
-
-def _interval(coefficient: float, error: float, z: float = 1.959963984540054) -> tuple[float, float]:
-    return coefficient - z * error, coefficient + z * error
+    return StabilityScores(len(weights), top_n, jaccard, vsi, coefficients_stability(intervals))
 
 
 @dataclass(frozen=True)
