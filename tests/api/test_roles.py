@@ -27,6 +27,7 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/v1/keys", {"name": "k", "role": "officer"}, {"admin"}),
     ("DELETE", "/v1/keys/999", None, {"admin"}),
     ("GET", "/v1/explanations/{id}/packet", None, {"officer", "auditor"}),
+    ("GET", "/v1/explanations/{id}/notice", None, {"officer", "auditor"}),
     ("GET", "/v1/models/credit-risk@1/packet", None, {"auditor"}),
 ]
 

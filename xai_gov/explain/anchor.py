@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +45,7 @@ class AnchorEngine:
     def __init__(self, space: ModelSpace) -> None:
         self.space = space
         self.anchor_space = AnchorSpace(space.background, space.categorical, missing_cuts(space.schema))
+        self._reference: Any = None  # anchor-exp's explainer, built when first asked for
 
     def label(self, rows: np.ndarray, *, adverse: bool, cutoff: float) -> np.ndarray:
         """1 where the decision rule decides these rows as it decided the applicant."""
@@ -51,7 +53,10 @@ class AnchorEngine:
 
     def explain(self, x: np.ndarray, *, adverse: bool, cutoff: float, seed: int,
                 params: AnchorParams) -> AnchorOutcome:
-        """An anchor for the rule's decision on ``x`` (adverse when P(adverse) >= cutoff)."""
+        """An anchor for the rule's decision on ``x`` (adverse when P(adverse) >= cutoff), by the engine
+        ``params.engine`` names: the batched search (default) or plain anchor-exp."""
+        if params.engine == "anchor-exp":
+            return self._explain_reference(x, adverse=adverse, cutoff=cutoff, seed=seed, params=params)
         searches = [AnchorSearch(self.anchor_space, x, params, np.random.default_rng(seed + r), reestimate=r == 0)
                     for r in range(params.repeats)]
         results = run_lockstep(searches, lambda rows: self.label(rows, adverse=adverse, cutoff=cutoff))
@@ -71,6 +76,30 @@ class AnchorEngine:
             threshold=params.threshold, threshold_met=threshold_met(lower, params.threshold),
             covers_no_applicant=main.coverage == 0.0, stability=rule_stability(rules),
             samples=sum(r.samples for r in results), decision="adverse" if adverse else "favourable")
+
+    def _explain_reference(self, x: np.ndarray, *, adverse: bool, cutoff: float, seed: int,
+                           params: AnchorParams) -> AnchorOutcome:
+        """The same outcome from plain anchor-exp's search; the fresh re-estimate as for the batched engine."""
+        from xai_gov.explain.anchor_reference import ReferenceAnchors
+
+        self._reference = self._reference or ReferenceAnchors(self.space, self.anchor_space)
+        label = lambda rows: self.label(rows, adverse=adverse, cutoff=cutoff)  # noqa: E731
+        found = [self._reference.search(x, label, seed=seed + r, params=params) for r in range(params.repeats)]
+        rule, main = found[0]
+        fresh_rows = self.anchor_space.sample(x, rule, params.fresh_samples,
+                                              np.random.default_rng(seed + FRESH_SEED_OFFSET))
+        positives, fresh = int(label(fresh_rows).sum()), params.fresh_samples
+        lower = precision_lower_bound(positives, fresh)
+        conditions = self.describe(rule, main)
+        return AnchorOutcome(
+            conditions=conditions,
+            features=tuple(dict.fromkeys(self.space.schema.features[p.feature].name for p in rule)),
+            search_precision=main.precision, coverage=main.coverage, fresh_precision=positives / fresh,
+            fresh_precision_lower_95=lower, fresh_samples=fresh, threshold=params.threshold,
+            threshold_met=threshold_met(lower, params.threshold), covers_no_applicant=main.coverage == 0.0,
+            stability=rule_stability([frozenset(self.describe(r, result)) for r, result in found]),
+            samples=sum(result.samples for _, result in found),
+            decision="adverse" if adverse else "favourable", engine="anchor-exp")
 
     def describe(self, predicates: list[Predicate], result: SearchResult) -> tuple[str, ...]:
         """One readable condition per feature, in the order the search added them."""

@@ -42,12 +42,15 @@ class AnchorParams:
     # sampling the 8 most contested in one call keeps the stopping rule and its guarantee and takes fewer
     # calls: bench/explain_bench.py --arms 2|4|8 on a 200-tree forest, 10 applicants: 8 was 9.3x the floor.
     arms_per_step: int = 8
+    # Which search runs: "batched" (this module, the default) or "anchor-exp" (the published implementation,
+    # xai_gov.explain.anchor_reference; same sampler settings, its own search, one model call per step).
+    engine: str = "batched"
 
     def to_dict(self) -> dict[str, object]:
         return {"threshold": self.threshold, "delta": self.delta, "tau": self.tau, "epsilon_stop": self.epsilon_stop,
                 "batch_size": self.batch_size, "beam_size": self.beam_size, "max_anchor_size": self.max_anchor_size,
                 "repeats": self.repeats, "fresh_samples": self.fresh_samples, "arms_per_step": self.arms_per_step,
-                "discretizer": "quartile"}
+                "engine": self.engine, "discretizer": "quartile"}
 
 
 @dataclass(frozen=True)

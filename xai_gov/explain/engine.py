@@ -85,6 +85,10 @@ _LIMITS: dict[str, tuple[float, float]] = {
 }
 
 
+#: Parameters that name a choice rather than a number.
+_CHOICES: dict[str, tuple[str, ...]] = {"engine": ("batched", "anchor-exp")}
+
+
 def _checked(kind: Any, group: str, values: Any) -> Any:
     """``kind(**values)`` after checking each name, type and range, so nothing odd reaches an explainer."""
     if not isinstance(values, dict):
@@ -95,6 +99,11 @@ def _checked(kind: Any, group: str, values: Any) -> Any:
             raise InvalidInput(f"unknown {group} parameter {name!r}", field=f"parameters.{group}.{name}")
         if value is None and name == "max_anchor_size":
             continue
+        if name in _CHOICES:
+            if value not in _CHOICES[name]:
+                raise InvalidInput(f"{group} parameter {name} is one of {', '.join(_CHOICES[name])}, not {value!r}",
+                                   field=f"parameters.{group}.{name}")
+            continue
         expected = float if isinstance(getattr(defaults, name), float) else int
         low, high = _LIMITS[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (expected is int and
@@ -104,8 +113,8 @@ def _checked(kind: Any, group: str, values: Any) -> Any:
         if not low <= value <= high:
             raise InvalidInput(f"{group} parameter {name} = {value} is outside {low:g}..{high:g}",
                                field=f"parameters.{group}.{name}")
-    return kind(**{k: (int(v) if v is not None and not isinstance(getattr(defaults, k), float) else v)
-                   for k, v in values.items()})
+    return kind(**{k: (int(v) if v is not None and k not in _CHOICES and not isinstance(getattr(defaults, k), float)
+                       else v) for k, v in values.items()})
 
 
 class VersionExplainers:
