@@ -44,5 +44,5 @@ def test_a_model_of_two_features_gives_lime_and_shap_sparsity_two(make_space: Ca
 def test_a_rule_predictors_anchor_has_the_rules_length(make_space: Callable[..., ModelSpace], renter: np.ndarray,
                                                         model: Callable[[pd.DataFrame], np.ndarray],
                                                         length: int) -> None:
-    outcome = AnchorEngine(make_space(model)).explain(renter, target_class=0, seed=0, params=AnchorParams())
+    outcome = AnchorEngine(make_space(model)).explain(renter, adverse=True, cutoff=0.5, seed=0, params=AnchorParams())
     assert anchor_sparsity(outcome.conditions).rule_length == length
