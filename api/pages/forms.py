@@ -35,6 +35,7 @@ class FormField:
     protected: bool
     value: str
     error: str | None
+    observed: tuple[float | None, float | None] = (None, None)  # the range seen in training
 
     @property
     def hint(self) -> str:
@@ -48,6 +49,8 @@ class FormField:
                 parts.append(f"at least {_number(self.minimum)}")
             elif self.maximum is not None:
                 parts.append(f"at most {_number(self.maximum)}")
+            if None not in self.observed:  # outside it is explained, with a caution; only limits refuse
+                parts.append(f"trained on {_number(self.observed[0])} to {_number(self.observed[1])}")
             if self.unit:
                 parts.append(f"in {self.unit}")
         else:
@@ -73,7 +76,8 @@ def _field(index: int, feature: Feature, value: str, error: str | None, protecte
                      kind=feature.kind, categories=feature.categories, minimum=feature.minimum,
                      maximum=feature.maximum, integer=feature.integer, unit=getattr(feature, "unit", None),
                      nullable=bool(getattr(feature, "nullable", False)), protected=protected, value=value,
-                     error=error)
+                     error=error, observed=(getattr(feature, "observed_min", None),
+                                            getattr(feature, "observed_max", None)))
 
 
 def read_form(schema: FeatureSchema, form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:

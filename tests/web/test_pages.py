@@ -108,7 +108,7 @@ def test_sign_in_goes_back_only_to_a_page_of_this_site(app: App) -> None:
 def test_the_form_follows_the_schema_and_shows_every_error_at_once(app: App) -> None:
     token = app.sign_in("officer")
     form = app.http.get("/ui/explain?model=tiny-loans@staging").text
-    assert '<option value="east">east</option>' in form and "a number, from" in form
+    assert '<option value="east">east</option>' in form and "a number, trained on" in form
     bad = app.http.post("/ui/explain", data={"csrf_token": token, "model": "tiny-loans@staging", "decision_id": "",
                                               "f.income_eur": "1,5", "f.region": "west", "f.years_at_address": "2.5"})
     assert bad.status_code == 422
