@@ -251,13 +251,19 @@ class Client:
                       schema: FeatureSchema | None = None, target: str | None = None,
                       data_version: str | None = None, parent_version: str | None = None,
                       description: str | None = None, alias: str | None = None,
-                      actor: Actor | None = None) -> ModelVersion:
+                      actor: Actor | None = None, protected: Sequence[str] | None = None,
+                      not_protected: Sequence[str] | None = None, nullable: Sequence[str] | None = None,
+                      reason_codes: ReasonMap | Mapping[str, Any] | str | Path | None = None,
+                      protected_override: str | None = None, class_labels: Mapping[Any, str] | None = None,
+                      cutoff: float | None = None) -> ModelVersion:
         """Register an MLflow model (``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, ``runs:/RUN_ID/PATH``).
 
         The model, its lineage (commit, trainer, times, params, metrics, datasets,
         requirements) and a back-reference to the run come from the tracking store
         at ``tracking_uri`` (default ``MLFLOW_TRACKING_URI``); see
-        ``xai_gov.integrations.mlflow``. Needs the ``mlflow`` extra.
+        ``xai_gov.integrations.mlflow``. Needs the ``mlflow`` extra. What MLflow does
+        not know is declared as in ``register``: protected and nullable features, the
+        reason-code map, class labels and the decision rule's ``cutoff``.
         """
         from xai_gov.integrations.mlflow import MlflowImport, import_mlflow_model
 
@@ -265,7 +271,10 @@ class Client:
             model_uri=model_uri, tracking_uri=tracking_uri, name=name, adverse_class=adverse_class,
             class_names=tuple(class_names), flavour=flavour, trusted_types=tuple(trusted_types), serve_url=serve_url,
             background=background, schema=schema, target=target, data_version=data_version,
-            parent_version=parent_version, description=description, alias=alias)
+            parent_version=parent_version, description=description, alias=alias, cutoff=cutoff,
+            declarations=Declarations.build(protected=protected, not_protected=not_protected, nullable=nullable,
+                                            reason_codes=reason_codes, protected_override=protected_override,
+                                            class_labels=class_labels))
         return import_mlflow_model(registry=self.registry, request=request, actor=actor or Actor.local_owner(),
                                    background_rows=self.settings.background_rows)
 

@@ -83,7 +83,10 @@ def import_mlflow(body: MlflowImportIn, client: ClientDep, owner: ModelWriter) -
         class_names=body.class_names, flavour=body.flavour, trusted_types=body.trusted_types,
         serve_url=body.serve_url, background=background_from_rows(body.background),
         schema=schema_from_document(body.schema_), target=body.target, data_version=body.data_version,
-        parent_version=body.parent_version, description=body.description, alias=body.alias, actor=owner)
+        parent_version=body.parent_version, description=body.description, alias=body.alias, actor=owner,
+        protected=body.protected, not_protected=body.not_protected, nullable=body.nullable,
+        reason_codes=body.reason_codes, protected_override=body.protected_override,
+        class_labels=body.class_labels, cutoff=body.cutoff)
     return ModelVersionOut.from_domain(version)
 
 

@@ -86,3 +86,13 @@ class MlflowImportIn(BaseModel):
     parent_version: str | None = Field(None, max_length=220)
     description: str | None = Field(None, max_length=2000)
     alias: str | None = Field(None, max_length=100)
+    # Declared with the version, as for any registration (see POST /v1/models):
+    protected: list[str] = Field(default_factory=list, max_length=1000, description="protected features")
+    not_protected: list[str] = Field(default_factory=list, max_length=1000,
+                                     description="features that look protected but are not")
+    nullable: list[str] = Field(default_factory=list, max_length=1000, description="features that may be missing")
+    reason_codes: dict[str, Any] | None = Field(None, description="reason-code map document (as the YAML file)")
+    protected_override: str | None = Field(None, max_length=2000,
+                                           description="why features that look protected are undeclared")
+    class_labels: dict[str, str] | None = Field(None, description='e.g. {"0": "repaid", "1": "defaulted"}')
+    cutoff: float | None = Field(None, description="decline when P(adverse class) >= cutoff; default 0.5")

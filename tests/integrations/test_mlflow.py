@@ -256,3 +256,41 @@ def test_a_run_without_a_commit_or_reachable_data_imports_with_the_reasons_recor
     assert lineage.mlflow["model_uri"] == logged.model_uri and "registered_model" not in lineage.mlflow
     assert [v.ref for v in client.lineage_by_dataset_digest("lakefs:9c1f2e")] == ["credit-nogit@1"]
     assert [v.ref for v in client.lineage_by_dataset_digest(logged.dataset_digest)] == ["credit-nogit@1"]
+
+
+def test_a_model_with_other_features_imports_with_its_declarations_and_decision_rule(
+        tmp_path: Path, database_url: str, store: MlflowStore) -> None:
+    """The synthetic example (other names, missing values, integer classes) tracked in MLflow: MLflow knows
+    nothing of reason codes, protected features or the bank's cutoff, so the import takes them as any
+    registration does."""
+    from xai_gov.datasets.synthetic_credit import TARGET, generate
+    from xai_gov.examples.synthetic_model import TRUSTED_TYPES, build_pipeline, reason_codes_path
+
+    data = generate(600, seed=3)
+    logged = store.log_sklearn(build_pipeline(), data, TARGET, registered_name="synthetic-credit",
+                               skops_trusted_types=list(TRUSTED_TYPES))
+    home = tmp_path / "home"
+    base = ["--home", str(home), "--database-url", database_url, "import", "mlflow", "models:/synthetic-credit/1",
+            "--tracking-uri", store.tracking_uri, "--adverse-class", "1", *[a for t in TRUSTED_TYPES
+                                                                           for a in ("--trust", t)]]
+    undeclared = runner.invoke(app, base)
+    assert undeclared.exit_code == 2 and "looks like a protected attribute" in undeclared.stderr, undeclared.stderr
+    declared = runner.invoke(app, [*base, "--protected", "Age,Marital", "--nullable", "Income,Housing",
+                                   "--reason-codes", str(reason_codes_path()), "--class-label", "0=repaid",
+                                   "--class-label", "1=defaulted", "--cutoff", "0.3"])
+    assert declared.exit_code == 0, declared.stderr
+    client = Client(home=home, database_url=database_url)
+    try:
+        version = client.get_model("synthetic-credit@1")
+        assert version.rule.cutoff == 0.3 and version.lineage.mlflow["registered_model"] == "synthetic-credit"
+        assert {f.name for f in version.schema.features if f.protected} == {"Age", "Marital"}
+        applicant = {"Income": None, "Age": 29, "Marital": "single", "EmploymentYears": 1, "Housing": "rent",
+                     "LatePayments": 3, "DebtRatio": 0.6, "LoanAmount": 9000, "Channel": "online"}
+        record = client.explain("synthetic-credit@1", applicant, decision_id="SYN-ML-1", methods=["lime", "shap"],
+                                parameters={"lime": {"num_samples": 300, "repeats": 2}})
+        assert record.adverse and record.prediction.cutoff == 0.3
+        stated = [r["feature"] for r in record.reasons]
+        assert stated and not {"Age", "Marital"} & set(stated)
+        assert all(r["code"] != "R00" for r in record.reasons)
+    finally:
+        client.close()

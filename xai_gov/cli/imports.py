@@ -13,6 +13,7 @@ from xai_gov.cli.state import state
 from xai_gov.errors import InvalidInput
 from xai_gov.lineage.datahash import read_table
 from xai_gov.registry.files import read_schema
+from xai_gov.registry.intake import parse_class_labels
 from xai_gov.registry.models import ModelVersion
 
 import_app = typer.Typer(help="Register models from the systems they already live in.", no_args_is_help=True)
@@ -45,6 +46,19 @@ def import_mlflow(
     parent: Annotated[str | None, typer.Option(help="Parent version, e.g. credit-risk@1.")] = None,
     description: Annotated[str | None, typer.Option(help="What this version is for.")] = None,
     alias: Annotated[str | None, typer.Option(help="Point this alias at the new version.")] = None,
+    protected: Annotated[str | None, typer.Option(help="Protected features, comma-separated: never a reason.")]
+    = None,
+    not_protected: Annotated[str | None, typer.Option(
+        help="Features that look protected but are not, comma-separated.")] = None,
+    nullable: Annotated[str | None, typer.Option(help="Features that may be missing, comma-separated.")] = None,
+    reason_codes: Annotated[Path | None, typer.Option(
+        help="Reason-code map (YAML/JSON): a statement per feature, or never_reason.")] = None,
+    protected_override: Annotated[str | None, typer.Option(
+        help="Why features that look protected are left undeclared (recorded; they stay withheld).")] = None,
+    class_label: Annotated[list[str] | None, typer.Option(
+        help="Display name of a class, CLASS=NAME, e.g. 1=defaulted (repeatable).")] = None,
+    cutoff: Annotated[float | None, typer.Option(
+        help="Decision rule: decline when P(adverse class) >= this (0 < cutoff < 1; default 0.5).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Import an MLflow model with the lineage of its run (needs the mlflow extra)."""
@@ -59,7 +73,9 @@ def import_mlflow(
             trusted_types=tuple(trust or ()), serve_url=serve_url,
             background=read_table(background) if background is not None else None,
             schema=read_schema(schema) if schema is not None else None, target=target, data_version=data_version,
-            parent_version=parent, description=description, alias=alias)
+            parent_version=parent, description=description, alias=alias, protected=protected,
+            not_protected=not_protected, nullable=nullable, reason_codes=reason_codes,
+            protected_override=protected_override, class_labels=parse_class_labels(class_label or []), cutoff=cutoff)
 
     version = run(action)
     if as_json:

@@ -38,6 +38,7 @@ from xai_gov.integrations.mlflow_source import MlflowSource, ModelUri, ResolvedM
 from xai_gov.lineage.capture import build_lineage
 from xai_gov.lineage.models import LineageRecord
 from xai_gov.registry.adapters import HttpAdapter, ModelAdapter, SklearnAdapter
+from xai_gov.registry.declarations import Declarations
 from xai_gov.registry.models import ModelVersion
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.registry.service import RegistryService
@@ -67,6 +68,10 @@ class MlflowImport:
     parent_version: str | None = None
     description: str | None = None
     alias: str | None = None
+    # What only the bank can say, declared as for any registration (xai_gov.registry.declarations):
+    # protected and nullable features, the reason-code map, class labels; and the decision rule's cutoff.
+    declarations: Declarations | None = None
+    cutoff: float | None = None
 
 
 def import_mlflow_model(*, registry: RegistryService, request: MlflowImport, actor: Actor,
@@ -95,7 +100,8 @@ def import_mlflow_model(*, registry: RegistryService, request: MlflowImport, act
         schema = _schema(request, frame, background, target, adapter)
         lineage = _lineage(request, source, resolved, run, training, model_dir, mlmodel, flavour)
     version = registry.register(name=name, adapter=adapter, schema=schema, background=background, lineage=lineage,
-                                actor=actor, description=request.description)
+                                actor=actor, description=request.description, declarations=request.declarations,
+                                cutoff=request.cutoff)
     if request.alias is not None:
         registry.move_alias(name=name, alias=request.alias, version=version.version, actor=actor)
         version = registry.get(version.ref)
