@@ -38,8 +38,11 @@ def test_an_owner_imports_over_http_and_an_auditor_finds_it_by_run_and_digest(
         missing = http.post("/v1/models/import/mlflow", json={**body, "model_uri": "models:/credit-api/9"},
                             headers=auth(Role.OWNER))
         assert missing.status_code == 404 and missing.json()["field"] == "model_uri"
-        created = http.post("/v1/models/import/mlflow", json=body, headers=auth(Role.OWNER))
+        bad_cutoff = http.post("/v1/models/import/mlflow", json={**body, "cutoff": 1.5}, headers=auth(Role.OWNER))
+        assert bad_cutoff.status_code == 422 and bad_cutoff.json()["field"] == "cutoff"
+        created = http.post("/v1/models/import/mlflow", json={**body, "cutoff": 0.4}, headers=auth(Role.OWNER))
         assert created.status_code == 201, created.text
+        assert created.json()["decision_rule"]["cutoff"] == 0.4
         assert created.json()["ref"] == "credit-api@1" and created.json()["lineage"]["code_commit"] == COMMIT
         for query in (f"mlflow_run_id={logged.run_id}", f"dataset_digest={logged.dataset_digest}"):
             found = http.get(f"/v1/lineage?{query}", headers=auth(Role.AUDITOR))
