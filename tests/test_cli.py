@@ -31,6 +31,8 @@ def files(tmp_path: Path, small_model: Pipeline, german_xy: tuple[pd.DataFrame, 
 
 def invoke(home: Path, database_url: str, *args: str) -> tuple[int, str, str]:
     result = runner.invoke(app, ["--home", str(home), "--database-url", database_url, *args])
+    if result.exit_code == 1 and result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # an unhandled error: show it, not an empty stderr
     return result.exit_code, result.stdout, result.stderr
 
 

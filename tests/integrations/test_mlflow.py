@@ -267,8 +267,8 @@ def test_a_model_with_other_features_imports_with_its_declarations_and_decision_
     from xai_gov.examples.synthetic_model import TRUSTED_TYPES, build_pipeline, reason_codes_path
 
     data = generate(600, seed=3)
-    logged = store.log_sklearn(build_pipeline(), data, TARGET, registered_name="synthetic-credit",
-                               skops_trusted_types=list(TRUSTED_TYPES))
+    store.log_sklearn(build_pipeline(), data, TARGET, registered_name="synthetic-credit",
+                      skops_trusted_types=list(TRUSTED_TYPES))
     home = tmp_path / "home"
     base = ["--home", str(home), "--database-url", database_url, "import", "mlflow", "models:/synthetic-credit/1",
             "--tracking-uri", store.tracking_uri, "--adverse-class", "1", *[a for t in TRUSTED_TYPES

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from api.main import create_app
 from tests.conftest import _POSTGRES_UNAVAILABLE, POSTGRES_URL
 from tests.net import free_port
 from xai_gov.actors import Actor, Role
+from xai_gov.registry.schema import FeatureSchema
 from xai_gov.sdk import Client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,8 +81,12 @@ def site(database: str, tmp_path_factory: pytest.TempPathFactory, small_model: P
          german_xy: tuple[pd.DataFrame, pd.Series]) -> Iterator[Site]:
     client = Client(home=tmp_path_factory.mktemp("home"), database_url=database)
     X, y = german_xy
+    # The owner sets a hard limit on the loan's duration (inferred schemas set none since issue 10).
+    inferred = FeatureSchema.infer(X, y, adverse_class="bad")
+    schema = replace(inferred, features=tuple(
+        replace(f, minimum=1.0, maximum=120.0) if f.name == "duration_months" else f for f in inferred.features))
     client.register(small_model, X, y, name="credit-risk", adverse_class="bad", trainer="alice", code_path=None,
-                    alias="staging", description="Credit risk of a consumer loan applicant")
+                    alias="staging", description="Credit risk of a consumer loan applicant", schema=schema)
     admin = Actor("root", Role.ADMIN)
     keys = {role.value: client.keys.create(name=f"{role.value}-1", role=role, actor=admin)[1] for role in Role}
     keys["officer2"] = client.keys.create(name="officer-2", role=Role.OFFICER, actor=admin)[1]
