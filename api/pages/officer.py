@@ -5,6 +5,7 @@ An auditor reads the same decision page (any officer's) with the record's ledger
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,7 +17,7 @@ from api.pages.forms import form_fields, read_form
 from api.pages.views import VersionFactsCache, decision_view, protected_features
 from xai_gov.audit.queries import events_about
 from xai_gov.auth.permissions import Permission, allowed, require
-from xai_gov.errors import InvalidInput, XaiGovError
+from xai_gov.errors import XaiGovError
 from xai_gov.explain.engine import TimeBudget
 from xai_gov.registry.models import ModelVersion
 from xai_gov.sdk import Client
@@ -24,6 +25,7 @@ from xai_gov.sdk import Client
 router = APIRouter(prefix="/ui", route_class=PageRoute)
 PAGE = 50
 PREFERRED_ALIASES = ("production", "staging")
+DECISION_FIELDS = ("decision_id", "bank_decision")  # the form's own fields beside the applicant's
 
 
 @router.get("/explain")
@@ -48,18 +50,22 @@ def explain(request: Request, session: SessionDep, form: FormDep) -> Response:
         errors["decision_id"] = "Decision id: enter the bank's id for this decision"
     if errors:
         return _form_page(request, session, client, version, model_ref=model_ref, typed=typed, errors=errors,
-                          decision_id=decision_id, status=422)
+                          decision_id=decision_id, status=422, choices=form)
     gate = request.app.state.gate
     try:
         with gate.slot():
             record = client.explain(model_ref, instance, decision_id=decision_id, requested_by=session.actor.name,
-                                    progress=TimeBudget(gate.budget_seconds))
+                                    progress=TimeBudget(gate.budget_seconds),
+                                    bank_decision=form.get("bank_decision") or None,
+                                    what_counted_against=form.get("what_counted_against") == "on",
+                                    re_explain=form.get("re_explain") == "on")
     except XaiGovError as error:  # the core's word on what the form cannot check (e.g. a reused decision id)
-        field = error.field if error.field in (*version.schema.names, "decision_id") else None
+        field = error.field if error.field in (*version.schema.names, *DECISION_FIELDS) else None
         if field is None:
             raise
         return _form_page(request, session, client, version, model_ref=model_ref, typed=typed,
-                          errors={field: error.message}, decision_id=decision_id, status=status_of(error))
+                          errors={field: error.message}, decision_id=decision_id, status=status_of(error),
+                          choices=form)
     for step, seconds in record.timings.items():
         request.app.state.metrics.explain.labels(step).observe(seconds)
     return redirect(f"/ui/decisions/{record.id}")
@@ -74,10 +80,12 @@ def version_facts(request: Request) -> VersionFactsCache:
 
 def _form_page(request: Request, session: SessionDep, client: Client, version: ModelVersion | None, *,
                model_ref: str, typed: dict[str, str] | None = None, errors: dict[str, str] | None = None,
-               decision_id: str = "", status: int = 200) -> Response:
+               decision_id: str = "", status: int = 200, choices: Mapping[str, str] | None = None) -> Response:
     fields = form_fields(version.schema, typed, errors, protected_features(client, version)) if version else []
+    classes = [(name, version.schema.class_label(name)) for name in version.schema.class_names] if version else []
     return render(request, "explain.html", session, status=status, models=_model_choices(client), version=version,
-                  model_ref=model_ref, fields=fields, errors=errors or {}, decision_id=decision_id)
+                  model_ref=model_ref, fields=fields, errors=errors or {}, decision_id=decision_id, classes=classes,
+                  rule=version.rule.describe() if version else "", choices=dict(choices or {}))
 
 
 def _model_choices(client: Client) -> list[tuple[str, str]]:
@@ -123,7 +131,7 @@ def decision(explanation_id: str, request: Request, session: SessionDep) -> Resp
     events = events_about(client.database, [record.id, f"decision {record.id}", f"notice {record.id}"]) \
         if allowed(session.actor, Permission.READ_AUDIT) else None
     return render(request, "decision.html", session, view=decision_view(record, facts.protected, facts.labels),
-                  events=events, notice=hasattr(client.packets, "notice"),
+                  events=events,
                   auditor=allowed(session.actor, Permission.REPLAY))
 
 
@@ -135,8 +143,6 @@ def decision_packet(explanation_id: str, request: Request, session: SessionDep) 
 
 @router.get("/decisions/{explanation_id}/notice")
 def adverse_action_notice(explanation_id: str, request: Request, session: SessionDep) -> Response:
-    """The applicant's adverse action notice, where this version of the core writes one."""
-    packets = client_of(request).packets
-    if not hasattr(packets, "notice"):
-        raise InvalidInput("this installation does not write adverse action notices", code="not_available")
-    return pdf_response(packets.notice(explanation_id, actor=session.actor), f"notice-{explanation_id}.pdf")
+    """The applicant's adverse action notice (an adverse decision only; the core says why not otherwise)."""
+    pdf = client_of(request).packets.notice(explanation_id, actor=session.actor)
+    return pdf_response(pdf, f"notice-{explanation_id}.pdf")

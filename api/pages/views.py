@@ -90,25 +90,26 @@ class DecisionView:
 
 def decision_view(record: ExplanationRecord, protected: frozenset[str], labels: dict[str, str]) -> DecisionView:
     prediction = record.prediction
-    # Records that carry the bank's decision (rule, bank's own decision) say which stands; older ones do not.
-    adverse = bool(_optional(record, "adverse") if _optional(record, "decision") else prediction.adverse)
-    outcome = f"{'Adverse' if adverse else 'Favourable'}: the model predicts '{prediction.predicted_class}'"
+    adverse = record.adverse  # the version's rule, or the bank's own decision where it overrides the rule
+    outcome = f"{'Adverse' if adverse else 'Favourable'}" + (
+        " (decision overridden by the bank)" if record.overridden else
+        " under the bank's rule" if record.decision else f": the model predicts '{prediction.predicted_class}'")
     return DecisionView(
         record=record, adverse=adverse, outcome=outcome,
         probabilities=tuple(Row(name, f"{p:.1%}") for name, p in prediction.probabilities.items()),
-        reasons=tuple(record.reasons), withheld=tuple(labels.get(n, n) for n in record.withheld_reasons),
+        reasons=tuple({**r, "accuracy_words": reason_accuracy(r)} for r in record.reasons),
+        withheld=tuple(labels.get(n, n) for n in record.withheld_reasons),
         lime=_lime_chart(record, protected), shap=_shap_chart(record, protected), anchor=_anchor(record),
         glance=quality_at_a_glance(record.scores, record.verdict), trust=trust_rows(record.scores),
-        cautions=tuple(c["message"] for c in _optional(record, "cautions") or () if isinstance(c, dict))
-        + cautions(record.scores), verdict=record.verdict,
-        counterfactuals=tuple(_optional(record, "counterfactuals") or ()),
-        decision_rule=_decision_rows(_optional(record, "decision")),
+        cautions=tuple(c["message"] for c in record.cautions or ()) + cautions(record.scores),
+        verdict=record.verdict, counterfactuals=(),  # counterfactual recourse arrives with issue 13
+        decision_rule=_decision_rows(record.decision),
         instance=tuple(Row(labels.get(name, name), _text(value)) for name, value in record.instance.items()))
 
 
-def _decision_rows(decision: Any) -> tuple[Row, ...]:
-    """The bank's decision rule and what it decided, where the record has them."""
-    if not isinstance(decision, dict):
+def _decision_rows(decision: dict[str, Any] | None) -> tuple[Row, ...]:
+    """The bank's decision rule and what it decided (records made before decision rules have none)."""
+    if not decision:
         return ()
     rule = decision.get("rule") or {}
     rows = [Row("Decision rule", f"{rule.get('rule', '-')} (the model version's rule): {decision.get('by_rule', '-')}")]
@@ -117,9 +118,14 @@ def _decision_rows(decision: Any) -> tuple[Row, ...]:
     return tuple(rows)
 
 
-def _optional(record: ExplanationRecord, name: str) -> Any:
-    """A section newer records carry (counterfactuals, the bank's decision rule), where available."""
-    return getattr(record, name, None)
+def reason_accuracy(reason: dict[str, Any]) -> str:
+    """A stated reason's accuracy in words: how P(adverse) moves when that feature alone takes its reference."""
+    accuracy = reason.get("accuracy")
+    if not accuracy:
+        return ""
+    change = f"{accuracy['change']:+.3f}" if accuracy.get("change") is not None else "-"
+    verdict = "" if accuracy.get("lowers_adverse") else " — NOT ACCURATE: that move does not lower it"
+    return f"P(adverse) {change} if it were {accuracy['reference']}{verdict}"
 
 
 def _lime_chart(record: ExplanationRecord, protected: frozenset[str]) -> BarChart | None:
@@ -148,7 +154,8 @@ def _anchor(record: ExplanationRecord) -> dict[str, Any] | None:
     if not record.anchor:
         return None
     fidelity = record.scores.get("fidelity", {}).get("anchor") or {}
-    return {"rule": list(record.anchor["rule"]), "predicted": record.prediction.predicted_class, **fidelity}
+    explained = record.anchor.get("decision") or record.prediction.predicted_class  # the rule's decision
+    return {"rule": list(record.anchor["rule"]), "predicted": explained, **fidelity}
 
 
 def trust_rows(scores: dict[str, Any]) -> tuple[Row, ...]:

@@ -58,15 +58,18 @@ def test_officer_explains_and_auditor_verifies_in_the_browser(chromium: Any, sit
     shoot(officer, site, "officer-form-errors")
 
     _fill_applicant(officer, site)
+    officer.get_by_label("The bank's decision").select_option("bad")  # the bank declined, whatever the rule said
     officer.get_by_role("button", name="Explain this decision").click()
     officer.wait_for_url(re.compile(r"/ui/decisions/[0-9a-f]+$"), timeout=180_000)
     explanation_id = officer.url.rsplit("/", 1)[1]
     record = site.client.get_explanation(explanation_id)
     assert officer.get_by_role("heading", name=f"Decision {decision_id}").is_visible()
-    assert record.prediction.predicted_class in officer.locator(".outcome").inner_text()
+    assert record.adverse and record.decision["bank_decision"] == "bad"
+    assert officer.locator(".outcome").inner_text().startswith("Adverse")
+    assert "'bad'" in officer.locator("dl.pairs").first.inner_text()  # the bank's decision, beside the rule
     reasons = officer.locator("ol.reasons li")
     assert reasons.count() == len(record.reasons)
-    if record.reasons:
+    if record.reasons:  # an adverse decision always has them
         assert record.reasons[0]["statement"] in reasons.first.inner_text()
     lime_chart = officer.locator("#lime-chart-desc")
     assert record.lime["weights"][0]["condition"] in lime_chart.text_content()
@@ -84,12 +87,11 @@ def test_officer_explains_and_auditor_verifies_in_the_browser(chromium: Any, sit
         officer.get_by_role("link", name="Download the decision packet (PDF)").click()
     packet = _pdf_text(download.value.path())
     assert decision_id in packet and record.instance_sha256[:16] in packet
-    notice_link = officer.get_by_role("link", name="Download the adverse action notice (PDF)")
-    if notice_link.count():
-        with officer.expect_download() as notice:
-            notice_link.click()
-        notice_text = _pdf_text(notice.value.path())
-        assert decision_id in notice_text and "Equal Credit Opportunity Act" in notice_text
+    with officer.expect_download() as notice:
+        officer.get_by_role("link", name="Download the adverse action notice (PDF)").click()
+    notice_text = _pdf_text(notice.value.path())
+    assert decision_id in notice_text and "Equal Credit Opportunity Act" in notice_text
+    assert record.reasons[0]["statement"].split()[0] in notice_text
 
     officer.set_viewport_size({"width": 820, "height": 1180})  # a tablet
     assert officer.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
