@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import ClientDep, Explainer, ExplanationReader, JsonBody, Replayer, pdf_response
+from api.schemas.common import ExplanationId, text_query
 from api.schemas.explanations import ExplainIn, ExplanationOut, ExplanationPage, ReplayOut
 from xai_gov.explain.engine import TimeBudget
 
@@ -33,15 +34,15 @@ def create_explanation(body: ExplainIn, request: Request, client: ClientDep, off
 
 
 @router.get("/{explanation_id}", response_model=ExplanationOut, summary="One stored explanation.")
-def get_explanation(explanation_id: str, client: ClientDep, reader: ExplanationReader) -> ExplanationOut:
+def get_explanation(explanation_id: ExplanationId, client: ClientDep, reader: ExplanationReader) -> ExplanationOut:
     return ExplanationOut.from_domain(client.explanations.get(explanation_id, viewer=reader))
 
 
 @router.get("", response_model=ExplanationPage, summary="Stored explanations, oldest first, paginated.")
 def list_explanations(
     client: ClientDep, reader: ExplanationReader,
-    model: Annotated[str | None, Query(max_length=200)] = None,
-    decision_id: Annotated[str | None, Query(max_length=200)] = None,
+    model: Annotated[str | None, text_query(200)] = None,
+    decision_id: Annotated[str | None, text_query(200)] = None,
     since: datetime | None = None, until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> ExplanationPage:
@@ -52,14 +53,14 @@ def list_explanations(
 
 @router.post("/{explanation_id}/replay", response_model=ReplayOut,
              summary="Re-run a stored explanation and compare it field by field (auditor).")
-def replay(explanation_id: str, request: Request, client: ClientDep, _: Replayer) -> ReplayOut:
+def replay(explanation_id: ExplanationId, request: Request, client: ClientDep, _: Replayer) -> ReplayOut:
     with request.app.state.gate.slot():
         return ReplayOut.model_validate(client.replay(explanation_id).to_dict())
 
 
 @router.get("/{explanation_id}/packet", response_class=Response, summary="The decision packet (PDF).",
             responses={200: {"content": {"application/pdf": {}}, "description": "The decision packet"}})
-def decision_packet(explanation_id: str, client: ClientDep, reader: ExplanationReader) -> Response:
+def decision_packet(explanation_id: ExplanationId, client: ClientDep, reader: ExplanationReader) -> Response:
     """An auditor: any decision; an officer: the decisions they explained. The export is recorded in the ledger."""
     return pdf_response(client.packets.decision(explanation_id, actor=reader), f"decision-{explanation_id}.pdf")
 

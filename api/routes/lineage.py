@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import ClientDep, LineageReader
+from api.schemas.common import ModelRefPath, text_query
 
 router = APIRouter(prefix="/v1/lineage", tags=["lineage"])
 
@@ -16,12 +17,12 @@ router = APIRouter(prefix="/v1/lineage", tags=["lineage"])
                         "dataset digest, or decision.")
 def find_lineage(
     client: ClientDep, auditor: LineageReader,
-    data_hash: Annotated[str | None, Query(max_length=80)] = None,
-    commit: Annotated[str | None, Query(max_length=64)] = None,
-    trainer: Annotated[str | None, Query(max_length=200)] = None,
-    decision_id: Annotated[str | None, Query(max_length=200)] = None,
-    mlflow_run_id: Annotated[str | None, Query(max_length=64)] = None,
-    dataset_digest: Annotated[str | None, Query(max_length=200)] = None,
+    data_hash: Annotated[str | None, Query(pattern=r"^(sha256:)?[0-9a-fA-F]{64}$", max_length=71)] = None,
+    commit: Annotated[str | None, Query(pattern=r"^[0-9a-fA-F]{7,64}$", max_length=64)] = None,
+    trainer: Annotated[str | None, text_query(200)] = None,
+    decision_id: Annotated[str | None, text_query(200)] = None,
+    mlflow_run_id: Annotated[str | None, text_query(64)] = None,
+    dataset_digest: Annotated[str | None, text_query(200)] = None,
     since: datetime | None = None, until: datetime | None = None,
     date_field: Literal["registered", "trained"] = "registered",
 ) -> list[dict[str, Any]]:
@@ -34,5 +35,5 @@ def find_lineage(
 
 
 @router.get("/{ref}", summary="The lineage of one model version (name@version or name@alias).")
-def lineage_of_version(ref: str, client: ClientDep, auditor: LineageReader) -> dict[str, Any]:
+def lineage_of_version(ref: ModelRefPath, client: ClientDep, auditor: LineageReader) -> dict[str, Any]:
     return client.lineage(ref, actor=auditor).to_dict()

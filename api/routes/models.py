@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from api.deps import ClientDep, JsonBody, ModelReader, ModelWriter, pdf_response
+from api.schemas.common import AliasName, ModelName, ModelRefPath
 from api.schemas.models import AliasIn, AliasMoveOut, MlflowImportIn, ModelSummaryOut, ModelVersionOut
 from xai_gov.registry.declarations import Declarations
 from xai_gov.registry.intake import (
@@ -20,6 +21,8 @@ from xai_gov.registry.intake import (
     parse_schema,
     schema_from_document,
 )
+from xai_gov.registry.models import ALIAS_PATTERN, NAME_PATTERN
+from xai_gov.validation import MULTILINE_PATTERN, TEXT_PATTERN
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -35,28 +38,32 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
                          "`reason_codes` (YAML/JSON file), `protected_override` (why), `class_labels`.")
 def register_model(
     client: ClientDep, owner: ModelWriter,
-    name: Annotated[str, Form(min_length=1, max_length=200, examples=["credit-risk"])],
+    name: Annotated[str, Form(min_length=1, max_length=200, pattern=NAME_PATTERN, examples=["credit-risk"])],
     background: Annotated[UploadFile, File(description="Background sample, CSV")],
     schema_file: Annotated[UploadFile, File(alias="schema", description="Feature schema, JSON")],
     artifact: Annotated[UploadFile | None, File(description="skops or joblib file")] = None,
     lineage: Annotated[UploadFile | None, File(description="Lineage, JSON")] = None,
     format: Annotated[str, Form(pattern="^(skops|joblib)$")] = "skops",
-    trusted_types: Annotated[str, Form(description="Comma-separated skops types you trust")] = "",
-    python: Annotated[str | None, Form(max_length=300)] = None,
-    http: Annotated[str | None, Form(max_length=2000)] = None,
+    trusted_types: Annotated[str, Form(max_length=5000, pattern=TEXT_PATTERN,
+                                       description="Comma-separated skops types you trust")] = "",
+    python: Annotated[str | None, Form(max_length=300, pattern=TEXT_PATTERN)] = None,
+    http: Annotated[str | None, Form(max_length=2000, pattern=TEXT_PATTERN)] = None,
     protocol: Annotated[str, Form(pattern="^(mlflow|kserve|json)$")] = "json",
-    alias: Annotated[str | None, Form(max_length=100)] = None,
-    description: Annotated[str | None, Form(max_length=2000)] = None,
-    protected: Annotated[str | None, Form(max_length=4000, description="Protected features, comma-separated")]
-    = None,
-    not_protected: Annotated[str | None, Form(max_length=4000, description="Features that look protected but "
-                                                                           "are not, comma-separated")] = None,
-    nullable: Annotated[str | None, Form(max_length=4000, description="Features that may be missing")] = None,
+    alias: Annotated[str | None, Form(max_length=100, pattern=ALIAS_PATTERN)] = None,
+    description: Annotated[str | None, Form(max_length=2000, pattern=MULTILINE_PATTERN)] = None,
+    protected: Annotated[str | None, Form(max_length=4000, pattern=TEXT_PATTERN,
+                                          description="Protected features, comma-separated")] = None,
+    not_protected: Annotated[str | None, Form(max_length=4000, pattern=TEXT_PATTERN,
+                                              description="Features that look protected but are not, "
+                                                          "comma-separated")] = None,
+    nullable: Annotated[str | None, Form(max_length=4000, pattern=TEXT_PATTERN,
+                                         description="Features that may be missing")] = None,
     reason_codes: Annotated[UploadFile | None, File(description="Reason-code map, YAML or JSON")] = None,
-    protected_override: Annotated[str | None, Form(max_length=2000, description="Why features that look "
-                                                                                "protected are undeclared")] = None,
-    class_labels: Annotated[str | None, Form(max_length=2000, description="0=repaid,1=defaulted or JSON")]
-    = None,
+    protected_override: Annotated[str | None, Form(max_length=2000, pattern=MULTILINE_PATTERN,
+                                                   description="Why features that look protected are "
+                                                               "undeclared")] = None,
+    class_labels: Annotated[str | None, Form(max_length=2000, pattern=TEXT_PATTERN,
+                                             description="0=repaid,1=defaulted or JSON")] = None,
     cutoff: Annotated[float | None, Form(description="Decline when P(adverse class) >= cutoff; 0 < cutoff < 1, "
                                                      "default 0.5")] = None,
 ) -> ModelVersionOut:
@@ -96,17 +103,17 @@ def list_models(client: ClientDep, _: ModelReader) -> list[ModelSummaryOut]:
 
 
 @router.get("/{ref}", response_model=ModelVersionOut, summary="One version: name@version, name@alias or name.")
-def get_model(ref: str, client: ClientDep, _: ModelReader) -> ModelVersionOut:
+def get_model(ref: ModelRefPath, client: ClientDep, _: ModelReader) -> ModelVersionOut:
     return ModelVersionOut.from_domain(client.get_model(ref))
 
 
 @router.put("/{name}/aliases/{alias}", response_model=AliasMoveOut, summary="Point an alias at a version (owner).",
             dependencies=[JsonBody])
-def move_alias(name: str, alias: str, body: AliasIn, client: ClientDep, owner: ModelWriter) -> AliasMoveOut:
+def move_alias(name: ModelName, alias: AliasName, body: AliasIn, client: ClientDep, owner: ModelWriter) -> AliasMoveOut:
     return AliasMoveOut.from_domain(client.move_alias(name, alias, body.version, actor=owner))
 
 
 @router.get("/{ref}/packet", response_class=Response, summary="The model-version packet (PDF, auditor).",
             responses={200: {"content": {"application/pdf": {}}, "description": "The model-version packet"}})
-def model_packet(ref: str, client: ClientDep, reader: ModelReader) -> Response:
+def model_packet(ref: ModelRefPath, client: ClientDep, reader: ModelReader) -> Response:
     return pdf_response(client.packets.model(ref, actor=reader), f"model-{ref.replace('@', '-')}.pdf")

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from xai_gov.explain.records import METHODS, ExplanationRecord
+from xai_gov.registry.models import REF_PATTERN
+from xai_gov.validation import TEXT_PATTERN
+
+Method = Literal["lime", "anchor", "shap"]
 
 EXAMPLE_APPLICANT = {
     "checking_account": "below 0 DM", "duration_months": 24, "credit_history": "existing credits paid back duly so far",
@@ -22,10 +26,12 @@ class ExplainIn(BaseModel):
         "model": "credit-risk@production", "decision_id": "LOAN-2026-0042", "instance": EXAMPLE_APPLICANT,
         "methods": ["lime", "anchor", "shap"], "seed": 0}]})
 
-    model: str = Field(min_length=1, max_length=220, description="name@version or name@alias")
-    decision_id: str = Field(min_length=1, max_length=200, description="The bank's id of the decision")
-    instance: dict[str, Any] = Field(description="The applicant as entered: feature name -> value")
-    methods: list[str] = Field(default_factory=lambda: list(METHODS), min_length=1, max_length=3)
+    model: str = Field(min_length=1, max_length=301, pattern=REF_PATTERN, description="name@version or name@alias")
+    decision_id: str = Field(min_length=1, max_length=200, pattern=TEXT_PATTERN,
+                             description="The bank's id of the decision (no control characters)")
+    instance: dict[Annotated[str, StringConstraints(max_length=200, pattern=TEXT_PATTERN)], Any] = Field(
+        description="The applicant as entered: feature name -> value (text or a number up to 2**53 in magnitude)")
+    methods: list[Method] = Field(default_factory=lambda: list(METHODS), min_length=1, max_length=3)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     options: dict[str, dict[str, Any]] = Field(default_factory=dict, description='{"lime": {...}, "anchor": {...}}')
     bank_decision: str | None = Field(default=None, max_length=200,

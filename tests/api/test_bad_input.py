@@ -31,7 +31,7 @@ def without(applicant: dict[str, Any], name: str) -> dict[str, Any]:
     (lambda a: {"model": "nothing@1"}, 404, "model_not_found", "model"),
     (lambda a: {"model": "credit-risk@9"}, 404, "version_not_found", "model"),
     (lambda a: {"model": "credit-risk@prod"}, 404, "alias_not_found", "model"),
-    (lambda a: {"methods": ["magic"]}, 422, "invalid_input", "methods"),
+    (lambda a: {"methods": ["magic"]}, 422, "invalid_input", "methods.0"),
     (lambda a: {"decision_id": ""}, 422, "invalid_input", "decision_id"),
     (lambda a: {"surprise": 1}, 422, "invalid_input", "surprise"),
     (lambda a: {"seed": "one"}, 422, "invalid_input", "seed"),

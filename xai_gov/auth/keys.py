@@ -23,6 +23,7 @@ from xai_gov.errors import InvalidInput, NotFound, PermissionDenied, Unauthentic
 from xai_gov.store.db import Database
 from xai_gov.store.orm import ApiKeyRow
 from xai_gov.timeutil import format_utc, utcnow
+from xai_gov.validation import check_text
 
 _KEY = re.compile(r"^xg_([a-z0-9]{8})_([A-Za-z0-9_-]{32,64})$")
 
@@ -66,8 +67,11 @@ class KeyService:
                                field="role") from None
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
             raise InvalidInput("a key's name is 1 to 200 characters", field="name")
+        check_text(name, "name")
         prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
-        with self.database.session() as session:
+        with self.database.session(serialised=True) as session:
+            while session.scalar(select(ApiKeyRow.id).where(ApiKeyRow.prefix == prefix)) is not None:
+                prefix = secrets.token_hex(4)  # a prefix finds the row: it must be unique (checked under the lock)
             row = ApiKeyRow(prefix=prefix, key_sha256=_digest(secret), name=name.strip(), role=role.value,
                             created_at=utcnow(), created_by=actor.name)
             session.add(row)
@@ -104,7 +108,7 @@ class KeyService:
         """The actor a bearer key belongs to; Unauthenticated for a missing, malformed, unknown or revoked key."""
         if not token:
             raise Unauthenticated("an API key is required: Authorization: Bearer <key>", field="authorization")
-        match = _KEY.match(token)
+        match = _KEY.fullmatch(token)
         if match is None:
             raise Unauthenticated("the API key is malformed", field="authorization")
         prefix, secret = match.groups()

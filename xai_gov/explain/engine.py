@@ -9,6 +9,7 @@ parallel.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -40,6 +41,7 @@ from xai_gov.registry.adapters import ModelAdapter
 from xai_gov.registry.decision import decide
 from xai_gov.registry.models import ModelVersion
 from xai_gov.timeutil import utcnow
+from xai_gov.validation import check_number, printable
 
 LIBRARIES = ("xai-gov", "lime", "anchor-exp", "shap", "scikit-learn", "numpy", "pandas", "scipy")
 Progress = Callable[[str], None]
@@ -64,7 +66,7 @@ class ExplainOptions:
                                f"{', '.join(METHODS)}", field="methods")
         if not isinstance(seed, int) or seed < 0:
             raise InvalidInput("seed must be a non-negative integer", field="seed")
-        unknown_groups = sorted(set(parameters) - {"lime", "anchor"})
+        unknown_groups = sorted(printable(g) for g in set(parameters) - {"lime", "anchor"})
         if unknown_groups:
             raise InvalidInput(f"unknown parameter group {unknown_groups[0]!r}: use lime or anchor",
                                field=f"parameters.{unknown_groups[0]}")
@@ -94,9 +96,12 @@ def _checked(kind: Any, group: str, values: Any) -> Any:
     if not isinstance(values, dict):
         raise InvalidInput(f"{group} parameters must be an object", field=f"parameters.{group}")
     defaults = kind()
+    # Only the declared parameters, by name: hasattr() would let "__class__" through to the limits table.
+    declared = {f.name for f in dataclasses.fields(kind)} & set(_LIMITS)
     for name, value in values.items():
-        if not hasattr(defaults, name):
-            raise InvalidInput(f"unknown {group} parameter {name!r}", field=f"parameters.{group}.{name}")
+        if not isinstance(name, str) or name not in declared:
+            raise InvalidInput(f"unknown {group} parameter {printable(name)!r}; known: {', '.join(sorted(declared))}",
+                               field=f"parameters.{group}.{printable(name)}")
         if value is None and name == "max_anchor_size":
             continue
         if name in _CHOICES:
@@ -105,6 +110,7 @@ def _checked(kind: Any, group: str, values: Any) -> Any:
                                    field=f"parameters.{group}.{name}")
             continue
         expected = float if isinstance(getattr(defaults, name), float) else int
+        check_number(value, f"parameters.{group}.{name}")  # magnitude first: float() of a huge int overflows
         low, high = _LIMITS[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (expected is int and
                                                                              not float(value).is_integer()):

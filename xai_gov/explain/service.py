@@ -30,6 +30,7 @@ from xai_gov.registry.models import ModelRef, ModelVersion
 from xai_gov.registry.service import RegistryService
 from xai_gov.store import repos
 from xai_gov.store.db import Database
+from xai_gov.validation import check_instance, check_optional_text, check_text
 
 MAX_PAGE = 500
 TRIAL = replace(ExplainOptions.build(lime={"num_samples": 200, "repeats": 2},
@@ -126,6 +127,9 @@ class ExplanationService:
         that pushed toward the adverse class on a favourable decision."""
         if not isinstance(decision_id, str) or not decision_id.strip() or len(decision_id) > 200:
             raise InvalidInput("a decision id is 1 to 200 characters", field="decision_id")
+        check_text(decision_id, "decision_id")
+        check_text(requested_by, "requested_by")
+        check_instance(instance)  # before any work: odd text or numbers never reach the model or the store
         self._check_decision_id(decision_id, re_explain=re_explain)  # fail fast, before the work
         record = explain_instance(self.explainers(model), instance, options=options or ExplainOptions(),
                                   decision_id=decision_id, requested_by=requested_by, reason_map=self.reason_map,
@@ -181,6 +185,7 @@ class ExplanationService:
     def get(self, explanation_id: str, *, viewer: Actor | None = None) -> ExplanationRecord:
         """A stored explanation; a ``viewer`` who may not read everyone's sees only their own
         (another officer's is 'not found', so its existence does not leak)."""
+        check_text(explanation_id, "id", max_length=200)
         with self.database.session() as session:
             record = repos.get_explanation(session, explanation_id)
         if viewer is not None and not allowed(viewer, Permission.READ_ALL_EXPLANATIONS) \
@@ -195,6 +200,8 @@ class ExplanationService:
         """Stored explanations matching every filter; a ``viewer`` who may not read everyone's sees their own."""
         if viewer is not None and not allowed(viewer, Permission.READ_ALL_EXPLANATIONS):
             requested_by = viewer.name
+        for name, value in (("decision_id", decision_id), ("model", model), ("requested_by", requested_by)):
+            check_optional_text(value, name, max_length=220)
         if not 1 <= limit <= MAX_PAGE or offset < 0:
             raise InvalidInput(f"limit is 1 to {MAX_PAGE} and offset not negative", field="limit")
         with self.database.session() as session:
@@ -205,6 +212,7 @@ class ExplanationService:
     def lineage_of_decision(self, decision_id: str, *, actor: str) -> list[LineageView]:
         """The lineage of every version that explained ``decision_id``; each explanation found must match
         the ledger (its record and lookup columns), or the answer is refused, naming what changed."""
+        check_text(decision_id, "decision_id", max_length=200)
         with self.database.session() as session:
             for row in repos.explanation_rows(session, decision_id=decision_id):
                 problem = check_explanation(session, row, ledger.find_event(session, action="explanation.created",

@@ -15,6 +15,7 @@ from xai_gov.registry.models import ModelRef
 from xai_gov.store import repos
 from xai_gov.store.db import Database
 from xai_gov.timeutil import as_utc, format_utc
+from xai_gov.validation import check_optional_text
 
 DateField = Literal["registered", "trained"]
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -44,6 +45,9 @@ class LineageService:
         digest, DVC's md5, a data version); an MLflow run id or a dataset digest that matches no
         version at all is an error naming it, since it was asked about by its exact value.
         """
+        check_optional_text(trainer, "trainer", max_length=200)
+        check_optional_text(mlflow_run_id, "mlflow_run_id", max_length=200)
+        check_optional_text(dataset_digest, "dataset_digest", max_length=200)
         if date_field not in ("registered", "trained"):
             raise InvalidInput(f"date field {date_field!r}: use registered or trained", field="date_field")
         if not any(v is not None for v in (data_sha256, commit, trainer, since, until, mlflow_run_id,

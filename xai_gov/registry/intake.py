@@ -162,8 +162,10 @@ def lineage_from_document(document: dict[str, Any] | None, *, code_path: str | P
     if "data_rows" in arguments and arguments["data_rows"] is not None:
         try:
             arguments["data_rows"] = int(arguments["data_rows"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InvalidInput("lineage data_rows must be a whole number", field="data_rows") from None
+        if not 0 <= arguments["data_rows"] <= 2**62:
+            raise InvalidInput("lineage data_rows must be a whole number from 0 to 2**62", field="data_rows")
     return build_lineage(data_sha256=arguments.pop("data_sha256", None), data_rows=arguments.pop("data_rows", None),
                          code_path=code_path, **arguments)
 

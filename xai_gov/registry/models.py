@@ -13,20 +13,24 @@ from xai_gov.registry.decision import DecisionRule
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.timeutil import format_utc
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-_ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+ALIAS_PATTERN = r"^[a-z][a-z0-9_-]{0,99}$"
+#: name, name@version (1 to 999,999,999 as written here; MAX_VERSION bounds it) or name@alias.
+REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}(@([1-9][0-9]{0,8}|[a-z][a-z0-9_-]{0,99}))?$"
+_NAME = re.compile(NAME_PATTERN)
+_ALIAS = re.compile(ALIAS_PATTERN)
 MAX_VERSION = 2**31 - 1
 
 
 def check_model_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise InvalidInput(f"model name {name!r} must be 1-200 letters, digits, '.', '_' or '-', "
                            "starting with a letter or digit", field="name")
     return name
 
 
 def check_alias(alias: str) -> str:
-    if not isinstance(alias, str) or not _ALIAS.match(alias):
+    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
         raise InvalidInput(f"alias {alias!r} must start with a lower-case letter and hold only a-z, 0-9, '_', '-'",
                            field="alias")
     return alias

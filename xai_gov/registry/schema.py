@@ -21,6 +21,7 @@ import pandas as pd
 
 from xai_gov.errors import InvalidInput, SchemaMismatch
 from xai_gov.registry import missing
+from xai_gov.validation import check_number
 
 Kind = Literal["numeric", "categorical"]
 OUTSIDE_TRAINING = "outside the range the model was trained on"
@@ -444,6 +445,7 @@ def _validate_value(feature: Feature, value: Any) -> Any:
         raise InvalidInput(
             f"feature {feature.name!r} ({feature.label}) takes a number, got {type(value).__name__} {value!r}",
             field=feature.name)
+    check_number(value, feature.name)  # magnitude before conversion: a 4,001-digit int must not overflow
     number = float(value)
     if math.isnan(number) or math.isinf(number):
         raise InvalidInput(f"feature {feature.name!r} ({feature.label}) is {number}, not a finite number",

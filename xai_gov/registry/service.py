@@ -40,6 +40,7 @@ from xai_gov.registry.schema import FeatureSchema
 from xai_gov.store import repos
 from xai_gov.store.db import Database
 from xai_gov.timeutil import utcnow
+from xai_gov.validation import check_document, check_optional_text
 
 #: A trial run of the default explanation on a version not yet written (the explanation service's).
 Trial = Callable[[ModelVersion, ModelAdapter, pd.DataFrame], Any]
@@ -77,11 +78,15 @@ class RegistryService:
         check_model_name(name)
         rule_cutoff = DEFAULT_CUTOFF if cutoff is None else check_cutoff(cutoff)
         _check_may_register(actor, adapter)
+        check_optional_text(description, "description", max_length=2000, multiline=True)
+        check_document(schema.to_dict(), "schema")
+        check_document(lineage.to_dict(), "lineage")
         schema = _checked_classes(schema, adapter)
         schema = apply(schema, declarations or Declarations(),
                        policy_protected=self.policy.protected_features if self.policy else (),
                        default_reasons=self.reason_map or ReasonMap({}, "no default map"))
         rule = DecisionRule(adverse_class=schema.adverse_class or "", cutoff=rule_cutoff)
+        check_document(schema.to_dict(), "schema")  # with the declarations: reason texts, labels
         if not isinstance(background, pd.DataFrame) or background.empty:
             raise InvalidInput("the background sample must be a non-empty DataFrame", field="background")
         schema.check_frame(background, what="background sample")
@@ -126,11 +131,11 @@ class RegistryService:
                         artifact_size: int, schema: FeatureSchema, background_sha: str, background_bytes: int,
                         background_rows: int, lineage: LineageRecord, description: str | None,
                         rule: DecisionRule) -> ModelVersion:
-        # Two owners registering the same name at once can pick the same number; the unique
-        # constraint refuses the second, which then takes the next number.
+        # The transaction is serialised with every other ledger writer, so the model row and the next
+        # version number are read and written at once; the unique constraint and a retry stay as a net.
         for attempt in range(5):
             try:
-                with self.database.session() as session:
+                with self.database.session(serialised=True) as session:
                     if artifact_sha is not None:
                         repos.ensure_artifact(session, sha256=artifact_sha, kind="model",
                                               media_type=f"application/x-{adapter_spec['serialization']}",

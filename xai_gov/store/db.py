@@ -17,14 +17,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import DataError as SqlDataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from xai_gov.errors import InvalidInput, XaiGovError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: The PostgreSQL advisory lock the audit ledger takes for each append (xai_gov.audit.ledger.ADVISORY_LOCK_KEY).
+LEDGER_LOCK_KEY = 0x7861_6967
 
 
 class DatabaseUnavailable(XaiGovError):
@@ -55,12 +58,25 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: committed when the block ends, rolled back whole on any error."""
+    def session(self, *, serialised: bool = False) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back whole on any error.
+
+        ``serialised``: the transaction first takes the lock the audit ledger's appends take, so a
+        check-then-insert inside it (is there an alias row? which version number is next?) cannot
+        interleave with another writer's. SQLite's transactions are serialised already (IMMEDIATE).
+        A value the database cannot store (PostgreSQL and NUL, a number out of a column's range) is
+        refused as bad input, never a crash; the core validates first, this is the last net.
+        """
         session = self._sessions()
         try:
+            if serialised and not self.is_sqlite:
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_KEY})
             yield session
             session.commit()
+        except SqlDataError as exc:
+            session.rollback()
+            raise InvalidInput(f"the database refused a value: {str(exc.orig).splitlines()[0]}",
+                               code="unstorable_value") from exc
         except BaseException:
             session.rollback()
             raise
