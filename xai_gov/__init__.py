@@ -1,12 +1,13 @@
 """xai-gov: explainability and model governance for credit decisions."""
 
 from xai_gov.errors import XaiGovError
-from xai_gov.lineage.capture import training_run
+from xai_gov.lineage.capture import capture_environment, training_run
 from xai_gov.lineage.datahash import hash_file, hash_frame
 from xai_gov.registry.adapters import HttpAdapter, PythonAdapter, SklearnAdapter
 from xai_gov.registry.schema import Feature, FeatureSchema
 from xai_gov.sdk import (
     Client,
+    approve,
     connect,
     explain,
     get_explanation,
@@ -36,6 +37,8 @@ __all__ = [
     "PythonAdapter",
     "SklearnAdapter",
     "XaiGovError",
+    "approve",
+    "capture_environment",
     "connect",
     "explain",
     "get_explanation",

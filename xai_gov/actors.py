@@ -11,6 +11,7 @@ class Role(StrEnum):
     OFFICER = "officer"
     AUDITOR = "auditor"
     OWNER = "owner"
+    APPROVER = "approver"  # approves model versions for production (the second person); reads models
     ADMIN = "admin"
 
 

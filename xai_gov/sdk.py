@@ -162,6 +162,7 @@ class Client:
         code_path: str | Path | None = ".",
         repository_url: str | None = None,
         commit: str | None = None,
+        code_dirty: bool | None = None,
         hyperparameters: Mapping[str, Any] | None = None,
         seeds: Mapping[str, Any] | None = None,
         metrics: Mapping[str, Any] | None = None,
@@ -186,7 +187,7 @@ class Client:
         The training data (``X_train`` with ``y_train`` as a column) is hashed
         canonically; a background sample of ``settings.background_rows`` rows is
         drawn from it unless one is given. Git state is read from ``code_path``
-        (default: the current directory) unless ``commit`` is given. ``data_version``
+        (default: the current directory) unless ``commit`` (and ``code_dirty``) are given. ``data_version``
         is any data-version string (DVC md5, lakeFS commit, Delta version); a local
         ``data_source_uri`` tracked by DVC also records DVC's md5 and path. ``cutoff`` is
         the bank's decision rule: decline when P(adverse_class) >= cutoff (0 < cutoff < 1,
@@ -217,7 +218,8 @@ class Client:
         hyperparameters = {**found_params, **(hyperparameters or {})}
         lineage = build_lineage(
             data_sha256=hash_frame(training), data_rows=len(training), data_source_uri=data_source_uri,
-            code_path=code_path, repository_url=repository_url, commit=commit, trainer=trainer, run=run,
+            code_path=code_path, repository_url=repository_url, commit=commit, dirty=code_dirty, trainer=trainer,
+            run=run,
             training_started_at=training_started_at, training_ended_at=training_ended_at,
             hyperparameters=hyperparameters, seeds={**estimator_seeds(found_params), **(seeds or {})},
             metrics=metrics, parent_version=parent_version, data_version=data_version,
@@ -294,6 +296,10 @@ class Client:
 
     def alias_history(self, name: str) -> list[AliasMove]:
         return self.registry.alias_history(name)
+
+    def approve(self, ref: str, *, note: str | None = None, actor: Actor | None = None) -> ModelVersion:
+        """Approve a version for production as a second person (an owner or approver who did not register it)."""
+        return self.registry.approve(ref, actor=actor or Actor.local_owner(), note=note)
 
     def load_model(self, ref: str) -> ModelAdapter:
         """The version's predict function (artifact hash checked)."""
@@ -446,6 +452,10 @@ def list_models() -> list[ModelSummary]:
 
 def move_alias(name: str, alias: str, version: int) -> AliasMove:
     return default_client().move_alias(name, alias, version)
+
+
+def approve(ref: str, *, note: str | None = None) -> ModelVersion:
+    return default_client().approve(ref, note=note)
 
 
 def lineage(ref: str) -> LineageView:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 
-from api.deps import ClientDep, JsonBody, ModelReader, ModelWriter, pdf_response
+from api.deps import ClientDep, JsonBody, ModelReader, ModelWriter, current_actor, pdf_response
 from api.schemas.common import AliasName, ModelName, ModelRefPath
-from api.schemas.models import AliasIn, AliasMoveOut, MlflowImportIn, ModelSummaryOut, ModelVersionOut
+from api.schemas.models import AliasIn, AliasMoveOut, ApprovalIn, MlflowImportIn, ModelSummaryOut, ModelVersionOut
 from xai_gov.registry.declarations import Declarations
 from xai_gov.registry.intake import (
     ModelSource,
@@ -21,6 +21,7 @@ from xai_gov.registry.intake import (
     parse_schema,
     schema_from_document,
 )
+from xai_gov.actors import Actor
 from xai_gov.registry.models import ALIAS_PATTERN, NAME_PATTERN
 from xai_gov.validation import MULTILINE_PATTERN, TEXT_PATTERN
 
@@ -35,7 +36,9 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
                          "data_sha256, data_rows, data_source_uri, parent_version); `cutoff` (the decision rule: "
                          "decline when P(adverse class) >= cutoff). Declared with the version: "
                          "`protected` / `not_protected` / `nullable` (comma-separated feature names), "
-                         "`reason_codes` (YAML/JSON file), `protected_override` (why), `class_labels`.")
+                         "`reason_codes` (YAML/JSON file), `protected_override` (why), `class_labels`. The training "
+                         "environment is what the client sends as `environment` in the lineage (`xai_gov.capture_environment()` on the training machine), else "
+                         "recorded as missing — never the server's.")
 def register_model(
     client: ClientDep, owner: ModelWriter,
     name: Annotated[str, Form(min_length=1, max_length=200, pattern=NAME_PATTERN, examples=["credit-risk"])],
@@ -73,7 +76,8 @@ def register_model(
     version = client.register_adapter(
         name=name, adapter=source.adapter(), schema=parse_schema(schema_file.file.read(), source="schema"),
         background=parse_background(background.file.read()),
-        lineage=lineage_from_document(parse_lineage(lineage.file.read() if lineage else None)),
+        lineage=lineage_from_document(parse_lineage(lineage.file.read() if lineage else None),
+                                      capture_environment=False),
         description=description, alias=alias, actor=owner, cutoff=cutoff,
         declarations=Declarations.build(
             protected=protected, not_protected=not_protected, nullable=nullable,
@@ -111,6 +115,17 @@ def get_model(ref: ModelRefPath, client: ClientDep, _: ModelReader) -> ModelVers
             dependencies=[JsonBody])
 def move_alias(name: ModelName, alias: AliasName, body: AliasIn, client: ClientDep, owner: ModelWriter) -> AliasMoveOut:
     return AliasMoveOut.from_domain(client.move_alias(name, alias, body.version, actor=owner))
+
+
+@router.post("/{ref}/approval", response_model=ModelVersionOut, dependencies=[JsonBody],
+             summary="Approve a version for production (the second person: an owner or approver who did "
+                     "not register it).",
+             description="Records the approver in the version's lineage and the approval in the ledger. A refused "
+                         "attempt (another role, the registrant, already approved) is a ledger event too.")
+def approve(ref: ModelRefPath, body: ApprovalIn, client: ClientDep,
+            actor: Annotated[Actor, Depends(current_actor)]) -> ModelVersionOut:
+    # Any authenticated caller reaches the core, which checks the role, so a refusal is recorded too.
+    return ModelVersionOut.from_domain(client.registry.approve(ref, actor=actor, note=body.note))
 
 
 @router.get("/{ref}/packet", response_class=Response, summary="The model-version packet (PDF, auditor).",

@@ -4,7 +4,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from xai_gov.registry.models import AliasMove, ModelSummary, ModelVersion
+from api.schemas.common import Text
+from xai_gov.registry.models import ALIAS_PATTERN, AliasMove, ModelSummary, ModelVersion
+from xai_gov.validation import MULTILINE_PATTERN, TEXT_PATTERN
 
 
 class ModelVersionOut(BaseModel):
@@ -68,31 +70,41 @@ class MlflowImportIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"model_uri": "models:/credit-risk/3", "adverse_class": "bad", "trusted_types": ["sklearn.tree._tree.Tree"]}]})
 
-    model_uri: str = Field(min_length=1, max_length=1000, description="models:/NAME/VERSION, models:/NAME@ALIAS "
-                                                                        "or runs:/RUN_ID/PATH")
-    tracking_uri: str | None = Field(None, max_length=2000, description="default: the server's MLFLOW_TRACKING_URI")
-    name: str | None = Field(None, max_length=200, description="xai-gov model name; default the registered name")
-    adverse_class: str | None = Field(None, max_length=200)
-    class_names: list[str] = Field(default_factory=list, max_length=100)
+    model_uri: str = Field(min_length=1, max_length=1000, pattern=TEXT_PATTERN,
+                           description="models:/NAME/VERSION, models:/NAME@ALIAS or runs:/RUN_ID/PATH")
+    tracking_uri: str | None = Field(None, max_length=2000, pattern=TEXT_PATTERN,
+                                     description="default: the server's MLFLOW_TRACKING_URI")
+    name: str | None = Field(None, max_length=200, pattern=TEXT_PATTERN,
+                             description="xai-gov model name; default the registered name")
+    adverse_class: str | None = Field(None, max_length=200, pattern=TEXT_PATTERN)
+    class_names: list[Text] = Field(default_factory=list, max_length=100)
     flavour: Literal["auto", "sklearn", "pyfunc"] = "auto"
-    trusted_types: list[str] = Field(default_factory=list, max_length=100)
-    serve_url: str | None = Field(None, max_length=2000, description="a scoring endpoint serving the model")
+    trusted_types: list[Text] = Field(default_factory=list, max_length=100)
+    serve_url: str | None = Field(None, max_length=2000, pattern=TEXT_PATTERN,
+                                  description="a scoring endpoint serving the model")
     background: list[dict[str, Any]] | None = Field(None, max_length=100_000,
                                                     description="background rows, when the run's training "
                                                                 "dataset is not reachable from the server")
     schema_: dict[str, Any] | None = Field(None, alias="schema", description="feature schema; default inferred")
-    target: str | None = Field(None, max_length=200)
-    data_version: str | None = Field(None, max_length=200)
-    parent_version: str | None = Field(None, max_length=220)
-    description: str | None = Field(None, max_length=2000)
-    alias: str | None = Field(None, max_length=100)
+    target: str | None = Field(None, max_length=200, pattern=TEXT_PATTERN)
+    data_version: str | None = Field(None, max_length=200, pattern=TEXT_PATTERN)
+    parent_version: str | None = Field(None, max_length=220, pattern=TEXT_PATTERN)
+    description: str | None = Field(None, max_length=2000, pattern=MULTILINE_PATTERN)
+    alias: str | None = Field(None, max_length=100, pattern=ALIAS_PATTERN)
     # Declared with the version, as for any registration (see POST /v1/models):
-    protected: list[str] = Field(default_factory=list, max_length=1000, description="protected features")
-    not_protected: list[str] = Field(default_factory=list, max_length=1000,
+    protected: list[Text] = Field(default_factory=list, max_length=1000, description="protected features")
+    not_protected: list[Text] = Field(default_factory=list, max_length=1000,
                                      description="features that look protected but are not")
-    nullable: list[str] = Field(default_factory=list, max_length=1000, description="features that may be missing")
+    nullable: list[Text] = Field(default_factory=list, max_length=1000, description="features that may be missing")
     reason_codes: dict[str, Any] | None = Field(None, description="reason-code map document (as the YAML file)")
-    protected_override: str | None = Field(None, max_length=2000,
+    protected_override: str | None = Field(None, max_length=2000, pattern=MULTILINE_PATTERN,
                                            description="why features that look protected are undeclared")
-    class_labels: dict[str, str] | None = Field(None, description='e.g. {"0": "repaid", "1": "defaulted"}')
+    class_labels: dict[str, Text] | None = Field(None, description='e.g. {"0": "repaid", "1": "defaulted"}')
     cutoff: float | None = Field(None, description="decline when P(adverse class) >= cutoff; default 0.5")
+
+
+class ApprovalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"note": "validation report VR-17"}]})
+
+    note: str | None = Field(default=None, max_length=2000, pattern=MULTILINE_PATTERN,
+                             description="Why, for the record (optional).")

@@ -173,11 +173,14 @@ def test_production_needs_the_lineage_the_policy_requires(client: Client, small_
     bare = register(client, small_model, X, y)
     with pytest.raises(PolicyViolation, match="credit-risk@1 may not take the production alias: policy 'default' "
                        "requires lineage it lacks: code_repository, code_commit, training_started_at, "
-                       "training_ended_at, metrics") as caught:
+                       "training_ended_at, seeds, metrics; whether the code was committed is not recorded; "
+                       "no second person approved it") as caught:
         client.move_alias("credit-risk", "production", bare.version, actor=OWNER)
     assert caught.value.field == "code_repository"
     assert client.alias_history("credit-risk") == []
     complete = register(client, small_model, X, y, repository_url="https://git.bank.example/risk.git",
-                        commit="a" * 40, metrics={"auc": 0.8}, training_started_at=datetime(2026, 11, 1, tzinfo=UTC),
+                        commit="a" * 40, code_dirty=False, metrics={"auc": 0.8}, seeds={"split": 42},
+                        training_started_at=datetime(2026, 11, 1, tzinfo=UTC),
                         training_ended_at=datetime(2026, 11, 1, 1, tzinfo=UTC))
+    client.approve(complete.ref, actor=Actor("ada", Role.APPROVER))
     assert client.move_alias("credit-risk", "production", complete.version, actor=OWNER).to_version == 2

@@ -11,6 +11,7 @@ from xai_gov.errors import PermissionDenied
 class Permission(StrEnum):
     READ_MODELS = "read models"
     WRITE_MODELS = "register models and move aliases"
+    APPROVE_MODELS = "approve model versions for production"
     EXPLAIN = "explain decisions"
     READ_EXPLANATIONS = "read explanations"
     READ_ALL_EXPLANATIONS = "read every officer's explanations"
@@ -25,6 +26,8 @@ class Permission(StrEnum):
 GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.READ_MODELS: frozenset(Role),
     Permission.WRITE_MODELS: frozenset({Role.OWNER}),
+    # The second person: never the one who registered the version (the registry checks who that was).
+    Permission.APPROVE_MODELS: frozenset({Role.OWNER, Role.APPROVER}),
     Permission.EXPLAIN: frozenset({Role.OFFICER}),
     Permission.READ_EXPLANATIONS: frozenset({Role.OFFICER, Role.AUDITOR}),
     Permission.READ_ALL_EXPLANATIONS: frozenset({Role.AUDITOR}),

@@ -158,6 +158,18 @@ def move_alias(ctx: typer.Context, name: str, alias: str, version: int, as_json:
         console.print(f"{name}@{alias} -> {move.to_version}{was}, by {move.actor} at {when(move.moved_at)}")
 
 
+@models_app.command("approve")
+def approve(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name@version (or name@alias).")],
+            note: Annotated[str | None, typer.Option(help="Why, for the record.")] = None,
+            as_json: JsonFlag = False) -> None:
+    """Approve REF for production as the second person: not the one who registered it."""
+    version = run(lambda: state(ctx).client().approve(ref, note=note))
+    if as_json:
+        print_json(version.to_dict())
+    else:
+        console.print(f"{version.ref} approved by {version.lineage.approver} (registered by {version.registered_by})")
+
+
 @models_app.command("history")
 def alias_history(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
     """Every alias move of a model."""

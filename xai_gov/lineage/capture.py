@@ -23,7 +23,7 @@ import numpy as np
 
 from xai_gov.lineage.dvc import dvc_version
 from xai_gov.lineage.metaflow import metaflow_ids
-from xai_gov.lineage.models import LineageRecord
+from xai_gov.lineage.models import NOT_APPROVED, LineageRecord
 from xai_gov.timeutil import as_utc, utcnow
 
 
@@ -209,7 +209,7 @@ def build_lineage(
     for key, value in (("hyperparameters", hyperparameters), ("seeds", seeds), ("metrics", metrics)):
         if not value:
             missing[key] = "not given"
-    missing["approver"] = "not approved yet"
+    missing["approver"] = NOT_APPROVED
     for key, reason in (missing_reasons or {}).items():
         if key in missing:
             missing[key] = reason

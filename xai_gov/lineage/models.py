@@ -6,7 +6,7 @@ the reason; nothing is ever guessed.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,9 @@ EXTERNAL_FIELDS: tuple[str, ...] = ("mlflow", "datasets", "dvc", "metaflow")
 #: Added after the first release: left out of ``to_dict`` while empty, so the records (and ledger
 #: hashes) of versions registered before them stay exactly as they were.
 _OPTIONAL_FIELDS: tuple[str, ...] = ("data_version", *EXTERNAL_FIELDS)
+
+#: What ``missing`` says of the approver until a second person approves the version.
+NOT_APPROVED = "not approved yet"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,15 @@ class LineageRecord:
         if self.data_version:
             refs.append(("data_version", self.data_version))
         return list(dict.fromkeys(refs))
+
+    def as_registered(self) -> LineageRecord:
+        """The record as it was at registration: the approver is set later, by a second person."""
+        if self.approver is None:
+            return self
+        return replace(self, approver=None, missing={**self.missing, "approver": NOT_APPROVED})
+
+    def approved_by(self, approver: str) -> LineageRecord:
+        return replace(self, approver=approver, missing={k: v for k, v in self.missing.items() if k != "approver"})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LineageRecord:

@@ -14,6 +14,7 @@ _RANK = {"pass": 0, "not_measured": 0, "warn": 1, "fail": 2}
 
 class PolicyViolation(XaiGovError):
     code = "policy_violation"
+    reasons: tuple[tuple[str, str], ...] = ()  # (field, reason) for each rule the attempt broke
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,33 @@ def with_reason_checks(verdict: Verdict, reasons: list[dict[str, Any]], *, adver
                    withheld_reasons=verdict.withheld_reasons, policy=verdict.policy)
 
 
+def production_refusals(policy: Policy, lineage: LineageRecord) -> list[tuple[str, str]]:
+    """Why a version may not take the production alias under ``policy``: (field, reason) pairs, empty if it may.
+
+    The lineage fields the policy names must be present; where the policy says so, the code must be
+    recorded as committed (``code_dirty`` false) and a second person must have approved the version.
+    """
+    rules = policy.document.model
+    reasons = [(name, f"lineage lacks {name}") for name in missing_for_production(policy, lineage)]
+    if rules.production_requires_clean_code and lineage.code_dirty is not False:
+        reasons.append(("code_dirty", "trained from uncommitted code" if lineage.code_dirty else
+                        "whether the code was committed is not recorded"))
+    if rules.production_requires_approval and not lineage.approver:
+        reasons.append(("approver", "no second person approved it (xai-gov models approve)"))
+    return reasons
+
+
 def check_production_lineage(policy: Policy, ref: str, lineage: LineageRecord) -> None:
-    """Refuse the production alias to a version missing lineage the policy requires, naming the fields."""
-    missing = missing_for_production(policy, lineage)
-    if missing:
-        raise PolicyViolation(
-            f"{ref} may not take the production alias: policy {policy.document.name!r} requires lineage it lacks: "
-            f"{', '.join(missing)}", field=missing[0])
+    """Refuse the production alias to a version the policy does not allow there, naming every reason."""
+    reasons = production_refusals(policy, lineage)
+    if reasons:
+        missing = [name for name, why in reasons if why.startswith("lineage lacks")]
+        parts = ([f"requires lineage it lacks: {', '.join(missing)}"] if missing else []) + [
+            why for name, why in reasons if name not in missing]
+        error = PolicyViolation(f"{ref} may not take the production alias: policy {policy.document.name!r} "
+                                + "; ".join(parts), field=reasons[0][0])
+        error.reasons = tuple(reasons)
+        raise error
 
 
 def missing_for_production(policy: Policy, lineage: LineageRecord) -> list[str]:

@@ -64,7 +64,11 @@ class ExplanationPolicy(BaseModel):
 class ModelPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    production_requires: list[str] = Field(default_factory=list)
+    production_requires: list[str] = Field(default_factory=lambda: ["hyperparameters", "seeds"])
+    #: A second person (an owner or approver who did not register it) approved the version.
+    production_requires_approval: bool = True
+    #: The version was trained from committed code: ``code_dirty`` is recorded and false.
+    production_requires_clean_code: bool = True
 
     @field_validator("production_requires")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,11 @@ _LINEAGE_KEYS = {
     "training_ended_at": "training_ended_at", "ended": "training_ended_at",
     "hyperparameters": "hyperparameters", "seeds": "seeds", "metrics": "metrics",
     "data_sha256": "data_sha256", "data_rows": "data_rows", "data_source_uri": "data_source_uri",
-    "parent_version": "parent_version", "data_version": "data_version",
+    "parent_version": "parent_version", "data_version": "data_version", "environment": "environment",
 }
+
+
+ENVIRONMENT_NOT_SENT = "not sent by the client (the server's own environment is not the training environment)"
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,14 @@ def schema_from_document(document: dict[str, Any] | None) -> FeatureSchema | Non
         raise InvalidInput(f"schema: not a feature schema: {exc}", field="schema") from exc
 
 
-def lineage_from_document(document: dict[str, Any] | None, *, code_path: str | Path | None = None) -> LineageRecord:
-    """A lineage record from a JSON document of the fields the owner knows; git fills what it can."""
+def lineage_from_document(document: dict[str, Any] | None, *, code_path: str | Path | None = None,
+                          capture_environment: bool = True) -> LineageRecord:
+    """A lineage record from a JSON document of the fields the owner knows; git fills what it can.
+
+    The training environment is the document's ``environment``; without one it is read from this
+    process where it is the training machine (the CLI, ``capture_environment``), else recorded as
+    missing: a server's own packages say nothing about how the model was trained.
+    """
     document = dict(document or {})
     unknown = sorted(set(document) - set(_LINEAGE_KEYS))
     if unknown:
@@ -156,7 +165,7 @@ def lineage_from_document(document: dict[str, Any] | None, *, code_path: str | P
             arguments[key] = parse_utc(arguments[key], field=key)
     if arguments.get("data_sha256") is not None:
         arguments["data_sha256"] = normalise_data_hash(str(arguments["data_sha256"]))
-    for key in ("hyperparameters", "seeds", "metrics"):
+    for key in ("hyperparameters", "seeds", "metrics", "environment"):
         if key in arguments and not isinstance(arguments[key], dict):
             raise InvalidInput(f"lineage {key} must be an object", field=key)
     if "data_rows" in arguments and arguments["data_rows"] is not None:
@@ -166,8 +175,15 @@ def lineage_from_document(document: dict[str, Any] | None, *, code_path: str | P
             raise InvalidInput("lineage data_rows must be a whole number", field="data_rows") from None
         if not 0 <= arguments["data_rows"] <= 2**62:
             raise InvalidInput("lineage data_rows must be a whole number from 0 to 2**62", field="data_rows")
-    return build_lineage(data_sha256=arguments.pop("data_sha256", None), data_rows=arguments.pop("data_rows", None),
-                         code_path=code_path, **arguments)
+    sent_environment = bool(arguments.get("environment"))
+    if not sent_environment and not capture_environment:
+        arguments["environment"] = {}
+    lineage = build_lineage(data_sha256=arguments.pop("data_sha256", None),
+                            data_rows=arguments.pop("data_rows", None), code_path=code_path, **arguments)
+    if not lineage.environment:
+        missing = {**lineage.missing, "environment": ENVIRONMENT_NOT_SENT}
+        lineage = replace(lineage, missing=dict(sorted(missing.items())))
+    return lineage
 
 
 def parse_lineage(data: bytes | None) -> dict[str, Any] | None:

@@ -102,8 +102,11 @@ class ModelVersion:
         }
 
     def record(self) -> dict[str, Any]:
-        """What the ledger covers: everything but the aliases, which move (their moves are recorded)."""
-        return {k: v for k, v in self.to_dict().items() if k != "aliases"}
+        """What the ledger covers: everything as registered. Not the aliases, which move, nor the approver,
+        who comes later: their moves and the approval are ledger events of their own."""
+        out = {k: v for k, v in self.to_dict().items() if k != "aliases"}
+        out["lineage"] = self.lineage.as_registered().to_dict()
+        return out
 
 
 @dataclass(frozen=True)

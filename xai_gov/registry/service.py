@@ -9,6 +9,7 @@ leaves the store as it was.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -20,9 +21,10 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from xai_gov.actors import Actor, Role
 from xai_gov.audit import ledger
 from xai_gov.audit.records import alias_pointer, resolve_verified
-from xai_gov.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from xai_gov.auth.permissions import Permission, allowed
+from xai_gov.errors import Conflict, InvalidInput, NotFound, PermissionDenied, XaiGovError
 from xai_gov.lineage.models import LineageRecord
-from xai_gov.policies.evaluate import check_production_lineage
+from xai_gov.policies.evaluate import PolicyViolation, check_production_lineage
 from xai_gov.policies.models import Policy
 from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.adapters import (
@@ -158,25 +160,77 @@ class RegistryService:
         raise AssertionError("unreachable")
 
     def move_alias(self, *, name: str, alias: str, version: int, actor: Actor) -> AliasMove:
-        """Point ``name@alias`` at ``version``; the move is recorded with who and when."""
+        """Point ``name@alias`` at ``version``; the move is recorded with who and when.
+
+        ``production`` takes only a version the policy allows there (lineage, clean code, a second
+        person's approval); a refused attempt is itself a ledger event, with its reasons.
+        """
         check_model_name(name)
         check_alias(alias)
-        if actor.role not in _REGISTERING_ROLES:
-            raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not move aliases", field="role")
-        if alias == PRODUCTION and self.policy is not None:
-            target = self.get(ModelRef(name, version=version))
-            check_production_lineage(self.policy, target.ref, target.lineage)
+        subject = f"{name}@{alias}"
+        try:
+            if actor.role not in _REGISTERING_ROLES:
+                raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not move aliases", field="role")
+            # The production check reads the lineage and approval under the same lock as the move.
+            with self.database.session() as session:
+                # The ledger's lock first: moves then happen in the order of their events, so the last event's
+                # pointer is the alias's pointer (and two first moves of one alias cannot both insert it).
+                ledger.lock(session)
+                if alias == PRODUCTION and self.policy is not None:
+                    target = repos.get_version(session, ModelRef(name, version=version))
+                    check_production_lineage(self.policy, target.ref, target.lineage)
+                move = repos.move_alias(session, name=name, alias=alias, version=version, actor=actor.name)
+                # The event carries the pointer the move set: verify and every resolution compare the alias with it.
+                row = repos.alias_move_row(session, move.id or 0)
+                pointer = alias_pointer(session, repos.alias_target_id(session, name=name, alias=alias))
+                ledger.append(session, actor=actor.name, action="alias.moved", subject=subject,
+                              payload={**repos.alias_move_record(row), "pointer": pointer})
+                return move
+        except (PermissionDenied, PolicyViolation) as refused:
+            if alias == PRODUCTION:
+                self._record_refusal(actor, "alias.refused", subject, refused, to_version=version)
+            raise
+
+    def approve(self, ref: str | ModelRef, *, actor: Actor, note: str | None = None) -> ModelVersion:
+        """A second person approves a version for production: an owner or approver who did not register it.
+
+        The approver is recorded in the version's lineage and the approval is a ledger event; a refused
+        attempt (wrong role, the registrant, already approved) is a ledger event too, with the reason.
+        """
+        parsed = ModelRef.parse(ref) if isinstance(ref, str) else ref
+        check_optional_text(note, "note", max_length=2000, multiline=True)
         with self.database.session() as session:
-            # The ledger's lock first: moves then happen in the order of their events, so the last event's
-            # pointer is the alias's pointer (and two first moves of one alias cannot both insert it).
-            ledger.lock(session)
-            move = repos.move_alias(session, name=name, alias=alias, version=version, actor=actor.name)
-            # The event carries the pointer the move set: verify and every resolution compare the alias with it.
-            row = repos.alias_move_row(session, move.id or 0)
-            pointer = alias_pointer(session, repos.alias_target_id(session, name=name, alias=alias))
-            ledger.append(session, actor=actor.name, action="alias.moved", subject=f"{name}@{alias}",
-                          payload={**repos.alias_move_record(row), "pointer": pointer})
-            return move
+            version = repos.get_version(session, parsed)
+        try:
+            if not allowed(actor, Permission.APPROVE_MODELS):
+                raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not approve model versions",
+                                       field="role")
+            if same_person(actor.name, version.registered_by):
+                raise PermissionDenied(f"{actor.name} registered {version.ref}: a second person must approve it",
+                                       code="self_approval", field="approver")
+            with self.database.session(serialised=True) as session:  # two approvals at once: one wins
+                pinned = ModelRef(version.name, version=version.version)
+                current = repos.get_version(session, pinned)
+                if current.lineage.approver:
+                    raise Conflict(f"{current.ref} was already approved by {current.lineage.approver}",
+                                   code="already_approved", field="approver")
+                approved = repos.set_approver(session, pinned, approver=actor.name)
+                ledger.append(session, actor=actor.name, action="model.approved", subject=approved.ref,
+                              payload={"approver": actor.name, "role": actor.role.value,
+                                       "registered_by": approved.registered_by, "note": note})
+                return approved
+        except (PermissionDenied, Conflict) as refused:
+            self._record_refusal(actor, "model.approval_refused", version.ref, refused)
+            raise
+
+    def _record_refusal(self, actor: Actor, action: str, subject: str, error: XaiGovError, **extra: Any) -> None:
+        """A refused governance attempt, in the ledger with its reasons (its own transaction: the
+        attempt's was rolled back)."""
+        reasons = getattr(error, "reasons", ()) or ((error.field, error.message),)
+        with self.database.session() as session:
+            ledger.append(session, actor=actor.name, action=action, subject=subject,
+                          payload={"code": error.code, "message": error.message, "role": actor.role.value,
+                                   "reasons": [{"field": f, "reason": r} for f, r in reasons], **extra})
 
     # -- reads --------------------------------------------------------------
 
@@ -236,6 +290,15 @@ class RegistryService:
             raise NotFound(f"parent version {lineage.parent_version}: {error.message}", code=error.code,
                            field="parent_version") from error
         return replace(lineage, parent_version=parent.ref)  # an alias is pinned to the version it meant
+
+
+def same_person(actor: str, registrant: str) -> bool:
+    """Whether two actor names are one person: an API key's actor is "name (prefix)", so one person's
+    two keys are still one person."""
+    def person(name: str) -> str:
+        return re.sub(r" \([a-z0-9]{8}\)$", "", name).strip().casefold()
+
+    return person(actor) == person(registrant)
 
 
 def _check_may_register(actor: Actor, adapter: ModelAdapter) -> None:

@@ -102,6 +102,18 @@ def list_versions(session: Session, name: str) -> list[ModelVersion]:
     return [version_entity(session, row) for row in rows]
 
 
+def set_approver(session: Session, ref: ModelRef, *, approver: str) -> ModelVersion:
+    """Record the approver in the version's lineage (the row's other fields stay as registered)."""
+    row = _find_version_row(session, ref)
+    lineage = session.scalar(select(LineageRow).where(LineageRow.model_version_id == row.id))
+    if lineage is None:
+        raise NotFound(f"{ref} has no lineage record", field="lineage")
+    lineage.approver = approver
+    lineage.missing = {k: v for k, v in dict(lineage.missing).items() if k != "approver"}
+    session.flush()
+    return version_entity(session, row)
+
+
 # -- aliases ----------------------------------------------------------------------
 
 
