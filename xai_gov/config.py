@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     explain_concurrency: int = Field(default=2, ge=1, description="explanations computed at once")
     explain_queue_seconds: float = Field(default=30.0, gt=0, description="longest wait for a free slot")
     explain_budget_seconds: float = Field(default=60.0, gt=0, description="an explanation's time budget")
+    sandbox_seconds: float = Field(default=60.0, gt=0,
+                                   description="time limit of an uploaded joblib artifact's first load and check")
 
     @property
     def resolved_home(self) -> Path:

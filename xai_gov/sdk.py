@@ -77,7 +77,7 @@ class Client:
         self.reason_map = ReasonMap.load(self.settings.resolved_policies_dir / REASON_CODES_FILE)
         self.artifacts = ArtifactStore(self.settings.artifacts_dir)
         self.registry = RegistryService(database=self.database, artifacts=self.artifacts, policy=self.policy,
-                                        reason_map=self.reason_map)
+                                        reason_map=self.reason_map, sandbox_seconds=self.settings.sandbox_seconds)
         self.lineage_service = LineageService(database=self.database)
         self.explanations = ExplanationService(database=self.database, registry=self.registry,
                                                reason_map=self.reason_map, policy=self.policy)

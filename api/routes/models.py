@@ -22,6 +22,7 @@ from xai_gov.registry.intake import (
     schema_from_document,
 )
 from xai_gov.actors import Actor
+from xai_gov.errors import XaiGovError
 from xai_gov.registry.models import ALIAS_PATTERN, NAME_PATTERN
 from xai_gov.validation import MULTILINE_PATTERN, TEXT_PATTERN
 
@@ -70,19 +71,24 @@ def register_model(
     cutoff: Annotated[float | None, Form(description="Decline when P(adverse class) >= cutoff; 0 < cutoff < 1, "
                                                      "default 0.5")] = None,
 ) -> ModelVersionOut:
-    source = ModelSource(artifact=artifact.file.read() if artifact else None, serialization=format,
-                         trusted_types=tuple(t.strip() for t in trusted_types.split(",") if t.strip()),
-                         python=python, http=http, protocol=protocol)
-    version = client.register_adapter(
-        name=name, adapter=source.adapter(), schema=parse_schema(schema_file.file.read(), source="schema"),
-        background=parse_background(background.file.read()),
-        lineage=lineage_from_document(parse_lineage(lineage.file.read() if lineage else None),
-                                      capture_environment=False),
-        description=description, alias=alias, actor=owner, cutoff=cutoff,
-        declarations=Declarations.build(
+    try:
+        source = ModelSource(artifact=artifact.file.read() if artifact else None, serialization=format,
+                             trusted_types=tuple(t.strip() for t in trusted_types.split(",") if t.strip()),
+                             python=python, http=http, protocol=protocol)
+        adapter, schema = source.adapter(), parse_schema(schema_file.file.read(), source="schema")
+        frame = parse_background(background.file.read())
+        recorded = lineage_from_document(parse_lineage(lineage.file.read() if lineage else None),
+                                         capture_environment=False)
+        declarations = Declarations.build(
             protected=protected, not_protected=not_protected, nullable=nullable,
             reason_codes=parse_reason_codes(reason_codes.file.read() if reason_codes else None),
-            protected_override=protected_override, class_labels=parse_class_labels(class_labels)))
+            protected_override=protected_override, class_labels=parse_class_labels(class_labels))
+    except XaiGovError as refused:  # the files did not parse: refused before the registry saw them
+        client.registry.record_refused_registration(owner, name, refused)
+        raise
+    version = client.register_adapter(name=name, adapter=adapter, schema=schema, background=frame, lineage=recorded,
+                                      description=description, alias=alias, actor=owner, declarations=declarations,
+                                      cutoff=cutoff)
     return ModelVersionOut.from_domain(version)
 
 

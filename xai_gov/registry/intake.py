@@ -21,7 +21,8 @@ from xai_gov.lineage.capture import build_lineage
 from xai_gov.lineage.models import LineageRecord
 from xai_gov.lineage.service import normalise_data_hash
 from xai_gov.policies.reasons import ReasonMap
-from xai_gov.registry.adapters import HttpAdapter, ModelAdapter, PythonAdapter, SklearnAdapter
+from xai_gov.registry.adapters import PICKLE_FORMATS, HttpAdapter, ModelAdapter, PythonAdapter, SklearnAdapter
+from xai_gov.registry.sandbox import PickledArtifact
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.timeutil import parse_utc
 
@@ -63,6 +64,9 @@ class ModelSource:
         if self.artifact is not None:
             if self.serialization not in ("skops", "joblib"):
                 raise InvalidInput(f"format {self.serialization!r}: use skops or joblib", field="format")
+            if self.serialization in PICKLE_FORMATS:
+                # Not unpickled here: registration loads it last, in a separate process (registry.sandbox).
+                return PickledArtifact(self.artifact)
             return SklearnAdapter.load(self.artifact, serialization=self.serialization,  # type: ignore[arg-type]
                                        trusted_types=self.trusted_types)
         if self.python is not None:

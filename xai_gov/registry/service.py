@@ -38,11 +38,12 @@ from xai_gov.registry.artifacts import ArtifactStore
 from xai_gov.registry.decision import DEFAULT_CUTOFF, DecisionRule, check_cutoff
 from xai_gov.registry.declarations import Declarations, apply
 from xai_gov.registry.models import AliasMove, ModelRef, ModelSummary, ModelVersion, check_alias, check_model_name
+from xai_gov.registry.sandbox import PickledArtifact
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.store import repos
 from xai_gov.store.db import Database
 from xai_gov.timeutil import utcnow
-from xai_gov.validation import check_document, check_optional_text
+from xai_gov.validation import check_document, check_optional_text, printable
 
 #: A trial run of the default explanation on a version not yet written (the explanation service's).
 Trial = Callable[[ModelVersion, ModelAdapter, pd.DataFrame], Any]
@@ -55,13 +56,14 @@ _REGISTERING_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 
 class RegistryService:
     def __init__(self, *, database: Database, artifacts: ArtifactStore, policy: Policy | None = None,
-                 reason_map: ReasonMap | None = None) -> None:
+                 reason_map: ReasonMap | None = None, sandbox_seconds: float = 60.0) -> None:
         self.database = database
         self.artifacts = artifacts
         self.policy = policy  # production alias checks and protected defaults; None: no policy applies
         self.reason_map = reason_map  # the default reason-code map, for a schema it covers
         self.trial: Trial | None = None  # set by the SDK client: one default explanation before writing
         self.adopt: Adopt | None = None
+        self.sandbox_seconds = sandbox_seconds  # time limit of an uploaded pickle's first load
 
     # -- writes -------------------------------------------------------------
 
@@ -73,28 +75,55 @@ class RegistryService:
         Checks, in order: who registers, the classes, the declarations (protected
         features, nullable features, the reason-code map), the background against the
         schema, the model on a few background rows, the parent, and one full default
-        explanation of the first background row. Only then is anything written.
+        explanation of the first background row. Only then is anything written. An
+        uploaded pickle (``PickledArtifact``) runs no code until every check that does
+        not need the model has passed; then it is loaded first in a separate process
+        (``registry.sandbox``), and only if that answers well in this one, for the trial
+        explanation (as every explanation of a joblib version loads it). A refused
+        registration is a ledger event with the reason.
 
         ``cutoff`` is the bank's decision rule: decline when P(adverse class) >= cutoff (0 < cutoff < 1;
         default 0.5). It is stored with the version and decides every explanation of it."""
+        try:
+            return self._register(name=name, adapter=adapter, schema=schema, background=background, lineage=lineage,
+                                  actor=actor, description=description, declarations=declarations or Declarations(),
+                                  cutoff=cutoff)
+        except XaiGovError as refused:
+            self.record_refused_registration(actor, name, refused)
+            raise
+
+    def record_refused_registration(self, actor: Actor, name: str, error: XaiGovError) -> None:
+        """A registration refused (here, or while its files were read): a ledger event with the reason."""
+        self._record_refusal(actor, "model.registration_refused", printable(name, 200) or "?", error)
+
+    def _register(self, *, name: str, adapter: ModelAdapter, schema: FeatureSchema, background: pd.DataFrame,
+                  lineage: LineageRecord, actor: Actor, description: str | None,
+                  declarations: Declarations, cutoff: float | None) -> ModelVersion:
         check_model_name(name)
         rule_cutoff = DEFAULT_CUTOFF if cutoff is None else check_cutoff(cutoff)
         _check_may_register(actor, adapter)
         check_optional_text(description, "description", max_length=2000, multiline=True)
         check_document(schema.to_dict(), "schema")
         check_document(lineage.to_dict(), "lineage")
-        schema = _checked_classes(schema, adapter)
-        schema = apply(schema, declarations or Declarations(),
-                       policy_protected=self.policy.protected_features if self.policy else (),
-                       default_reasons=self.reason_map or ReasonMap({}, "no default map"))
-        rule = DecisionRule(adverse_class=schema.adverse_class or "", cutoff=rule_cutoff)
-        check_document(schema.to_dict(), "schema")  # with the declarations: reason texts, labels
         if not isinstance(background, pd.DataFrame) or background.empty:
             raise InvalidInput("the background sample must be a non-empty DataFrame", field="background")
+        if isinstance(adapter, PickledArtifact):
+            # Everything that does not need the model first (the class labels do: checked after the probe).
+            unprobed = self._declared(schema, replace(declarations, class_labels=None))
+            unprobed.check_frame(background, what="background sample")
+            self._checked_parent(lineage)
+            # Then the pickle's code runs, in a separate process, on the rows check_predictions uses below.
+            adapter.seconds = self.sandbox_seconds
+            adapter.probed(unprobed.from_matrix(unprobed.to_matrix(background)).head(CHECK_ROWS))
+        schema = _checked_classes(schema, adapter)
+        schema = self._declared(schema, declarations)
+        rule = DecisionRule(adverse_class=schema.adverse_class or "", cutoff=rule_cutoff)
         schema.check_frame(background, what="background sample")
         background = schema.from_matrix(schema.to_matrix(background))  # schema's column order and types
         check_predictions(adapter, background.head(CHECK_ROWS), len(schema.class_names))
         lineage = self._checked_parent(lineage)
+        if isinstance(adapter, PickledArtifact):
+            adapter = adapter.loaded()  # the child loaded and ran it well: the trial explanation needs it here
         trial = None
         if self.trial is not None:
             trial = self.trial(ModelVersion(
@@ -122,6 +151,14 @@ class RegistryService:
         if trial is not None and self.adopt is not None:
             self.adopt(trial, version)  # the explainers the trial built serve the version's first request
         return version
+
+    def _declared(self, schema: FeatureSchema, declarations: Declarations) -> FeatureSchema:
+        """The schema with the version's declarations written on it (protected, nullable, reason codes)."""
+        declared = apply(schema, declarations,
+                         policy_protected=self.policy.protected_features if self.policy else (),
+                         default_reasons=self.reason_map or ReasonMap({}, "no default map"))
+        check_document(declared.to_dict(), "schema")  # with the declarations: reason texts, labels
+        return declared
 
     def _put(self, data: bytes, written: list[str]) -> str:
         sha, is_new = self.artifacts.put(data)
