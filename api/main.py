@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, contextmanager
 from fastapi import FastAPI
 
 import xai_gov
-from api import errors, pages
+from api import errors, pages, redaction
 from api.middleware import GuardMiddleware, Metrics, MetricsMiddleware
 from api.routes import audit, explanations, health, keys, lineage, models
 from xai_gov.audit.autosign import AutoCheckpointer
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The policy and the reason map are validated here: a bad file stops the service at start.
         owned = client is None
+        redaction.install(app.state.redaction)  # again: handlers a server configured after create_app
         app.state.client = client or Client(settings)
         # Checkpoints are signed on a schedule (every N events or M minutes) and appended to files outside
         # the database; several replicas may each sign, which only adds checkpoints.
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
                               "admin. Errors are RFC 9457 problem+json with a stable `code`.")
     if client is not None:  # available before startup too (test clients that skip the lifespan)
         app.state.client = client
+    app.state.redaction = redaction.install()  # no secret in the access, error or API logs
     app.state.metrics = Metrics()
     app.state.gate = ExplanationGate(settings)
     errors.install(app)
