@@ -8,6 +8,8 @@ and by ``xai-gov db upgrade``.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +58,11 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite: this process's threads take turns here, waiting as long as it takes, instead of polling
+        # SQLite's lock, where a thread starved of CPU could give up after the busy timeout ("database is
+        # locked" under load). Other processes still wait on SQLite's lock. PostgreSQL: no lock needed.
+        self._local_writers: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if self.is_sqlite else contextlib.nullcontext())
 
     @contextmanager
     def session(self, *, serialised: bool = False) -> Iterator[Session]:
@@ -67,6 +74,10 @@ class Database:
         A value the database cannot store (PostgreSQL and NUL, a number out of a column's range) is
         refused as bad input, never a crash; the core validates first, this is the last net.
         """
+        with self._local_writers:
+            yield from self._unit_of_work(serialised)
+
+    def _unit_of_work(self, serialised: bool) -> Iterator[Session]:
         session = self._sessions()
         try:
             if serialised and not self.is_sqlite:
