@@ -66,7 +66,8 @@ def _build(client: Client, small_model: Pipeline, german_xy: tuple[pd.DataFrame,
     client.register(small_model, X, y, name="credit-risk", adverse_class="bad", trainer="alice", code_path=None,
                     commit="0123456789abcdef0123456789abcdef01234567", repository_url="https://git.example/credit",
                     training_started_at=started, training_ended_at=started + timedelta(minutes=5),
-                    metrics={"auc": 0.8}, alias="staging")
+                    metrics={"auc": 0.8}, seeds={"split": 7}, code_dirty=False, alias="staging")
+    client.approve("credit-risk@1", actor=Actor("ada", Role.APPROVER))  # the production gate's second person
     client.move_alias("credit-risk", "production", 1)
     other = clone(small_model).set_params(classify__C=0.02).fit(X, y)
     client.register(other, X, y, name="other-model", adverse_class="bad", trainer="bob", code_path=None)
