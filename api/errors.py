@@ -87,7 +87,9 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
                  415: "unsupported_media_type"}
-        return problem(error.status_code, codes.get(error.status_code, "http_error"), str(error.detail))
+        # Starlette's own headers travel on: Allow with a 405 names the methods the path takes.
+        return problem(error.status_code, codes.get(error.status_code, "http_error"), str(error.detail),
+                       headers=dict(error.headers or {}) or None)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
@@ -70,8 +71,12 @@ class GuardMiddleware:
                       field="body")(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised while the body streams in (chunked, no Content-Length). An HTTPException, so FastAPI's body
+    parsing lets it through as a 413 instead of turning it into a 400 "error parsing the body"."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "the request body is over the size limit")
 
 
 class MetricsMiddleware:
