@@ -16,7 +16,7 @@ from api.pages.views import protected_features, quality_view
 from xai_gov.auth.permissions import Permission, allowed, require
 from xai_gov.errors import InvalidInput, XaiGovError
 from xai_gov.explain.records import ExplanationRecord
-from xai_gov.policies.evaluate import missing_for_production
+from xai_gov.policies.evaluate import production_refusals
 from xai_gov.registry.models import ModelRef, ModelVersion
 from xai_gov.sdk import Client
 
@@ -54,9 +54,10 @@ def _model_page(request: Request, session: PageSession, name: str, *, error: Xai
 
 
 def _gate(client: Client, version: ModelVersion) -> list[tuple[str, str]]:
-    """What the policy still needs before this version may take the production alias: (field, why)."""
-    return [(field, version.lineage.missing.get(field, "not recorded"))
-            for field in missing_for_production(client.policy, version.lineage)]
+    """What the policy still needs before this version may take the production alias: (field, why) — the
+    lineage it lacks, uncommitted code, a second person's approval (the same reasons the alias move gives)."""
+    return [(field, version.lineage.missing.get(field, "not recorded") if why.startswith("lineage lacks") else why)
+            for field, why in production_refusals(client.policy, version.lineage)]
 
 
 @router.post("/models/{name}/aliases")

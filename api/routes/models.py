@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 from api.deps import ClientDep, JsonBody, ModelReader, ModelWriter, current_actor, pdf_response
 from api.schemas.common import AliasName, ModelName, ModelRefPath
 from api.schemas.models import AliasIn, AliasMoveOut, ApprovalIn, MlflowImportIn, ModelSummaryOut, ModelVersionOut
+from xai_gov.actors import Actor
+from xai_gov.errors import XaiGovError
 from xai_gov.registry.declarations import Declarations
 from xai_gov.registry.intake import (
     ModelSource,
@@ -21,8 +23,6 @@ from xai_gov.registry.intake import (
     parse_schema,
     schema_from_document,
 )
-from xai_gov.actors import Actor
-from xai_gov.errors import XaiGovError
 from xai_gov.registry.models import ALIAS_PATTERN, NAME_PATTERN
 from xai_gov.validation import MULTILINE_PATTERN, TEXT_PATTERN
 
@@ -38,8 +38,9 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
                          "decline when P(adverse class) >= cutoff). Declared with the version: "
                          "`protected` / `not_protected` / `nullable` (comma-separated feature names), "
                          "`reason_codes` (YAML/JSON file), `protected_override` (why), `class_labels`. The training "
-                         "environment is what the client sends as `environment` in the lineage (`xai_gov.capture_environment()` on the training machine), else "
-                         "recorded as missing — never the server's.")
+                         "environment is what the client sends as `environment` in the lineage "
+                         "(`xai_gov.capture_environment()` on the training machine), else recorded as missing — "
+                         "never the server's.")
 def register_model(
     client: ClientDep, owner: ModelWriter,
     name: Annotated[str, Form(min_length=1, max_length=200, pattern=NAME_PATTERN, examples=["credit-risk"])],

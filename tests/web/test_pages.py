@@ -153,7 +153,8 @@ def test_docs_work_offline_from_the_package(app: App) -> None:
 def test_an_owner_moves_aliases_and_production_names_what_is_missing(app: App) -> None:
     token = app.sign_in("owner")
     page = app.http.get("/ui/models/tiny-loans")
-    assert "No: the lineage lacks" in page.text and "code commit" in page.text
+    assert "No: " in page.text and "code commit" in page.text
+    assert "<strong>approver</strong> (no second person approved it" in page.text  # the whole gate, not only lineage
     refused = app.http.post("/ui/models/tiny-loans/aliases", data={"csrf_token": token, "alias": "production",
                                                                    "version": "1"})
     assert refused.status_code == 409

@@ -19,7 +19,7 @@ def _local_admin() -> Actor:
 
 @keys_app.command("create")
 def create(ctx: typer.Context,
-           role: Annotated[str, typer.Option(help="officer, auditor, owner or admin.")],
+           role: Annotated[str, typer.Option(help="officer, auditor, owner, approver or admin.")],
            name: Annotated[str, typer.Option(help="Who or what holds the key.")],
            as_json: JsonFlag = False) -> None:
     """Create a key and print it once: it is stored only as a hash."""
