@@ -114,7 +114,8 @@ def test_an_explanation_over_its_time_budget_is_503_and_stores_nothing(api: Api)
 ])
 def test_bad_declarations_at_registration_write_nothing(api: Api, fields: dict[str, str], words: str,
                                                         field: str) -> None:
-    """Protected, nullable and class-label declarations are checked before anything is written (issue 9)."""
+    """Protected, nullable and class-label declarations are checked before anything is written (issue 9); the
+    refusal is a ledger event (issue 12)."""
     import json
 
     import skops.io
@@ -131,4 +132,7 @@ def test_bad_declarations_at_registration_write_nothing(api: Api, fields: dict[s
         "schema": ("schema.json", json.dumps(schema.to_dict()).encode(), "application/json")})
     problem = response.json()
     assert response.status_code == 422 and problem["field"] == field and words in problem["detail"], problem
-    assert written(api) == before
+    # Nothing written but the refusal itself, a ledger event with the reason (issue 12).
+    assert written(api) == (before[0], before[1] + 1)
+    refusal = api.client.audit_events(after=before[1], limit=10)[-1]
+    assert refusal.action == "model.registration_refused" and refusal.payload["reasons"][0]["field"] == field
