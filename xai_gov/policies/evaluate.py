@@ -101,8 +101,8 @@ def check_production_lineage(policy: Policy, ref: str, lineage: LineageRecord) -
         missing = [name for name, why in reasons if why.startswith("lineage lacks")]
         parts = ([f"requires lineage it lacks: {', '.join(missing)}"] if missing else []) + [
             why for name, why in reasons if name not in missing]
-        error = PolicyViolation(f"{ref} may not take the production alias: policy {policy.document.name!r} "
-                                + "; ".join(parts), field=reasons[0][0])
+        error = PolicyViolation(f"{ref} may not take the production alias: policy {policy.document.name!r}"
+                                + (" " if missing else ": ") + "; ".join(parts), field=reasons[0][0])
         error.reasons = tuple(reasons)
         raise error
 
