@@ -97,7 +97,7 @@ def _checked(kind: Any, group: str, values: Any) -> Any:
         raise InvalidInput(f"{group} parameters must be an object", field=f"parameters.{group}")
     defaults = kind()
     # Only the declared parameters, by name: hasattr() would let "__class__" through to the limits table.
-    declared = {f.name for f in dataclasses.fields(kind)} & set(_LIMITS)
+    declared = {f.name for f in dataclasses.fields(kind)} & (set(_LIMITS) | set(_CHOICES))
     for name, value in values.items():
         if not isinstance(name, str) or name not in declared:
             raise InvalidInput(f"unknown {group} parameter {printable(name)!r}; known: {', '.join(sorted(declared))}",
@@ -106,7 +106,8 @@ def _checked(kind: Any, group: str, values: Any) -> Any:
             continue
         if name in _CHOICES:
             if value not in _CHOICES[name]:
-                raise InvalidInput(f"{group} parameter {name} is one of {', '.join(_CHOICES[name])}, not {value!r}",
+                raise InvalidInput(f"{group} parameter {name} is one of {', '.join(_CHOICES[name])}, "
+                                   f"not {printable(repr(value))}",
                                    field=f"parameters.{group}.{name}")
             continue
         expected = float if isinstance(getattr(defaults, name), float) else int
