@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -24,7 +25,8 @@ class ExplanationGate:
     within ``queue_seconds`` is refused with 503 rather than piling up."""
 
     def __init__(self, settings: Settings) -> None:
-        self._slots = threading.BoundedSemaphore(settings.explain_concurrency)
+        # With a worker pool, every worker can be busy at once (a slot's thread waits on its worker).
+        self._slots = threading.BoundedSemaphore(max(settings.explain_concurrency, settings.explain_workers))
         self.queue_seconds = settings.explain_queue_seconds
         self.budget_seconds = settings.explain_budget_seconds
 
@@ -48,6 +50,8 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         owned = client is None
         redaction.install(app.state.redaction)  # again: handlers a server configured after create_app
         app.state.client = client or Client(settings)
+        if app.state.client.explanations.pool is not None:  # workers start now, not on the first requests
+            await asyncio.to_thread(app.state.client.explanations.pool.start)
         # Checkpoints are signed on a schedule (every N events or M minutes) and appended to files outside
         # the database; several replicas may each sign, which only adds checkpoints.
         checkpointer = AutoCheckpointer(app.state.client.audit, poll_seconds=settings.checkpoint_poll_seconds)

@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     checkpoint_poll_seconds: float = Field(default=10.0, gt=0, description="how often the service checks the schedule")
     # The HTTP service's limits.
     max_body_bytes: int = Field(default=64 * 2**20, ge=1024, description="largest request body accepted")
-    explain_concurrency: int = Field(default=2, ge=1, description="explanations computed at once")
+    explain_concurrency: int = Field(default=2, ge=1, description="explanations computed at once (at least "
+                                                                    "explain_workers when there is a pool)")
+    explain_workers: int = Field(default=0, ge=0, le=256,
+                                 description="worker processes computing explanations; 0: in the calling thread "
+                                             "(the SDK and CLI); `xai-gov serve` defaults to the number of cores")
     explain_queue_seconds: float = Field(default=30.0, gt=0, description="longest wait for a free slot")
     explain_budget_seconds: float = Field(default=60.0, gt=0, description="an explanation's time budget")
     sandbox_seconds: float = Field(default=60.0, gt=0,

@@ -30,6 +30,7 @@ from xai_gov.batch.service import BatchProgress, BatchSummary, explain_batch
 from xai_gov.config import Settings
 from xai_gov.errors import InvalidInput
 from xai_gov.explain.engine import ExplainOptions, Progress
+from xai_gov.explain.pool import ExplainPool
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.explain.service import ExplanationService, ReplayReport
 from xai_gov.lineage.capture import (
@@ -79,8 +80,9 @@ class Client:
         self.registry = RegistryService(database=self.database, artifacts=self.artifacts, policy=self.policy,
                                         reason_map=self.reason_map, sandbox_seconds=self.settings.sandbox_seconds)
         self.lineage_service = LineageService(database=self.database)
+        pool = ExplainPool(self.settings.explain_workers) if self.settings.explain_workers else None
         self.explanations = ExplanationService(database=self.database, registry=self.registry,
-                                               reason_map=self.reason_map, policy=self.policy)
+                                               reason_map=self.reason_map, policy=self.policy, pool=pool)
         self.registry.trial, self.registry.adopt = self.explanations.trial, self.explanations.adopt
         schedule = CheckpointSchedule(every_events=self.settings.checkpoint_every_events,
                                       every_minutes=self.settings.checkpoint_every_minutes,
@@ -137,6 +139,8 @@ class Client:
         return self.audit.events(after=after, limit=limit)
 
     def close(self) -> None:
+        if self.explanations.pool is not None:
+            self.explanations.pool.close()
         self.database.dispose()
 
     # -- registration ---------------------------------------------------------

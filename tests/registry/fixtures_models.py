@@ -33,3 +33,17 @@ def crashes(rows: pd.DataFrame) -> np.ndarray:
 
 
 NOT_CALLABLE = 3
+
+
+KILLER_AMOUNT = 123_456
+
+
+def stepped_risk_that_kills(rows: pd.DataFrame) -> np.ndarray:
+    """``stepped_risk``, except that a credit amount of exactly 123,456 DM kills the process computing it
+    (as an out-of-memory kill would): the worker-pool tests' dying worker."""
+    if (rows["credit_amount"] == KILLER_AMOUNT).any():
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+    return stepped_risk(rows)

@@ -168,7 +168,11 @@ def schema_infer(
 
 
 @app.command()
-def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(help="uvicorn worker processes (each with its own pool).")] = 1,
+          explain_workers: Annotated[int | None, typer.Option(
+              help="Worker processes computing explanations (default: the number of cores; 0: in the "
+                   "service's threads).")] = None,
           demo_model: Annotated[bool, typer.Option(help="First register the demo credit model if absent.")]
           = False) -> None:
     """Run the HTTP API with uvicorn."""
@@ -192,6 +196,10 @@ def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000, workers
                   "under 'API keys', or `xai-gov keys create --role officer --name NAME`); "
                   f"API docs: http://{host}:{port}/docs", soft_wrap=True)
     os.environ["XAI_GOV_HOME"] = str(settings.resolved_home)
+    if explain_workers is None and "XAI_GOV_EXPLAIN_WORKERS" not in os.environ:
+        explain_workers = os.cpu_count() or 1
+    if explain_workers is not None:
+        os.environ["XAI_GOV_EXPLAIN_WORKERS"] = str(explain_workers)
     if settings.database_url:
         os.environ["XAI_GOV_DATABASE_URL"] = settings.database_url
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)

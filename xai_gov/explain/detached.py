@@ -14,22 +14,24 @@ field by field, as one computed in the service (tested).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
-from xai_gov.explain.engine import ExplainOptions, VersionExplainers, explain_instance
+from xai_gov.explain.engine import ExplainOptions, Progress, VersionExplainers, explain_instance
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.policies.models import Policy
 from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.adapters import adapter_from_spec
 from xai_gov.registry.models import ModelVersion
 
-#: Explainers built in this process, by version and stored hashes. A batch uses one version, so this
-#: stays small; it is cleared when another version arrives.
-_BUILT: dict[tuple[str, str | None, str], VersionExplainers] = {}
+#: Explainers built in this process, by version and stored hashes, most recently used last. A batch uses
+#: one version; a service worker serves a few, so the last ``KEEP_VERSIONS`` stay built.
+_BUILT: OrderedDict[tuple[str, str | None, str], VersionExplainers] = OrderedDict()
 _BUILD_LOCK = threading.Lock()
+KEEP_VERSIONS = 4
 
 
 @dataclass(frozen=True)
@@ -50,15 +52,24 @@ class DetachedExplainer:
         with _BUILD_LOCK:
             built = _BUILT.get(self.key)
             if built is None:
-                _BUILT.clear()
                 adapter = adapter_from_spec(self.version.adapter_spec, self.artifact)
                 built = _BUILT[self.key] = VersionExplainers(self.version, adapter, self.background)
+                while len(_BUILT) > KEEP_VERSIONS:
+                    _BUILT.popitem(last=False)
+            _BUILT.move_to_end(self.key)
             return built
 
-    def explain(self, decision_id: str, instance: dict[str, Any]) -> ExplanationRecord:
+    def explain(self, decision_id: str, instance: dict[str, Any], *, progress: Progress | None = None,
+                bank_decision: str | None = None, reasons_asked: bool = False) -> ExplanationRecord:
         """The record for one applicant, not stored."""
         return explain_instance(self.explainers(), instance, options=self.options, decision_id=decision_id,
-                                requested_by=self.requested_by, reason_map=self.reason_map, policy=self.policy)
+                                requested_by=self.requested_by, reason_map=self.reason_map, policy=self.policy,
+                                progress=progress, bank_decision=bank_decision, reasons_asked=reasons_asked)
+
+
+    def with_request(self, *, options: ExplainOptions, requested_by: str) -> DetachedExplainer:
+        """The same version for another request's options and requester (the files are not read again)."""
+        return replace(self, options=options, requested_by=requested_by)
 
 
 def explain_detached(explainer: DetachedExplainer, decision_id: str, instance: dict[str, Any]) -> ExplanationRecord:

@@ -2,9 +2,10 @@
 
 Explainer state built from a version's background (LIME's discretiser, Anchor's
 bins, SHAP's tree or kernel explainer) is built once per model version and kept
-in a bounded cache. Explainers hold seeded random state, so one version's
-explanations run one at a time (a lock per version); different versions run in
-parallel.
+in a bounded cache. Explainers hold seeded random state, so in one process one
+version's explanations run one at a time (a lock per version); different versions
+run in parallel. The service's worker pool (``xai_gov.explain.pool``) runs N at
+once, each worker with explainers of its own.
 """
 
 from __future__ import annotations
@@ -382,6 +383,10 @@ class TimeBudget:
         self.seconds = seconds
         self.then = then
         self.started = time.perf_counter()
+
+    def remaining(self) -> float:
+        """Seconds left (at least a little, so a worker still says 'over budget' in its own words)."""
+        return max(self.seconds - (time.perf_counter() - self.started), 0.001)
 
     def __call__(self, step: str) -> None:
         spent = time.perf_counter() - self.started

@@ -7,6 +7,8 @@ raises) stores nothing: the record is written only once it is complete.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -19,7 +21,15 @@ from xai_gov.audit.records import check_explanation
 from xai_gov.auth.permissions import Permission, allowed
 from xai_gov.errors import IntegrityError, InvalidInput, ModelCheckFailed, NotFound, XaiGovError
 from xai_gov.explain.detached import DetachedExplainer
-from xai_gov.explain.engine import ExplainerCache, ExplainOptions, Progress, VersionExplainers, explain_instance
+from xai_gov.explain.engine import (
+    ExplainerCache,
+    ExplainOptions,
+    Progress,
+    TimeBudget,
+    VersionExplainers,
+    explain_instance,
+)
+from xai_gov.explain.pool import ExplainPool
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.lineage.models import LineageView
 from xai_gov.lineage.service import record_lookup
@@ -33,6 +43,7 @@ from xai_gov.store.db import Database
 from xai_gov.validation import check_instance, check_optional_text, check_text
 
 MAX_PAGE = 500
+SHIPPED_VERSIONS = 8  # versions whose files are kept in memory, ready to send to workers
 TRIAL = replace(ExplainOptions.build(lime={"num_samples": 200, "repeats": 2},
                                      anchor={"repeats": 1, "fresh_samples": 50, "threshold": 0.5,
                                              "max_anchor_size": 1}), shap_samples=64)
@@ -70,12 +81,17 @@ class ReplayReport:
 
 class ExplanationService:
     def __init__(self, *, database: Database, registry: RegistryService, reason_map: ReasonMap, policy: Policy,
-                 cache: ExplainerCache | None = None) -> None:
+                 cache: ExplainerCache | None = None, pool: ExplainPool | None = None) -> None:
         self.database = database
         self.registry = registry
         self.reason_map = reason_map
         self.policy = policy
         self.cache = cache or ExplainerCache()
+        # With a pool, explanations are computed in its worker processes (xai_gov.explain.pool) and stored
+        # here; without one, in the calling thread, one at a time per version.
+        self.pool = pool
+        self._shipped: OrderedDict[tuple[str, str | None, str], DetachedExplainer] = OrderedDict()
+        self._shipped_lock = threading.Lock()
 
     def explainers(self, ref: str | ModelRef) -> VersionExplainers:
         """The version's explainers, resolved through the ledger (alias pointer and version row checked) and
@@ -131,10 +147,18 @@ class ExplanationService:
         check_text(requested_by, "requested_by")
         check_instance(instance)  # before any work: odd text or numbers never reach the model or the store
         self._check_decision_id(decision_id, re_explain=re_explain)  # fail fast, before the work
-        record = explain_instance(self.explainers(model), instance, options=options or ExplainOptions(),
-                                  decision_id=decision_id, requested_by=requested_by, reason_map=self.reason_map,
-                                  policy=self.policy, progress=progress, bank_decision=bank_decision,
-                                  reasons_asked=what_counted_against)
+        options = options or ExplainOptions()
+        if self.pool is None:
+            record = explain_instance(self.explainers(model), instance, options=options, decision_id=decision_id,
+                                      requested_by=requested_by, reason_map=self.reason_map, policy=self.policy,
+                                      progress=progress, bank_decision=bank_decision,
+                                      reasons_asked=what_counted_against)
+        else:  # only a time budget crosses to the worker; another progress callback stays here, unused
+            record = self.pool.explain(self.detached(model, options=options, requested_by=requested_by),
+                                       decision_id, instance, bank_decision=bank_decision,
+                                       reasons_asked=what_counted_against,
+                                       budget_seconds=progress.remaining() if isinstance(progress, TimeBudget)
+                                       else None)
         return self.store(record, re_explain=re_explain)
 
     def store(self, record: ExplanationRecord, *, re_explain: bool = False) -> ExplanationRecord:
@@ -155,10 +179,20 @@ class ExplanationService:
         ``explainers`` does: a changed pointer, row or file refuses, named."""
         version = self.registry.get_verified(model)
         self.registry.check_files(version)
-        artifact = self.registry.artifacts.get(version.artifact_sha256) if version.artifact_sha256 else None
-        return DetachedExplainer(version=version, artifact=artifact, background=self.registry.load_background(version),
-                                 reason_map=self.reason_map, policy=self.policy, options=options,
-                                 requested_by=requested_by)
+        key = (version.ref, version.artifact_sha256, version.background_sha256)
+        with self._shipped_lock:
+            shipped = self._shipped.get(key)
+        if shipped is None:  # the files were just checked against their hashes: read them once per version
+            artifact = self.registry.artifacts.get(version.artifact_sha256) if version.artifact_sha256 else None
+            shipped = DetachedExplainer(version=version, artifact=artifact,
+                                        background=self.registry.load_background(version),
+                                        reason_map=self.reason_map, policy=self.policy, options=options,
+                                        requested_by=requested_by)
+            with self._shipped_lock:
+                self._shipped[key] = shipped
+                while len(self._shipped) > SHIPPED_VERSIONS:
+                    self._shipped.popitem(last=False)
+        return shipped.with_request(options=options, requested_by=requested_by)
 
     def explained(self, decision_ids: list[str]) -> set[str]:
         """The decision ids among these that already have an explanation."""

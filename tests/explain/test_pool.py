@@ -1,0 +1,107 @@
+"""The service's worker pool: explanations computed in worker processes, stored by the service (issue 15)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from tests.registry.fixtures_models import KILLER_AMOUNT
+from xai_gov.config import Settings
+from xai_gov.errors import Unavailable
+from xai_gov.explain.engine import TimeBudget
+from xai_gov.sdk import Client
+from xai_gov.store.orm import AuditEventRow, ExplanationRow
+
+FAST = {"lime": {"num_samples": 300, "repeats": 2}, "anchor": {"repeats": 1, "fresh_samples": 200}}
+
+
+def entered(row: pd.Series) -> dict[str, Any]:
+    return {k: v.item() if hasattr(v, "item") else v for k, v in row.items()}
+
+
+@pytest.fixture
+def pooled(database_url: str, tmp_path: Path) -> Iterator[Client]:
+    """A store whose explanations run on two worker processes."""
+    client = Client(Settings(home=tmp_path / "home", database_url=database_url, explain_workers=2))
+    yield client
+    client.close()
+
+
+def counts(client: Client) -> tuple[int, int]:
+    with client.database.session() as session:
+        return (session.scalar(select(func.count()).select_from(ExplanationRow)) or 0,
+                session.scalar(select(func.count()).select_from(AuditEventRow)) or 0)
+
+
+def test_a_record_computed_by_a_worker_is_the_one_the_service_computes(
+        pooled: Client, german_xy: tuple[pd.DataFrame, pd.Series], small_model: Any) -> None:
+    X, y = german_xy
+    pooled.register(small_model, X, y, name="credit-risk", adverse_class="bad", code_path=None, cutoff=0.35)
+    applicant = entered(X.iloc[4])
+    record = pooled.explain("credit-risk@1", applicant, decision_id="POOL-1", parameters=FAST,
+                            progress=TimeBudget(120))
+    assert pooled.explanations.pool is not None and pooled.explanations.pool.workers == 2
+    assert pooled.get_explanation(record.id) == record  # stored by the service, with its ledger event
+    assert [e.subject for e in pooled.audit_events() if e.action == "explanation.created"] == [record.id]
+    pooled.explanations.pool = None  # the same store, explained in this process
+    here = pooled.explain("credit-risk@1", applicant, decision_id="POOL-1", parameters=FAST, re_explain=True)
+    assert here.result_fields() == record.result_fields() and here.re_explains == record.id
+    assert pooled.replay(record.id).matches
+
+
+def test_concurrent_requests_use_both_workers_and_each_is_stored_once(
+        pooled: Client, german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = german_xy
+    pooled.register("tests.registry.fixtures_models:stepped_risk", X, y, name="stepped", adverse_class="bad",
+                    code_path=None, class_names=["bad", "good"])
+    pooled.explanations.pool.start()
+    records: dict[int, Any] = {}
+    errors: list[BaseException] = []
+
+    def officer(index: int) -> None:
+        try:
+            records[index] = pooled.explain("stepped@1", entered(X.iloc[index]), decision_id=f"POOL-C{index}",
+                                            methods=["lime", "shap"], parameters=FAST)
+        except BaseException as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=officer, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == [] and len(records) == 6
+    assert len({r.id for r in records.values()}) == 6 and counts(pooled)[0] == 6
+    assert pooled.audit.verify().ok
+
+
+def test_a_worker_that_dies_answers_unavailable_stores_nothing_and_is_replaced(
+        pooled: Client, german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = german_xy
+    pooled.register("tests.registry.fixtures_models:stepped_risk_that_kills", X, y, name="fragile",
+                    adverse_class="bad", code_path=None, class_names=["bad", "good"])
+    before = counts(pooled)
+    deadly = {**entered(X.iloc[0]), "credit_amount": KILLER_AMOUNT}
+    with pytest.raises(Unavailable) as died:
+        pooled.explain("fragile@1", deadly, decision_id="POOL-DIES", parameters=FAST)
+    assert died.value.code == "worker_died" and "nothing was stored" in died.value.message
+    assert counts(pooled) == before
+    record = pooled.explain("fragile@1", entered(X.iloc[0]), decision_id="POOL-AFTER", methods=["lime"],
+                            parameters=FAST)  # a new pool answers the next request
+    assert pooled.get_explanation(record.id).decision_id == "POOL-AFTER"
+
+
+def test_the_time_budget_holds_in_a_worker(pooled: Client, german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = german_xy
+    pooled.register("tests.registry.fixtures_models:stepped_risk", X, y, name="stepped", adverse_class="bad",
+                    code_path=None, class_names=["bad", "good"])
+    before = counts(pooled)
+    with pytest.raises(Unavailable) as over:
+        pooled.explain("stepped@1", entered(X.iloc[0]), decision_id="POOL-SLOW", progress=TimeBudget(0.0))
+    assert over.value.code == "explanation_over_budget" and counts(pooled) == before
