@@ -9,9 +9,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from api.main import create_app
 from tests.registry.fixtures_models import KILLER_AMOUNT
+from xai_gov.actors import Actor, Role
 from xai_gov.config import Settings
 from xai_gov.errors import Unavailable
 from xai_gov.explain.engine import TimeBudget
@@ -95,6 +98,15 @@ def test_a_worker_that_dies_answers_unavailable_stores_nothing_and_is_replaced(
     record = pooled.explain("fragile@1", entered(X.iloc[0]), decision_id="POOL-AFTER", methods=["lime"],
                             parameters=FAST)  # a new pool answers the next request
     assert pooled.get_explanation(record.id).decision_id == "POOL-AFTER"
+    # Over HTTP the officer gets a 503 that says what happened, and again nothing is stored.
+    _, key = pooled.keys.create(name="officer", role=Role.OFFICER, actor=Actor("root", Role.ADMIN))
+    before = counts(pooled)
+    with TestClient(create_app(client=pooled)) as http:
+        answer = http.post("/v1/explanations", headers={"Authorization": f"Bearer {key}"},
+                           json={"model": "fragile@1", "decision_id": "POOL-HTTP", "instance": deadly,
+                                 "methods": ["lime"]})
+    assert answer.status_code == 503 and answer.json()["code"] == "worker_died", answer.text
+    assert counts(pooled) == before
 
 
 def test_the_time_budget_holds_in_a_worker(pooled: Client, german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
