@@ -77,13 +77,23 @@ def main() -> None:
     parser.add_argument("--officers", type=int, default=16)
     parser.add_argument("--requests", type=int, default=48, help="explanations in all")
     parser.add_argument("--seconds", type=float, default=300.0, help="stop starting requests after this")
+    parser.add_argument("--explain-workers", type=int, default=None,
+                        help="the server's explanation worker processes (default: its own, the number of cores)")
     args = parser.parse_args()
+    result = run_service_load(officers=args.officers, requests=args.requests, seconds=args.seconds,
+                              explain_workers=args.explain_workers)
+    if result["failed"]:
+        raise SystemExit("FAILED: see above")
 
+
+def run_service_load(*, officers: int, requests: int, seconds: float, explain_workers: int | None = None,
+                     database_url: str | None = None) -> dict[str, Any]:
+    """Serve a fresh store with the demo model, load it, check what was stored; the figures as a dict."""
     home = Path(tempfile.mkdtemp(prefix="xai-gov-api-bench-"))
-    client = Client(home=home)
+    client = Client(home=home, database_url=database_url)
     ref = ensure_demo_model(client)
-    officers = [client.keys.create(name=f"officer-{i}", role=Role.OFFICER, actor=Actor("bench", Role.ADMIN))[1]
-                for i in range(args.officers)]
+    officer_keys = [client.keys.create(name=f"officer-{i}", role=Role.OFFICER, actor=Actor("bench", Role.ADMIN))[1]
+                    for i in range(officers)]
     auditor = client.keys.create(name="auditor", role=Role.AUDITOR, actor=Actor("bench", Role.ADMIN))[1]
     client.close()
     test_rows = train_credit_model().X_test
@@ -91,14 +101,20 @@ def main() -> None:
 
     port = free_port()
     env = {**os.environ, "XAI_GOV_HOME": str(home)}
-    server = subprocess.Popen([sys.executable, "-m", "xai_gov.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if database_url:
+        env["XAI_GOV_DATABASE_URL"] = database_url
+    command = [sys.executable, "-m", "xai_gov.cli", "serve", "--port", str(port)]
+    if explain_workers is not None:
+        command += ["--explain-workers", str(explain_workers)]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(server, base)
         recorder = Recorder()
-        run_load(base, ref, officers, auditor, applicants, recorder, args)
-        check_stored(base, auditor, recorder)
+        result = run_load(base, ref, officer_keys, auditor, applicants, recorder,
+                          argparse.Namespace(requests=requests, seconds=seconds))
+        result["failed"] = not check_stored(base, auditor, recorder)
+        return result
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -121,7 +137,7 @@ def wait_until_ready(server: subprocess.Popen[bytes], base: str, seconds: float 
 
 
 def run_load(base: str, ref: str, officers: list[str], auditor: str, applicants: list[dict[str, Any]],
-             recorder: Recorder, args: argparse.Namespace) -> None:
+             recorder: Recorder, args: argparse.Namespace) -> dict[str, Any]:
     remaining = iter(range(args.requests))
     take = threading.Lock()
     stop_at = time.monotonic() + args.seconds
@@ -170,9 +186,14 @@ def run_load(base: str, ref: str, officers: list[str], auditor: str, applicants:
     print(f"errors: {len(recorder.errors)}")
     for error in recorder.errors[:10]:
         print("  ", error)
+    posts = recorder.latencies["POST /v1/explanations"]
+    reads = [v for endpoint, values in recorder.latencies.items() if endpoint.startswith("GET") for v in values]
+    return {"rate": explained / elapsed, "post_p50": statistics.median(posts),
+            "post_p99": float(np.percentile(posts, 99)), "get_p99": float(np.percentile(reads, 99)) if reads else 0.0,
+            "errors": len(recorder.errors)}
 
 
-def check_stored(base: str, auditor: str, recorder: Recorder) -> None:
+def check_stored(base: str, auditor: str, recorder: Recorder) -> bool:
     with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {auditor}"}) as http:
         mismatches = [i for i, answer in recorder.answers.items()
                       if http.get(f"/v1/explanations/{i}").json() != answer]
@@ -181,8 +202,7 @@ def check_stored(base: str, auditor: str, recorder: Recorder) -> None:
     print(f"stored records equal to their 2xx answers: {len(recorder.answers) - len(mismatches)} of "
           f"{len(recorder.answers)}; stored explanations {len(stored)}; ledger verifies: {verified['ok']} "
           f"({verified['events']} events)")
-    if mismatches or len(stored) != len(recorder.answers) or not verified["ok"] or recorder.errors:
-        raise SystemExit("FAILED: see above")
+    return not (mismatches or len(stored) != len(recorder.answers) or not verified["ok"] or recorder.errors)
 
 
 if __name__ == "__main__":

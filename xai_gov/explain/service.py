@@ -167,9 +167,11 @@ class ExplanationService:
         with self.database.session() as session:
             if re_explain:  # decided again in the write transaction: it links to the latest one
                 record = replace(record, re_explains=self._earlier(session, record.decision_id))
-            repos.add_explanation(session, record)
+            stored = record.to_dict()  # the body is built once: both the row and the ledger event need it
+            body = {k: v for k, v in stored.items() if k != "record_sha256"}
+            repos.add_explanation(session, record, stored)
             ledger.append(session, actor=record.requested_by, action="explanation.created", subject=record.id,
-                          payload=ledger.record_payload(record.body(), decision_id=record.decision_id,
+                          payload=ledger.record_payload(body, decision_id=record.decision_id,
                                                         model=record.model_ref))
         return record
 

@@ -265,12 +265,20 @@ def _lineage_entity(row: LineageRow) -> LineageRecord:
 # -- explanations -------------------------------------------------------------------
 
 
-def add_explanation(session: Session, record: ExplanationRecord) -> ExplanationRecord:
-    """Store a record. A first explanation of a decision id that is already explained is refused
-    (Conflict): the partial unique index decides, so two concurrent requests cannot both be first."""
-    version = _find_version_row(session, ModelRef(record.model, version=record.version))
-    stored = record.to_dict()
-    session.add(ExplanationRow(id=record.id, model_version_id=version.id, decision_id=record.decision_id,
+def add_explanation(session: Session, record: ExplanationRecord,
+                    stored: dict[str, Any] | None = None) -> ExplanationRecord:
+    """Store a record (``stored``: its ``to_dict()``, when the caller has it already). A first explanation
+    of a decision id that is already explained is refused (Conflict): the partial unique index decides, so
+    two concurrent requests cannot both be first."""
+    # Only the version's id: loading its row (schema, adapter, JSON columns) cost more than the insert.
+    version_id = session.scalar(
+        select(ModelVersionRow.id).join(RegisteredModelRow, ModelVersionRow.model_id == RegisteredModelRow.id)
+        .where(RegisteredModelRow.name == record.model, ModelVersionRow.version == record.version))
+    if version_id is None:
+        raise NotFound(f"model {record.model!r} has no version {record.version}", code="version_not_found",
+                       field="model")
+    stored = stored if stored is not None else record.to_dict()
+    session.add(ExplanationRow(id=record.id, model_version_id=version_id, decision_id=record.decision_id,
                                requested_by=record.requested_by, requested_at=record.requested_at,
                                instance_sha256=record.instance_sha256, record=stored,
                                record_sha256=stored["record_sha256"], re_explains=record.re_explains))

@@ -1,0 +1,152 @@
+"""Scale, in one run on this machine: the service with 1 and 2 explanation workers, batches, the store's writes.
+
+    .venv/bin/python bench/scale_bench.py [--officers 16] [--requests 32] [--decisions 100]
+                                          [--writes 1000] [--postgres URL] [--skip service,batch,store]
+
+1. The service (``xai-gov serve`` on loopback, SQLite, the demo model): --officers
+   concurrent officers post --requests default explanations (LIME, Anchor, SHAP),
+   with 1 explanation worker, then with 2. Throughput, POST p50/p99, GET p99, errors.
+2. Batch: --decisions held-out applicants explained serially in one process, on a
+   local pool of 2 processes, and on a Dask LocalCluster of 2 process workers.
+3. The store's write rate on PostgreSQL (--postgres, default XAI_GOV_TEST_POSTGRES_URL
+   or the local test database), in a fresh schema dropped afterwards: --writes
+   complete records, each with its ledger event, one transaction each, from 1 and
+   from 4 threads.
+
+Ratios are against the baseline measured in the same run (the machine is shared:
+the load average is printed). Targets (issue 15): 2 workers >= 1.7x the 1-worker
+throughput and POST p50 under 16 officers <= 4.15 s (half of 8.3 s); pool >= 1.7x
+serial; Dask within 15% of the pool; PostgreSQL >= 200 explanations stored per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from api_bench import run_service_load
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from xai_gov.batch.rows import BatchRow
+from xai_gov.cli.demo import register_demo_model
+from xai_gov.examples.credit_model import train_credit_model
+from xai_gov.sdk import Client
+
+POSTGRES_URL = os.environ.get("XAI_GOV_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def load() -> str:
+    return ", ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def service(args: argparse.Namespace) -> None:
+    results = {}
+    for workers in (1, 2):
+        print(f"\n-- service, {workers} explanation worker(s), {args.officers} officers (load {load()})")
+        results[workers] = run_service_load(officers=args.officers, requests=args.requests, seconds=args.seconds,
+                                            explain_workers=workers)
+    one, two = results[1], results[2]
+    print(f"\nservice: 1 worker {one['rate']:.2f}/s, POST p50 {one['post_p50']:.1f} s; 2 workers "
+          f"{two['rate']:.2f}/s ({two['rate'] / one['rate']:.2f}x), POST p50 {two['post_p50']:.1f} s, p99 "
+          f"{two['post_p99']:.1f} s, GET p99 {two['get_p99'] * 1000:.0f} ms, errors {one['errors'] + two['errors']}")
+    print(f"targets: 2 workers >= 1.7x: {'met' if two['rate'] >= 1.7 * one['rate'] else 'NOT met'}; POST p50 "
+          f"<= 4.15 s: {'met' if two['post_p50'] <= 4.15 else 'NOT met'}")
+
+
+def batch(args: argparse.Namespace) -> None:
+    client = Client(home=tempfile.mkdtemp(prefix="xai-gov-scale-bench-"))
+    trained = train_credit_model()
+    version = register_demo_model(client, trained, trainer="bench")
+    applicants = [{k: v.item() if hasattr(v, "item") else v for k, v in row.items()}
+                  for _, row in trained.X_test.iterrows()]
+
+    def rows(prefix: str) -> list[BatchRow]:
+        return [BatchRow(line=n + 2, decision_id=f"{prefix}-{n}", instance=applicants[n % len(applicants)])
+                for n in range(args.decisions)]
+
+    print(f"\n-- batch of {args.decisions} decisions (load {load()})")
+    serial = client.explain_batch(version.ref, rows("SERIAL"), workers=1)
+    pool = client.explain_batch(version.ref, rows("POOL"), workers=2)
+    dask = client.explain_batch(version.ref, rows("DASK"), dask_local=2)
+    client.close()
+    for name, summary in (("serial", serial), ("pool x2", pool), ("dask x2", dask)):
+        print(f"{name:>8}: {summary.done} done, {len(summary.failed)} failed in {summary.seconds:.1f} s = "
+              f"{summary.rate:.2f}/s ({summary.rate / serial.rate:.2f}x serial)")
+    print(f"targets: pool >= 1.7x serial: {'met' if pool.rate >= 1.7 * serial.rate else 'NOT met'}; Dask within "
+          f"15% of the pool: {'met' if dask.rate >= 0.85 * pool.rate else 'NOT met'}")
+
+
+def store(args: argparse.Namespace) -> None:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(args.postgres)
+    with admin.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        client = Client(home=tempfile.mkdtemp(prefix="xai-gov-store-bench-"),
+                        database_url=url.render_as_string(hide_password=False))
+        trained = train_credit_model()
+        version = register_demo_model(client, trained, trainer="bench")
+        applicant = {k: v.item() if hasattr(v, "item") else v for k, v in trained.X_test.iloc[0].items()}
+        template = client.explain(version.ref, applicant, decision_id="TEMPLATE")
+        print(f"\n-- store writes on PostgreSQL (load {load()}): {args.writes} records of "
+              f"{len(str(template.to_dict())):,} characters, each with its ledger event")
+        for threads in (1, 4):
+            rate = _write_rate(client, template, args.writes, threads)
+            print(f"{threads} thread(s): {rate:.0f} explanations stored per second "
+                  f"(target >= 200: {'met' if rate >= 200 else 'NOT met'})")
+        client.close()
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'drop schema "{schema}" cascade'))
+        admin.dispose()
+
+
+def _write_rate(client: Client, template: Any, count: int, threads: int) -> float:
+    prefix = uuid.uuid4().hex[:6]
+    numbers = iter(range(count))
+    take = threading.Lock()
+
+    def writer() -> None:
+        while True:
+            with take:
+                n = next(numbers, None)
+            if n is None:
+                return
+            client.explanations.store(replace(template, id=uuid.uuid4().hex, decision_id=f"W-{prefix}-{n}"))
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=writer) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return count / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--officers", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=32, help="explanations per service run")
+    parser.add_argument("--seconds", type=float, default=600.0, help="stop starting requests after this")
+    parser.add_argument("--decisions", type=int, default=100, help="decisions per batch run")
+    parser.add_argument("--writes", type=int, default=1000, help="records written per store run")
+    parser.add_argument("--postgres", default=POSTGRES_URL)
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: service, batch, store")
+    args = parser.parse_args()
+    skipped = set(filter(None, args.skip.split(",")))
+    print(f"scale bench on {os.cpu_count()} cores, load average {load()}")
+    for name, part in (("service", service), ("batch", batch), ("store", store)):
+        if name not in skipped:
+            part(args)
+
+
+if __name__ == "__main__":
+    main()
