@@ -39,3 +39,9 @@ def test_ui_bench_runs() -> None:
 def test_batch_bench_runs() -> None:
     out = run("bench/batch_bench.py", "--decisions", "4", "--methods", "lime")
     assert "serial: 4 done, 0 failed" in out and "targets:" in out
+
+
+def test_scale_bench_runs_the_service_with_one_and_two_workers_and_the_store() -> None:
+    out = run("bench/scale_bench.py", "--officers", "2", "--requests", "2", "--writes", "10", "--skip", "batch")
+    assert out.count("stored records equal to their 2xx answers: 2 of 2") == 2
+    assert "2 workers >= 1.7x" in out and "explanations stored per second" in out

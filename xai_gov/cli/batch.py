@@ -32,7 +32,7 @@ def explain(
     as_json: JsonFlag = False,
 ) -> None:
     """Explain every decision in the file not explained yet; each is an ordinary stored explanation."""
-    with _bar() as progress:
+    with ProgressBar() as progress:
         summary = run(lambda: state(ctx).client().explain_batch(
             model, decisions, decision_id_column=decision_id_column, methods=methods.split(","), seed=seed,
             workers=workers, scheduler=scheduler, dask_local=dask_local, progress=progress))
@@ -55,7 +55,7 @@ def show_summary(summary: BatchSummary) -> None:
               [(f.line, f.decision_id, f.code, f.message) for f in summary.failed])
 
 
-class _bar:
+class ProgressBar:
     """A progress bar with rate and time left, on a terminal only."""
 
     def __enter__(self) -> Any:

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from xai_gov.actors import Actor
+from xai_gov.batch.rows import BatchRow
+from xai_gov.cli.batch import ProgressBar
 from xai_gov.cli.explanations import show_record
 from xai_gov.cli.lineage import show_lineage
 from xai_gov.cli.output import console, short, table, when
@@ -27,6 +29,7 @@ from xai_gov.registry.models import ModelVersion
 from xai_gov.sdk import Client
 
 MODEL_NAME = "credit-risk"
+BATCH_ROWS = 8  # the demo's batch: a few held-out applicants (a bank's would be a day's decisions)
 DEMO_CUTOFF = 0.35  # the bank declines at a 35% probability of a bad credit risk (a bank's own choice)
 
 
@@ -76,7 +79,16 @@ def run_demo(client: Client) -> None:
     report = client.replay(record.id)
     console.print(f"replay of {record.id}: {'matches exactly' if report.matches else 'DIFFERS'}")
 
-    console.rule("5. Export the audit packets and verify them")
+    console.rule("5. Explain a batch of decisions: resumable, on a pool of worker processes")
+    batch = [BatchRow(line=n + 2, decision_id=f"DEMO-batch-{index}-v{version.version}", instance=as_entered(row))
+             for n, (index, row) in enumerate(trained.X_test.head(BATCH_ROWS).iterrows())]
+    for attempt in ("first run", "run again (resumes: nothing is explained twice)"):
+        with ProgressBar() as progress:
+            summary = client.explain_batch(version.ref, batch, methods=["lime", "shap"], progress=progress)
+        console.print(f"{attempt}: {summary.done} explained, {len(summary.skipped)} skipped as already explained, "
+                      f"{len(summary.failed)} failed, in {summary.seconds:.1f} s on {summary.workers} worker(s)")
+
+    console.rule("6. Export the audit packets and verify them")
     packets = client.settings.resolved_home / "packets"
     packets.mkdir(parents=True, exist_ok=True)
     for name, pdf in ((f"decision-{record.decision_id}.pdf", client.export_decision(record.id)),
@@ -91,7 +103,7 @@ def run_demo(client: Client) -> None:
         console.print(f"{notice}: the adverse action notice the applicant receives (reasons in plain words, the "
                       "ECOA notice, where to ask; no scores)")
 
-    console.rule("6. Sign a checkpoint of the audit ledger and verify everything")
+    console.rule("7. Sign a checkpoint of the audit ledger and verify everything")
     created = client.create_signing_key()
     console.print(f"signing key {client.settings.signing_key_path} ({'created' if created else 'exists'}); "
                   f"the public key is printed by `xai-gov audit public-key`")
