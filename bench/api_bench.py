@@ -176,9 +176,10 @@ def run_load(base: str, ref: str, officers: list[str], auditor: str, applicants:
     done.set()
     watcher.join()
 
-    explained = len(recorder.latencies["POST /v1/explanations"])
-    print(f"{len(officers)} officers, {explained} explanations in {elapsed:.1f} s: "
-          f"{explained / elapsed:.2f} explanations/s, {os.cpu_count()} cores")
+    explained = len(recorder.answers)  # answered 201 and stored; refusals (503 busy) are counted as errors
+    print(f"{len(officers)} officers, {explained} explanations stored in {elapsed:.1f} s: "
+          f"{explained / elapsed:.2f} explanations/s, {os.cpu_count()} cores, load average "
+          f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print(f"{'endpoint':28} {'requests':>8} {'p50 ms':>9} {'p99 ms':>9}")
     for endpoint, values in sorted(recorder.latencies.items()):
         print(f"{endpoint:28} {len(values):8d} {statistics.median(values) * 1000:9.1f} "
