@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     explain_workers: int = Field(default=0, ge=0, le=256,
                                  description="worker processes computing explanations; 0: in the calling thread "
                                              "(the SDK and CLI); `xai-gov serve` defaults to the number of cores")
+    batch_workers: int | None = Field(default=None, ge=1, le=256,
+                                      description="local worker processes of a batch job submitted to the "
+                                                  "service (default: the number of cores; 1: its own thread)")
     explain_queue_seconds: float = Field(default=30.0, gt=0, description="longest wait for a free slot")
     explain_budget_seconds: float = Field(default=60.0, gt=0, description="an explanation's time budget")
     sandbox_seconds: float = Field(default=60.0, gt=0,

@@ -24,6 +24,7 @@ from xai_gov.audit.ledger import AuditEvent
 from xai_gov.audit.service import AuditService, Checkpoint, VerifyReport
 from xai_gov.audit.signing import create_signing_key
 from xai_gov.auth.keys import KeyService
+from xai_gov.batch.jobs import BatchJobs
 from xai_gov.batch.rows import BatchRow, read_decisions
 from xai_gov.batch.runners import make_runner
 from xai_gov.batch.service import BatchProgress, BatchSummary, explain_batch
@@ -84,6 +85,7 @@ class Client:
         self.explanations = ExplanationService(database=self.database, registry=self.registry,
                                                reason_map=self.reason_map, policy=self.policy, pool=pool)
         self.registry.trial, self.registry.adopt = self.explanations.trial, self.explanations.adopt
+        self.batch_jobs = BatchJobs(self.explanations, runner=lambda: make_runner(workers=self.settings.batch_workers))
         schedule = CheckpointSchedule(every_events=self.settings.checkpoint_every_events,
                                       every_minutes=self.settings.checkpoint_every_minutes,
                                       max_lag_events=self.settings.checkpoint_max_lag_events)
@@ -139,6 +141,7 @@ class Client:
         return self.audit.events(after=after, limit=limit)
 
     def close(self) -> None:
+        self.batch_jobs.close()
         if self.explanations.pool is not None:
             self.explanations.pool.close()
         self.database.dispose()

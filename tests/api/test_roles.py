@@ -29,6 +29,9 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/v1/explanations/{id}/packet", None, {"officer", "auditor"}),
     ("GET", "/v1/explanations/{id}/notice", None, {"officer", "auditor"}),
     ("GET", "/v1/models/credit-risk@1/packet", None, {"auditor"}),
+    ("POST", "/v1/batches", {"model": "unknown@1", "decisions": [{"decision_id": "B-1"}]}, {"owner", "auditor"}),
+    ("GET", "/v1/batches", None, {"owner", "auditor"}),
+    ("GET", "/v1/batches/no-such-job", None, {"owner", "auditor"}),
 ]
 
 

@@ -21,6 +21,7 @@ class Permission(StrEnum):
     MANAGE_KEYS = "manage API keys"
     EXPORT_DECISION_PACKETS = "export decision packets"
     EXPORT_MODEL_PACKETS = "export model-version packets"
+    EXPLAIN_BATCH = "explain decisions in batches"
 
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -38,6 +39,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     # An officer exports packets of the decisions they explained (the service narrows it to their own).
     Permission.EXPORT_DECISION_PACKETS: frozenset({Role.OFFICER, Role.AUDITOR}),
     Permission.EXPORT_MODEL_PACKETS: frozenset({Role.AUDITOR}),
+    # A model owner explains a version's decisions in bulk (e.g. under review); an auditor, a sample to check.
+    Permission.EXPLAIN_BATCH: frozenset({Role.OWNER, Role.AUDITOR}),
 }
 
 
