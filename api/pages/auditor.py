@@ -11,7 +11,7 @@ from api.pages.base import FormDep, PageRoute, SessionDep, client_of, render
 from xai_gov.auth.permissions import Permission, require
 from xai_gov.errors import InvalidInput
 from xai_gov.explain.records import ExplanationRecord
-from xai_gov.lineage.models import LineageView
+from xai_gov.lineage.models import LineageView, external_rows
 
 router = APIRouter(prefix="/ui", route_class=PageRoute)
 EVENTS_PAGE = 100
@@ -27,13 +27,15 @@ def lineage(request: Request, session: SessionDep,
             trainer: Annotated[str, Query(max_length=200)] = "",
             since: Annotated[str, Query(max_length=10)] = "",
             until: Annotated[str, Query(max_length=10)] = "",
+            mlflow_run: Annotated[str, Query(max_length=64)] = "",
+            dataset_digest: Annotated[str, Query(max_length=200)] = "",
             date_field: Literal["registered", "trained"] = "registered") -> Response:
     """Search by one side (a decision id or a model version) or any combination of the others."""
     require(session.actor, Permission.READ_LINEAGE)
     client = client_of(request)
     query = {k: v.strip() for k, v in {"decision_id": decision_id, "model": model, "data_hash": data_hash,
-                                       "commit": commit, "trainer": trainer, "since": since,
-                                       "until": until}.items()}
+                                       "commit": commit, "trainer": trainer, "since": since, "until": until,
+                                       "mlflow_run": mlflow_run, "dataset_digest": dataset_digest}.items()}
     views: list[LineageView] | None = None
     records: list[ExplanationRecord] = []
     if query["decision_id"]:
@@ -41,13 +43,16 @@ def lineage(request: Request, session: SessionDep,
         records = client.explanations.find(decision_id=query["decision_id"], viewer=session.actor)
     elif query["model"]:
         views = [client.lineage(query["model"], actor=session.actor)]
-    elif any(query[k] for k in ("data_hash", "commit", "trainer", "since", "until")):
+    elif any(query[k] for k in ("data_hash", "commit", "trainer", "since", "until", "mlflow_run",
+                                "dataset_digest")):
         views = client.find_lineage(data_sha256=query["data_hash"] or None, commit=query["commit"] or None,
                                     trainer=query["trainer"] or None, since=_day(query["since"], "since"),
                                     until=_day(query["until"], "until", end=True), date_field=date_field,
-                                    actor=session.actor)
+                                    mlflow_run_id=query["mlflow_run"] or None,
+                                    dataset_digest=query["dataset_digest"] or None, actor=session.actor)
+    external = {v.ref: external_rows(v.lineage) for v in views or ()}  # MLflow, DVC, data versions
     return render(request, "lineage.html", session, query=query, date_field=date_field, views=views,
-                  records=records)
+                  records=records, external=external)
 
 
 def _day(text: str, field: str, *, end: bool = False) -> datetime | None:

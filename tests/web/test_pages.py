@@ -190,3 +190,20 @@ def test_the_bank_s_decision_rule_is_shown_where_the_record_has_one() -> None:
         ("Decision rule", "adverse when P(bad) >= 0.35 (the model version's rule): adverse"),
         ("Bank's decision", "not given: the rule's decision stands")]
     assert _decision_rows(None) == ()
+
+
+def test_an_auditor_finds_versions_by_dataset_digest_and_sees_their_data_version_and_rule(app: App) -> None:
+    X, y = training_data()
+    app.client.register("tests.web.tiny_model:predict", X, y, name="tiny-loans", adverse_class="declined",
+                        code_path=None, data_version="lakefs:9c1f2e", cutoff=0.3,
+                        reason_codes={"features": {
+                            "income_eur": {"code": "T1", "statement": "Income insufficient for amount of credit"},
+                            "region": {"code": "T2", "statement": "Region of residence"},
+                            "years_at_address": {"code": "T3", "statement": "Length of residence"}}})
+    app.sign_in("auditor")
+    page = app.http.get("/ui/lineage", params={"dataset_digest": "lakefs:9c1f2e"})
+    assert page.status_code == 200, page.text
+    assert "1 model version" in page.text and "tiny-loans@2" in page.text and "tiny-loans@1" not in page.text
+    assert "data version" in page.text and "P(declined) &gt;= 0.3" in page.text
+    unknown = app.http.get("/ui/lineage", params={"mlflow_run": "feedfacefeedface"})
+    assert unknown.status_code == 404 and "feedfacefeedface" in unknown.text
