@@ -41,9 +41,11 @@ MENUS: dict[Role, tuple[tuple[str, str], ...]] = {
     Role.AUDITOR: (("/ui/lineage", "Lineage search"), ("/ui/decisions", "Decisions"), ("/ui/ledger", "Ledger"),
                    ("/ui/models", "Models")),
     Role.OWNER: (("/ui/models", "Models"),),
+    Role.APPROVER: (("/ui/models", "Models"),),  # approves versions on a model's page
     Role.ADMIN: (("/ui/keys", "API keys"), ("/ui/models", "Models")),
 }
-HOME = {Role.OFFICER: "/ui/explain", Role.AUDITOR: "/ui/lineage", Role.OWNER: "/ui/models", Role.ADMIN: "/ui/keys"}
+HOME = {Role.OFFICER: "/ui/explain", Role.AUDITOR: "/ui/lineage", Role.OWNER: "/ui/models",
+        Role.APPROVER: "/ui/models", Role.ADMIN: "/ui/keys"}
 
 
 _STARTING = threading.Lock()

@@ -33,15 +33,34 @@ def models(request: Request, session: SessionDep) -> Response:
 
 @router.get("/models/{ref}")
 def model_or_version(ref: str, request: Request, session: SessionDep,
-                     moved: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+                     moved: Annotated[str | None, Query(max_length=100)] = None,
+                     approved: Annotated[str | None, Query(max_length=220)] = None) -> Response:
     require(session.actor, Permission.READ_MODELS)
     if "@" in ref:
         return _version_page(request, session, client_of(request).get_model(ref))
-    return _model_page(request, session, ModelRef.parse(ref).name, moved=moved)
+    return _model_page(request, session, ModelRef.parse(ref).name, moved=moved, approved=approved)
+
+
+@router.post("/models/{name}/approval")
+def approve(name: str, request: Request, session: SessionDep, form: FormDep) -> Response:
+    """A second person approves a version for production; the core checks who may (and not the registrant)."""
+    require(session.actor, Permission.APPROVE_MODELS)
+    try:
+        version = int(form.get("version", ""))
+    except ValueError:
+        return _model_page(request, session, name, failed="The version was not approved.",
+                           error=InvalidInput("choose the version to approve", field="version"))
+    try:
+        approved = client_of(request).approve(f"{name}@{version}", note=form.get("note", "").strip() or None,
+                                              actor=session.actor)
+    except XaiGovError as error:
+        return _model_page(request, session, name, error=error, failed="The version was not approved.")
+    return redirect(f"/ui/models/{name}?approved={approved.ref}")
 
 
 def _model_page(request: Request, session: PageSession, name: str, *, error: XaiGovError | None = None,
-                moved: str | None = None) -> Response:
+                moved: str | None = None, approved: str | None = None,
+                failed: str = "The alias was not moved.") -> Response:
     client = client_of(request)
     versions = client.list_versions(name)
     if not versions:
@@ -50,7 +69,9 @@ def _model_page(request: Request, session: PageSession, name: str, *, error: Xai
     return render(request, "model.html", session, status=status_of(error) if error else 200, name=name,
                   versions=list(reversed(versions)), history=list(reversed(client.alias_history(name))),
                   gates=gates, owner=allowed(session.actor, Permission.WRITE_MODELS), error=error, moved=moved,
-                  policy_name=client.policy.document.name)
+                  policy_name=client.policy.document.name, approved=approved, failed=failed,
+                  approver=allowed(session.actor, Permission.APPROVE_MODELS),
+                  unapproved=[v for v in reversed(versions) if not v.lineage.approver])
 
 
 def _gate(client: Client, version: ModelVersion) -> list[tuple[str, str]]:

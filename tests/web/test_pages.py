@@ -207,3 +207,26 @@ def test_an_auditor_finds_versions_by_dataset_digest_and_sees_their_data_version
     assert "data version" in page.text and "P(declined) &gt;= 0.3" in page.text
     unknown = app.http.get("/ui/lineage", params={"mlflow_run": "feedfacefeedface"})
     assert unknown.status_code == 404 and "feedfacefeedface" in unknown.text
+
+
+def test_a_second_person_approves_a_version_on_the_model_page(app: App) -> None:
+    token = app.sign_in("approver")
+    page = app.http.get("/ui/models/tiny-loans")
+    assert "Approve a version for production" in page.text and "no second person" in page.text.lower()
+    approved = app.http.post("/ui/models/tiny-loans/approval",
+                             data={"csrf_token": token, "version": "1", "note": "validation MV-17 reviewed"})
+    assert approved.status_code == 200 and "tiny-loans@1 is approved for production" in approved.text
+    assert app.client.get_model("tiny-loans@1").lineage.approver.startswith("approver")
+    again = app.http.post("/ui/models/tiny-loans/approval", data={"csrf_token": token, "version": "1"})
+    assert again.status_code == 409 and "The version was not approved." in again.text
+    assert "already approved" in again.text
+    officer_token = app.sign_in("officer")
+    assert "Approve a version" not in app.http.get("/ui/models/tiny-loans").text
+    refused = app.http.post("/ui/models/tiny-loans/approval", data={"csrf_token": officer_token, "version": "1"})
+    assert refused.status_code == 403
+
+
+def test_every_role_has_a_home_page_and_a_menu() -> None:
+    from api.pages.base import HOME, MENUS  # a role added to the core without them could not sign in (a 500)
+
+    assert set(HOME) == set(MENUS) == set(Role)
