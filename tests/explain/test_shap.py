@@ -45,3 +45,28 @@ def test_kernel_path_for_any_other_model(make_space: Callable[..., ModelSpace], 
     assert {names[j] for j in top} == {"housing", "savings"}
     assert outcome.base_value + sum(outcome.values.values()) == pytest.approx(0.8, abs=1e-6)
     assert engine.explain(renter, seed=0) == outcome  # seeded
+
+
+def test_kernel_shap_in_parallel_threads_gives_each_seed_its_own_values(credit: TrainedCreditModel) -> None:
+    """Two versions explained at once in one process: KernelExplainer draws from numpy's global generator,
+    so without one caller at a time the threads' draws interleave and a seed stops reproducing its values."""
+    import threading
+
+    schema = FeatureSchema.infer(credit.X_train, credit.y_train, adverse_class="bad")
+    background = schema.to_matrix(credit.X_train.sample(60, random_state=0))
+    engines = [ShapEngine(ModelSpace(schema, SklearnAdapter(credit.pipeline), background), force_kernel=True)
+               for _ in range(2)]
+    rows = [schema.to_matrix(credit.X_test.iloc[[i]])[0] for i in range(2)]
+    alone = [engine.explain(x, seed=7, samples=64) for engine, x in zip(engines, rows, strict=True)]
+    together: dict[int, list] = {0: [], 1: []}
+
+    def explain(k: int) -> None:
+        for _ in range(3):
+            together[k].append(engines[k].explain(rows[k], seed=7, samples=64))
+
+    threads = [threading.Thread(target=explain, args=(k,)) for k in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert together[0] == [alone[0]] * 3 and together[1] == [alone[1]] * 3

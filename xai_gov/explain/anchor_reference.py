@@ -17,17 +17,16 @@ engine are serialised by a lock (seeded per repeat: ``seed + repeat``).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import numpy as np
 from anchor import anchor_base, anchor_tabular
 
+from xai_gov.explain import global_rng
 from xai_gov.explain.anchor_search import AnchorParams, AnchorSpace, Predicate, SearchResult
 from xai_gov.explain.space import ModelSpace
 
 #: anchor-exp uses numpy's global random state: one search at a time, whatever the model version.
-GLOBAL_RNG = threading.Lock()
 
 
 class ReferenceAnchors:
@@ -49,8 +48,7 @@ class ReferenceAnchors:
             calls["rows"] += len(rows)
             return label(np.asarray(rows, dtype=float)).astype(int)
 
-        with GLOBAL_RNG:
-            np.random.seed(seed)
+        with global_rng.seeded(seed):  # anchor-exp samples from numpy's global generator
             sample_fn, mapping = self.explainer.get_sample_fn(x, classify, desired_label=1)
             found = anchor_base.AnchorBaseBeam.anchor_beam(
                 sample_fn, delta=params.delta, epsilon=params.tau, batch_size=params.batch_size,

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from xai_gov.explain import global_rng
 from xai_gov.explain.space import ModelSpace
 from xai_gov.registry.adapters import SklearnAdapter
 
@@ -76,9 +77,8 @@ class ShapEngine:
     def explain(self, x: np.ndarray, *, seed: int, samples: int | None = None) -> ShapOutcome:
         if self._tree is not None:
             return self._tree.explain(x)
-        # KernelExplainer draws its coalitions from numpy's global generator.
-        np.random.seed(seed)
-        with warnings.catch_warnings():
+        # KernelExplainer draws its coalitions from numpy's global generator: one explanation at a time.
+        with global_rng.seeded(seed), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             values = np.asarray(self._kernel.shap_values(x.reshape(1, -1), silent=True, l1_reg=False,
                                                          nsamples=2 * len(x) + (samples or KERNEL_SAMPLES))
