@@ -50,8 +50,6 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         owned = client is None
         redaction.install(app.state.redaction)  # again: handlers a server configured after create_app
         app.state.client = client or Client(settings)
-        if app.state.client.explanations.pool is not None:  # workers start now, not on the first requests
-            await asyncio.to_thread(app.state.client.explanations.pool.start)
         # Checkpoints are signed on a schedule (every N events or M minutes) and appended to files outside
         # the database; several replicas may each sign, which only adds checkpoints.
         checkpointer = AutoCheckpointer(app.state.client.audit, poll_seconds=settings.checkpoint_poll_seconds)
@@ -59,6 +57,9 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
             checkpointer.start()
         app.state.checkpointer = checkpointer
         try:
+            pool = app.state.client.explanations.pool
+            if owned and pool is not None:  # its workers start now, not on the first requests
+                await asyncio.to_thread(pool.start)
             yield
         finally:
             checkpointer.stop()

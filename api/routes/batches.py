@@ -25,7 +25,7 @@ BatchRunner = Annotated[Actor, Depends(allowed_to(Permission.EXPLAIN_BATCH))]
                          "fails alone, named by its position (`line`, from 1).")
 def submit_batch(body: BatchIn, client: ClientDep, actor: BatchRunner) -> BatchJobOut:
     options = ExplainOptions.build(body.methods, body.seed, **body.options)
-    rows = [BatchRow(line=n + 1, decision_id=str(row.get("decision_id", "")).strip(),
+    rows = [BatchRow(line=n + 1, decision_id=_decision_id(row.get("decision_id")),
                      instance={k: v for k, v in row.items() if k != "decision_id"})
             for n, row in enumerate(body.decisions)]
     return BatchJobOut.from_domain(client.batch_jobs.submit(body.model, rows, options=options, actor=actor))
@@ -39,3 +39,11 @@ def get_batch(job_id: str, client: ClientDep, actor: BatchRunner) -> BatchJobOut
 @router.get("", response_model=list[BatchJobOut], summary="The service's batch jobs, newest first.")
 def list_batches(client: ClientDep, actor: BatchRunner) -> list[BatchJobOut]:
     return [BatchJobOut.from_domain(job) for job in client.batch_jobs.list(actor=actor)]
+
+
+def _decision_id(value: object) -> str:
+    """A decision id is text (or a whole number, as a CSV would give it); anything else is an empty id,
+    which the batch names as that row's failure."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return ""
+    return str(value).strip()

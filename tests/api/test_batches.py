@@ -63,3 +63,20 @@ def test_bad_batches_are_named_and_queue_nothing(serial: Api) -> None:
     assert missing.status_code == 404 and missing.json()["code"] == "job_not_found"
     assert api.http.post("/v1/batches", json={"model": "credit-risk@staging", "decisions": [row]},
                          headers=api.as_("officer")).status_code == 403
+
+
+def test_a_job_is_its_submitter_s_and_an_auditor_s_and_odd_rows_fail_alone(serial: Api) -> None:
+    api = serial
+    from xai_gov.actors import Actor, Role
+
+    other = api.client.keys.create(name="owner-2", role=Role.OWNER, actor=Actor("root", Role.ADMIN))[1]
+    decisions = [{"decision_id": "BATCH-OK", **api.applicant}, {"decision_id": "BATCH-\u0000", **api.applicant},
+                 {"decision_id": {"not": "text"}, **api.applicant}]
+    body = {"model": "credit-risk@staging", "decisions": decisions, "methods": ["lime"], "options": QUICK}
+    job = wait_for(api, api.http.post("/v1/batches", json=body, headers=api.as_("owner")).json()["id"])
+    assert job["progress"] == {"total": 3, "done": 1, "skipped": 0, "failed": 2}
+    assert [(f["line"], f["field"]) for f in job["summary"]["failed"]] == [(2, "decision_id"), (3, "decision_id")]
+    stranger = {"Authorization": f"Bearer {other}"}
+    assert api.http.get(f"/v1/batches/{job['id']}", headers=stranger).status_code == 404
+    assert api.http.get("/v1/batches", headers=stranger).json() == []
+    assert api.http.get(f"/v1/batches/{job['id']}", headers=api.as_("auditor")).status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,3 +118,40 @@ def test_the_time_budget_holds_in_a_worker(pooled: Client, german_xy: tuple[pd.D
     with pytest.raises(Unavailable) as over:
         pooled.explain("stepped@1", entered(X.iloc[0]), decision_id="POOL-SLOW", progress=TimeBudget(0.0))
     assert over.value.code == "explanation_over_budget" and counts(pooled) == before
+
+
+def test_a_request_in_flight_when_another_kills_its_worker_is_still_answered(
+        pooled: Client, german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
+    """Python's executor fails every request on a pool whose worker died; the innocent one is run again alone."""
+    X, y = german_xy
+    pooled.register("tests.registry.fixtures_models:stepped_risk_that_kills", X, y, name="fragile",
+                    adverse_class="bad", code_path=None)
+    pooled.explanations.pool.start()
+    answered: dict[str, Any] = {}
+
+    def innocent() -> None:
+        try:
+            answered["record"] = pooled.explain("fragile@1", entered(X.iloc[1]), decision_id="POOL-INNOCENT")
+        except BaseException as error:  # asserted below
+            answered["error"] = error
+
+    thread = threading.Thread(target=innocent)
+    thread.start()
+    time.sleep(0.5)  # the innocent request is computing when the other kills the pool
+    with pytest.raises(Unavailable) as died:
+        pooled.explain("fragile@1", {**entered(X.iloc[0]), "credit_amount": KILLER_AMOUNT},
+                       decision_id="POOL-KILLER", parameters=FAST)
+    thread.join(timeout=300)
+    assert died.value.code == "worker_died" and "also when it ran alone" in died.value.message
+    assert "error" not in answered, answered.get("error")
+    assert pooled.get_explanation(answered["record"].id).decision_id == "POOL-INNOCENT"
+
+
+def test_a_closed_pool_refuses_new_work(pooled: Client, german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = german_xy
+    pooled.register("tests.registry.fixtures_models:stepped_risk", X, y, name="stepped", adverse_class="bad",
+                    code_path=None)
+    pooled.explanations.pool.close()
+    with pytest.raises(Unavailable) as closed:
+        pooled.explain("stepped@1", entered(X.iloc[0]), decision_id="POOL-CLOSED", methods=["lime"])
+    assert closed.value.code == "shutting_down"

@@ -23,11 +23,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from xai_gov.actors import Actor
-from xai_gov.auth.permissions import Permission, require
+from xai_gov.auth.permissions import Permission, allowed, require
 from xai_gov.batch.rows import BatchRow
 from xai_gov.batch.runners import Runner
 from xai_gov.batch.service import BatchProgress, BatchSummary, explain_batch
-from xai_gov.errors import InvalidInput, NotFound, XaiGovError
+from xai_gov.errors import InvalidInput, NotFound, Unavailable, XaiGovError
 from xai_gov.explain.engine import ExplainOptions
 from xai_gov.explain.service import ExplanationService
 from xai_gov.timeutil import format_utc, utcnow
@@ -77,9 +77,13 @@ class BatchJobs:
         self._lock = threading.Lock()
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def submit(self, model: str, rows: list[BatchRow], *, options: ExplainOptions, actor: Actor) -> BatchJob:
         require(actor, Permission.EXPLAIN_BATCH)
+        if self._stopping.is_set():
+            raise Unavailable("the service is shutting down: submit the batch again when it is back",
+                              code="shutting_down")
         if not rows:
             raise InvalidInput("a batch needs at least one decision", field="decisions")
         if len(rows) > MAX_ROWS:
@@ -97,9 +101,12 @@ class BatchJobs:
         return job
 
     def get(self, job_id: str, *, actor: Actor) -> BatchJob:
+        """A job its submitter follows (anyone who may read every explanation sees every job)."""
         require(actor, Permission.EXPLAIN_BATCH)
         with self._lock:
             entry = self._jobs.get(job_id)
+        if entry is not None and not _may_see(actor, entry.job):
+            entry = None  # another's job is 'not found', so its existence does not leak
         if entry is None:
             raise NotFound(f"no batch job {job_id!r} (jobs are kept in the service's memory: after a restart, "
                            "submit the batch again; what was explained is skipped)", code="job_not_found",
@@ -109,11 +116,16 @@ class BatchJobs:
     def list(self, *, actor: Actor) -> list[BatchJob]:
         require(actor, Permission.EXPLAIN_BATCH)
         with self._lock:
-            return [entry.job for entry in reversed(self._jobs.values())]
+            return [entry.job for entry in reversed(self._jobs.values()) if _may_see(actor, entry.job)]
 
-    def close(self) -> None:
-        """Stop after the running job (queued ones are dropped; their rows were not started)."""
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop: the running job stops after its current rows (what was stored stays stored), queued jobs
+        are marked failed without starting, and the worker thread is waited for (up to ``timeout``)."""
+        self._stopping.set()
         self._queue.put(None)
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
 
     # -- the worker thread ------------------------------------------------------------------
 
@@ -121,17 +133,30 @@ class BatchJobs:
         while (job_id := self._queue.get()) is not None:
             with self._lock:
                 entry = self._jobs.get(job_id)
-            if entry is not None:
-                self._run(entry)
+            if entry is None:
+                continue
+            if self._stopping.is_set():
+                self._update(entry, state="failed", finished_at=utcnow(), error={
+                    "code": "shutting_down", "field": None,
+                    "message": "the service stopped before this job started: submit it again"})
+                entry.rows = []
+                continue
+            self._run(entry)
 
     def _run(self, entry: _Entry) -> None:
         self._update(entry, state="running", started_at=utcnow())
         runner = None
+
+        def progress(counts: BatchProgress) -> None:
+            self._update(entry, progress=replace(counts))
+            if self._stopping.is_set():  # the service is stopping: end the job between rows
+                raise Unavailable("the service stopped during this job; what was explained is stored: submit "
+                                  "the same decisions again to resume", code="shutting_down")
+
         try:
             runner = self.runner()
             summary = explain_batch(self.service, entry.job.model, entry.rows, options=entry.options,
-                                    requested_by=entry.job.requested_by, runner=runner,
-                                    progress=lambda counts: self._update(entry, progress=replace(counts)))
+                                    requested_by=entry.job.requested_by, runner=runner, progress=progress)
             self._update(entry, state="finished", summary=summary, finished_at=utcnow())
         except XaiGovError as error:
             self._update(entry, state="failed", error=error.to_dict(), finished_at=utcnow())
@@ -151,3 +176,7 @@ class BatchJobs:
         finished = [i for i, e in self._jobs.items() if e.job.state in ("finished", "failed")]
         for job_id in finished[:max(0, len(self._jobs) - KEEP_JOBS)]:
             del self._jobs[job_id]
+
+
+def _may_see(actor: Actor, job: BatchJob) -> bool:
+    return job.requested_by == actor.name or allowed(actor, Permission.READ_ALL_EXPLANATIONS)

@@ -9,9 +9,10 @@ from typing import Any
 
 from xai_gov.batch.rows import BatchRow
 from xai_gov.batch.runners import RowFailure, Runner
-from xai_gov.errors import Conflict
+from xai_gov.errors import Conflict, XaiGovError
 from xai_gov.explain.engine import ExplainOptions
 from xai_gov.explain.service import ExplanationService
+from xai_gov.validation import check_instance, check_text
 
 
 @dataclass
@@ -84,14 +85,22 @@ def explain_batch(service: ExplanationService, model: str, rows: list[BatchRow],
 
 
 def _bad_rows(rows: list[BatchRow]) -> list[RowFailure]:
-    """Rows that fail before any work: no decision id, or one that an earlier line of the file has."""
+    """Rows that fail before any work: no decision id, odd text or numbers, or a decision id that an earlier
+    line of the file has."""
     seen: dict[str, int] = {}
     bad = []
     for row in rows:
         if not row.decision_id or len(row.decision_id) > 200:
             bad.append(RowFailure(row.line, row.decision_id, "invalid_input", "a decision id is 1 to 200 characters",
                                   "decision_id"))
-        elif row.decision_id in seen:
+            continue
+        try:  # the checks a single explanation gets at the edge (control characters, numbers' magnitude)
+            check_text(row.decision_id, "decision_id")
+            check_instance(row.instance)
+        except XaiGovError as error:
+            bad.append(RowFailure(row.line, row.decision_id, error.code, error.message, error.field))
+            continue
+        if row.decision_id in seen:
             bad.append(RowFailure(row.line, row.decision_id, "duplicate_decision_id",
                                   f"decision id {row.decision_id!r} is also on line {seen[row.decision_id]}",
                                   "decision_id"))

@@ -13,16 +13,24 @@ back, so nothing is written by a worker and a failure stores nothing.
 Explanations are seeded per call, so a record computed in a worker is the same,
 field by field, as one computed in the service (tested), and replays match.
 
-A worker that dies (killed, out of memory) breaks the pool: the requests it was
-computing are answered ``Unavailable`` (503, ``worker_died``), nothing is stored,
-and the pool is replaced for the next request.
+When a worker dies (killed, out of memory), Python's executor fails every request
+on the pool, not only the one that killed it. Each of those requests is then run
+once more on a worker of its own: the innocent ones are answered, and only the
+request that kills its worker again is answered ``Unavailable`` (503,
+``worker_died``), nothing stored. The shared pool is replaced. A request that
+overruns its time budget by more than ``GRACE_SECONDS`` (a model that hangs) is
+answered ``explanation_over_budget`` and the pool is replaced, its processes
+stopped. Workers exit when the service process dies, so none is left behind.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -31,13 +39,17 @@ from xai_gov.explain.detached import DetachedExplainer
 from xai_gov.explain.engine import TimeBudget
 from xai_gov.explain.records import ExplanationRecord
 
+#: Past its deadline, a request waits this long for its worker's own 'over budget' before giving up on it.
+GRACE_SECONDS = 15.0
+
 
 def explain_in_worker(explainer: DetachedExplainer, decision_id: str, instance: dict[str, Any], *,
                       bank_decision: str | None, reasons_asked: bool,
-                      budget_seconds: float | None) -> ExplanationRecord:
-    """Runs in a worker. Core errors travel back as they are (they pickle); anything else becomes a
-    RuntimeError naming it, because a third-party exception may not unpickle in the service."""
-    progress = TimeBudget(budget_seconds) if budget_seconds is not None else None
+                      deadline: float | None) -> ExplanationRecord:
+    """Runs in a worker. ``deadline`` is a wall-clock time (``time.time()``): time spent queued counts.
+    Core errors travel back as they are (they pickle); anything else becomes a RuntimeError naming it,
+    because a third-party exception may not unpickle in the service."""
+    progress = TimeBudget(max(deadline - time.time(), 0.0)) if deadline is not None else None
     try:
         return explainer.explain(decision_id, instance, progress=progress, bank_decision=bank_decision,
                                  reasons_asked=reasons_asked)
@@ -45,6 +57,17 @@ def explain_in_worker(explainer: DetachedExplainer, decision_id: str, instance: 
         raise
     except Exception as error:
         raise RuntimeError(f"{type(error).__name__}: {error}") from None
+
+
+def _watch_parent(parent: int) -> None:
+    """A worker's initializer: exit when the service process is gone (killed, or stopped by uvicorn), so
+    no worker is left running with its models in memory."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="xai-gov-parent-watch", daemon=True).start()
 
 
 def _warm() -> int:
@@ -61,20 +84,28 @@ class ExplainPool:
         self.workers = workers
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
+        self._closed = False
 
     def explain(self, explainer: DetachedExplainer, decision_id: str, instance: dict[str, Any], *,
                 bank_decision: str | None = None, reasons_asked: bool = False,
                 budget_seconds: float | None = None) -> ExplanationRecord:
+        deadline = time.time() + budget_seconds if budget_seconds is not None else None
+        arguments = (explain_in_worker, explainer, decision_id, instance)
+        options = {"bank_decision": bank_decision, "reasons_asked": reasons_asked, "deadline": deadline}
         executor = self._current()
         try:
-            future = executor.submit(explain_in_worker, explainer, decision_id, instance,
-                                     bank_decision=bank_decision, reasons_asked=reasons_asked,
-                                     budget_seconds=budget_seconds)
-            return future.result()
+            return self._wait(executor, executor.submit(*arguments, **options), deadline)
         except BrokenProcessPool:
             self._replace(executor)
-            raise Unavailable("the worker process computing this explanation died (killed or out of memory); "
-                              "nothing was stored; try again", code="worker_died") from None
+        # The pool broke: this request may be the one that killed it, or one that was merely in flight.
+        alone = self._new_executor(1)
+        try:
+            return self._wait(alone, alone.submit(*arguments, **options), deadline)
+        except BrokenProcessPool:
+            raise Unavailable("the worker process computing this explanation died (killed or out of memory), "
+                              "also when it ran alone; nothing was stored", code="worker_died") from None
+        finally:
+            _stop(alone)
 
     def start(self) -> None:
         """Start every worker now rather than on the first requests (the service calls it at start-up)."""
@@ -84,20 +115,48 @@ class ExplainPool:
 
     def close(self) -> None:
         with self._lock:
-            executor, self._executor = self._executor, None
+            executor, self._executor, self._closed = self._executor, None, True
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
 
+    def _wait(self, executor: ProcessPoolExecutor, future: Future[ExplanationRecord],
+              deadline: float | None) -> ExplanationRecord:
+        try:
+            return future.result(timeout=None if deadline is None else
+                                 max(deadline - time.time(), 0.0) + GRACE_SECONDS)
+        except FutureTimeout:
+            self._replace(executor, stop=True)  # its worker is stuck: stop the processes, not only the queue
+            raise Unavailable("the explanation overran its time budget and its worker did not answer; it was "
+                              "stopped and nothing was stored", code="explanation_over_budget") from None
+
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:
+            if self._closed:
+                raise Unavailable("the service is shutting down", code="shutting_down")
             if self._executor is None:
-                self._executor = ProcessPoolExecutor(max_workers=self.workers,
-                                                     mp_context=multiprocessing.get_context("spawn"))
+                self._executor = self._new_executor(self.workers)
             return self._executor
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
-        """Drop a broken executor once (several requests may see it break); the next request starts anew."""
+    @staticmethod
+    def _new_executor(workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_watch_parent, initargs=(os.getpid(),))
+
+    def _replace(self, broken: ProcessPoolExecutor, *, stop: bool = False) -> None:
+        """Drop an executor once (several requests may see it break); the next request starts a new one."""
         with self._lock:
             if self._executor is broken:
                 self._executor = None
-        broken.shutdown(wait=False, cancel_futures=True)
+        if stop:
+            _stop(broken)
+        else:
+            broken.shutdown(wait=False, cancel_futures=True)
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Shut an executor down and terminate its processes (a stuck task would otherwise keep its worker)."""
+    processes = list(getattr(executor, "_processes", {}).values())  # the executor keeps them privately
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
