@@ -194,7 +194,7 @@ def test_owner_admin_and_docs_pages_in_the_browser(chromium: Any, site: Site) ->
     assert owner.url.endswith("/ui/models")
     owner.get_by_role("link", name="credit-risk", exact=True).click()
     owner.get_by_label("Alias").fill("production")
-    owner.get_by_label("Version").select_option("1")
+    owner.get_by_label("Version", exact=True).select_option("1")  # the alias form's; the approval form has its own
     owner.get_by_role("button", name="Move the alias").click()
     refusal = owner.locator("#alias-error").inner_text()
     assert "may not take the production alias" in refusal and "code_commit" in refusal
