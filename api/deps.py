@@ -56,6 +56,7 @@ Replayer = Annotated[Actor, Depends(allowed_to(Permission.REPLAY))]
 LineageReader = Annotated[Actor, Depends(allowed_to(Permission.READ_LINEAGE))]
 AuditReader = Annotated[Actor, Depends(allowed_to(Permission.READ_AUDIT))]
 KeyManager = Annotated[Actor, Depends(allowed_to(Permission.MANAGE_KEYS))]
+Monitor = Annotated[Actor, Depends(allowed_to(Permission.MONITOR))]
 
 
 def pdf_response(pdf: bytes, filename: str) -> Response:

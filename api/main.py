@@ -12,7 +12,7 @@ from fastapi import FastAPI
 import xai_gov
 from api import errors, pages, redaction
 from api.middleware import GuardMiddleware, Metrics, MetricsMiddleware
-from api.routes import audit, batches, explanations, health, keys, lineage, models
+from api.routes import audit, batches, explanations, health, keys, lineage, models, monitoring
 from xai_gov.audit.autosign import AutoCheckpointer
 from xai_gov.config import Settings
 from xai_gov.errors import Unavailable
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.state.gate = ExplanationGate(settings)
     errors.install(app)
     for router in (health.router, models.router, explanations.router, batches.router, lineage.router, audit.router,
-                   keys.router):
+                   keys.router, monitoring.router):
         app.include_router(router)
     pages.install(app)  # /ui, and /docs with Swagger UI's assets from the package (offline)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -44,6 +44,8 @@ from xai_gov.lineage.capture import (
 from xai_gov.lineage.datahash import hash_frame
 from xai_gov.lineage.models import LineageRecord, LineageView
 from xai_gov.lineage.service import DateField, LineageService
+from xai_gov.monitoring.models import MonitoringReport
+from xai_gov.monitoring.service import MonitoringService
 from xai_gov.policies.models import load_policy
 from xai_gov.policies.reasons import REASON_CODES_FILE, ReasonMap
 from xai_gov.registry.adapters import ModelAdapter, PythonAdapter, Serialization, SklearnAdapter
@@ -89,6 +91,8 @@ class Client:
         schedule = CheckpointSchedule(every_events=self.settings.checkpoint_every_events,
                                       every_minutes=self.settings.checkpoint_every_minutes,
                                       max_lag_events=self.settings.checkpoint_max_lag_events)
+        self.monitoring = MonitoringService(database=self.database, registry=self.registry,
+                                            explanations=self.explanations, policy=self.policy)
         self.audit = AuditService(database=self.database, signing_key_path=self.settings.signing_key_path,
                                   artifacts=self.artifacts, checkpoint_dir=self.settings.resolved_checkpoint_dir,
                                   schedule=schedule)
@@ -97,7 +101,26 @@ class Client:
         self.packets = PacketService(database=self.database, registry=self.registry, explanations=self.explanations,
                                      reason_map=self.reason_map, applicant_rights=rights,
                                      signer=DocumentSigner(self.settings.signing_key_path.parent),
-                                     notice_settings=self.settings.resolved_policies_dir / self.settings.notice)
+                                     notice_settings=self.settings.resolved_policies_dir / self.settings.notice,
+                                     monitoring=self.monitoring)
+
+    # -- monitoring -----------------------------------------------------------------
+
+    def monitor(self, ref: str, *, since: datetime | None = None, until: datetime | None = None,
+                reference_since: datetime | None = None, reference_until: datetime | None = None,
+                actor: Actor | None = None) -> MonitoringReport:
+        """Monitor ``ref`` over its stored decisions in ``[since, until)``: input, prediction, explanation and
+        trust drift, fair-lending metrics; the run is stored and recorded in the ledger. The reference window
+        for explanation and trust drift is every earlier decision unless ``reference_since/until`` say."""
+        return self.monitoring.run(ref, since=since, until=until, reference_since=reference_since,
+                                   reference_until=reference_until, actor=actor or Actor.local_auditor())
+
+    def monitoring_run(self, run_id: str, *, actor: Actor | None = None) -> MonitoringReport:
+        return self.monitoring.get(run_id, actor=actor or Actor.local_auditor())
+
+    def monitoring_runs(self, ref: str, *, limit: int = 20, actor: Actor | None = None) -> list[MonitoringReport]:
+        """The version's stored monitoring runs, newest first."""
+        return self.monitoring.runs(ref, limit=limit, actor=actor or Actor.local_auditor())
 
     # -- packets ------------------------------------------------------------------
 
@@ -517,3 +540,8 @@ def lineage_by_decision(decision_id: str) -> list[LineageView]:
 
 def verify_ledger() -> VerifyReport:
     return default_client().verify_ledger()
+
+
+def monitor(ref: str, *, since: datetime | None = None, until: datetime | None = None,
+            **kwargs: Any) -> MonitoringReport:
+    return default_client().monitor(ref, since=since, until=until, **kwargs)

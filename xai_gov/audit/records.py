@@ -28,6 +28,7 @@ from xai_gov.audit import ledger
 from xai_gov.errors import IntegrityError
 from xai_gov.explain.records import ExplanationRecord, sha256_json
 from xai_gov.registry.models import ModelRef, ModelVersion
+from xai_gov.store import monitoring as monitoring_repo
 from xai_gov.store import repos
 from xai_gov.store.orm import (
     AliasEventRow,
@@ -241,7 +242,7 @@ def check_checkpoint(row: AuditCheckpointRow, event: ledger.AuditEvent | None, h
 def check_store(session: Session, events: Events, counts: dict[str, int]) -> Problem | None:
     """Every record of every kind against the ledger; the first problem found, or None."""
     head_seq = events.all[-1].seq if events.all else 0
-    checks = (_versions, _explanations, _aliases, _keys, _checkpoints)
+    checks = (_versions, _explanations, _aliases, _keys, _monitoring_runs, _checkpoints)
     for check in checks:
         problem = check(session, events, counts, head_seq)
         if problem:
@@ -298,6 +299,21 @@ def _aliases(session: Session, events: Events, counts: dict[str, int], _head: in
             return problem
         seen.add(subject)
     return _unseen(events, "alias.moved", seen, "alias")
+
+
+def _monitoring_runs(session: Session, events: Events, counts: dict[str, int], _head: int) -> Problem | None:
+    """Each stored monitoring run: its record against its stored hash, then field by field against its event."""
+    runs = monitoring_repo.all_runs(session)
+    counts["monitoring_runs"] = len(runs)
+    for run_id, record, record_sha256 in runs:
+        if sha256_json(record) != record_sha256:
+            return Problem("changed", f"monitoring run {run_id}", f"monitoring run {run_id} was changed: its record "
+                           "no longer matches its stored hash", ("record",))
+        problem = compare_fields("monitoring run", run_id, events.first.get(("monitoring.run", run_id)),
+                                 ledger.field_hashes(record))
+        if problem:
+            return problem
+    return _unseen(events, "monitoring.run", {run_id for run_id, _, _ in runs}, "monitoring run")
 
 
 def _keys(session: Session, events: Events, counts: dict[str, int], _head: int) -> Problem | None:

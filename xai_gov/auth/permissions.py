@@ -22,6 +22,7 @@ class Permission(StrEnum):
     EXPORT_DECISION_PACKETS = "export decision packets"
     EXPORT_MODEL_PACKETS = "export model-version packets"
     EXPLAIN_BATCH = "explain decisions in batches"
+    MONITOR = "run and read monitoring of stored decisions"
 
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -41,6 +42,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.EXPORT_MODEL_PACKETS: frozenset({Role.AUDITOR}),
     # A model owner explains a version's decisions in bulk (e.g. under review); an auditor, a sample to check.
     Permission.EXPLAIN_BATCH: frozenset({Role.OWNER, Role.AUDITOR}),
+    Permission.MONITOR: frozenset({Role.AUDITOR, Role.OWNER}),
 }
 
 

@@ -15,6 +15,7 @@ from xai_gov.cli import imports as import_commands
 from xai_gov.cli import keys as key_commands
 from xai_gov.cli import lineage as lineage_commands
 from xai_gov.cli import models as model_commands
+from xai_gov.cli import monitor as monitor_commands
 from xai_gov.cli import packets as packet_commands
 from xai_gov.cli.output import JsonFlag, console, fields, print_json, run
 from xai_gov.cli.state import CliState, state
@@ -44,6 +45,8 @@ app.add_typer(audit_commands.audit_app, name="audit")
 app.add_typer(key_commands.keys_app, name="keys")
 app.add_typer(packet_commands.export_app, name="export")
 app.add_typer(packet_commands.packet_app, name="packet")
+app.command("monitor")(monitor_commands.monitor)
+app.add_typer(monitor_commands.monitoring_app, name="monitoring")
 
 
 

@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from xai_gov.errors import InvalidInput
 from xai_gov.lineage.models import LINEAGE_FIELDS
+from xai_gov.policies.monitoring import MonitoringPolicy
 
-Severity = Literal["warn", "fail"]
+Severity = Literal["warn", "fail"]  # also in xai_gov.policies.monitoring, which this module imports
 Outcome = Literal["pass", "warn", "fail", "not_measured"]
 
 #: Scores a rule may name (paths into an explanation's scores).
@@ -86,6 +87,7 @@ class PolicyDocument(BaseModel):
     version: int = Field(ge=1)
     explanation: ExplanationPolicy = Field(default_factory=ExplanationPolicy)
     model: ModelPolicy = Field(default_factory=ModelPolicy)
+    monitoring: MonitoringPolicy = Field(default_factory=MonitoringPolicy)
 
 
 @dataclass(frozen=True)

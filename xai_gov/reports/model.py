@@ -11,11 +11,13 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Table
 
 from xai_gov.explain.records import ExplanationRecord
+from xai_gov.monitoring.models import MonitoringReport
 from xai_gov.policies.protected import protected_names
 from xai_gov.policies.reasons import ReasonMap, version_reason_map
 from xai_gov.registry.models import AliasMove, ModelVersion
 from xai_gov.reports.decision import lineage_rows
 from xai_gov.reports.layout import WIDTH, Integrity, heading, histogram, key_values, para, render, spacer, table
+from xai_gov.reports.monitoring import monitoring_section
 from xai_gov.timeutil import format_utc
 
 LIMITATIONS = (
@@ -27,14 +29,15 @@ LIMITATIONS = (
     "cover no reference applicant are specific to one case.",
     "The reference sample is a {rows}-row sample of the training data: explanations of applicants unlike it "
     "extrapolate.",
-    "Protected attributes are never stated as reasons, but the model may still use them or their proxies; "
-    "fairness testing is outside this packet.",
+    "Protected attributes are never stated as reasons, but the model may still use them or their proxies; the "
+    "monitoring section screens approval rates by group and checks for proxies, which is not a legal finding.",
 )
 
 
 def model_packet(version: ModelVersion, *, background: pd.DataFrame, explanations: list[ExplanationRecord],
                  history: list[AliasMove], versions: list[ModelVersion], reason_map: ReasonMap,
-                 ledger_seq: int | None, ledger_hash: str | None) -> bytes:
+                 ledger_seq: int | None, ledger_hash: str | None,
+                 monitoring: MonitoringReport | None = None) -> bytes:
     from xai_gov.audit.ledger import field_hashes
     from xai_gov.explain.records import sha256_json
 
@@ -50,13 +53,16 @@ def model_packet(version: ModelVersion, *, background: pd.DataFrame, explanation
         *_performance(version),
         *_policy_results(explanations),
         *_quality(explanations),
+        *monitoring_section(monitoring, version.ref),
         *_reason_codes(version, reason_map),
         heading("Limitations"),
         *[para(f"- {text.format(rows=version.background_rows)}") for text in LIMITATIONS],
         *_change_log(version, versions, history),
     ]
     attachment = {"kind": "model", "record": record, "ledger": {"seq": ledger_seq, "hash": ledger_hash},
-                  "explanations": len(explanations)}
+                  "explanations": len(explanations),
+                  "monitoring_run": None if monitoring is None else {
+                      "id": monitoring.id, "record_sha256": sha256_json(monitoring.to_dict())}}
     return render(story, title=f"Model-version packet {version.ref}", integrity=integrity, record=attachment)
 
 

@@ -15,6 +15,7 @@ from xai_gov.auth.permissions import Permission, require
 from xai_gov.errors import InvalidInput, NotFound
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.explain.service import MAX_PAGE, ExplanationService
+from xai_gov.monitoring.service import MonitoringService
 from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.service import RegistryService
 from xai_gov.reports.layout import read_attachment
@@ -56,7 +57,8 @@ class PacketCheck:
 class PacketService:
     def __init__(self, *, database: Database, registry: RegistryService, explanations: ExplanationService,
                  reason_map: ReasonMap, applicant_rights: Path, signer: DocumentSigner,
-                 notice_settings: Path | None = None) -> None:
+                 notice_settings: Path | None = None,
+                 monitoring: MonitoringService | None = None) -> None:
         self.database = database
         self.signer = signer
         self.registry = registry
@@ -64,6 +66,7 @@ class PacketService:
         self.reason_map = reason_map
         self.applicant_rights = applicant_rights
         self.notice_settings = notice_settings or applicant_rights.with_name("adverse_action_notice.yaml")
+        self.monitoring = monitoring
 
     def decision(self, explanation_id: str, *, actor: Actor) -> bytes:
         """The decision packet of one stored explanation (an officer: only their own)."""
@@ -105,7 +108,8 @@ class PacketService:
         pdf = model_packet(version, background=self.registry.load_background(version), explanations=explanations,
                            history=self.registry.alias_history(version.name),
                            versions=self.registry.list_versions(version.name), reason_map=self.reason_map,
-                           ledger_seq=event.seq if event else None, ledger_hash=event.hash if event else None)
+                           ledger_seq=event.seq if event else None, ledger_hash=event.hash if event else None,
+                           monitoring=self.monitoring.latest(version) if self.monitoring else None)
         return self._record_export(actor, "model", version.ref, pdf)
 
     def verify(self, pdf: bytes) -> PacketCheck:

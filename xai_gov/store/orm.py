@@ -246,3 +246,23 @@ class ApiKeyRow(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class MonitoringRunRow(Base):
+    """One monitoring run: its window, the hashes of what it read, its results and the policy verdict."""
+
+    __tablename__ = "monitoring_runs"
+    __table_args__ = (Index("ix_monitoring_runs_model_version_id", "model_version_id"),
+                      Index("ix_monitoring_runs_run_at", "run_at"))
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    run_at: Mapped[datetime]
+    run_by: Mapped[str] = mapped_column(String(200))
+    window_since: Mapped[datetime | None]
+    window_until: Mapped[datetime]
+    decisions: Mapped[int] = mapped_column(Integer)
+    inputs_sha256: Mapped[str] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(16))
+    record: Mapped[dict[str, Any]]
+    record_sha256: Mapped[str] = mapped_column(String(64))
