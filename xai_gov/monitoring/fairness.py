@@ -136,7 +136,7 @@ def group_metrics(feature: Feature, groups: pd.Series, approved: np.ndarray, ord
             rows.append(GroupRate(group=g, n=n, approved=k, approval_rate=None, ci_low=None, ci_high=None,
                                   adverse_impact_ratio=None, air_ci_low=None, air_ci_high=None,
                                   four_fifths="not_computed",
-                                  note=f"{n} decisions, below the minimum group size {policy.min_group_size}"))
+                                  note=f"below the minimum group size {policy.min_group_size}"))
             continue
         low, high = wilson(k, n, policy.confidence)
         air = air_low = air_high = None

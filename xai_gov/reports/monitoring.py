@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
@@ -149,8 +148,8 @@ def _fair_lending(fair: FairLending | None) -> list[Flowable]:
         proxy = "-" if result.proxy is None else (
             f"AUC {result.proxy.auc:.3f} over {result.proxy.rows} training rows ({result.proxy.folds}-fold)"
             + (" - flagged" if result.proxy.flagged else ""))
-        story += [para(f"{result.label}: demographic parity difference {dpd}; proxy check: {proxy}.", "body"),
-                  table(rows, [38 * mm, 20 * mm, 20 * mm, 40 * mm, 34 * mm, WIDTH - 152 * mm]), spacer(2)]
+        story += [spacer(2), para(f"{result.label}: demographic parity difference {dpd}; proxy check: {proxy}."),
+                  table(rows, [40 * mm, 17 * mm, 17 * mm, 36 * mm, 30 * mm, WIDTH - 140 * mm])]
         story += [para(f"- {n.what}: {n.why}", "small") for n in result.not_computed]
     return story
 
@@ -203,14 +202,8 @@ def share_chart(distribution: Distribution, *, title: str, wide: bool = False) -
     chart.bars[1].fillColor = TOWARD
     chart.bars.strokeColor = None
     drawing.add(chart)
-    legend = Legend()
-    legend.x, legend.y = width - 150, 126
-    legend.fontSize = 6.5
-    legend.columnMaximum = 1
-    legend.alignment = "right"
-    legend.colorNamePairs = [(REFERENCE_FILL, "reference"), (TOWARD, "window")]
-    drawing.add(legend)
-    drawing.add(String(28, 2, "share of applicants", fontName="Helvetica", fontSize=6.5, fillColor=MUTED))
+    drawing.add(String(28, 2, "share of applicants: grey the reference, red the window", fontName="Helvetica",
+                       fontSize=6.5, fillColor=MUTED))
     return drawing
 
 

@@ -1,0 +1,89 @@
+"""The same monitoring from the CLI, the API and the model-version packet."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from api.main import create_app
+from tests.monitoring.conftest import Months
+from xai_gov.actors import Actor, Role
+from xai_gov.cli import app
+from xai_gov.reports.layout import read_attachment
+from xai_gov.timeutil import format_utc
+
+runner = CliRunner()
+
+
+def test_cli_monitor_prints_stores_and_reads_back(months: Months, tmp_path: Path) -> None:
+    client = months.client
+    base = ["--home", str(client.settings.home), "--database-url", client.settings.resolved_database_url]
+    result = runner.invoke(app, [*base, "monitor", months.ref, "--since", format_utc(months.boundary), "--json"])
+    assert result.exit_code == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed == client.monitoring_run(printed["id"]).to_dict()
+    assert printed["decisions"] == 12
+    table = runner.invoke(app, [*base, "monitoring", "show", printed["id"]])
+    assert table.exit_code == 0 and "Input drift" in table.stdout and "DRIFTED" in table.stdout
+    listed = runner.invoke(app, [*base, "monitoring", "list", months.ref, "--json"])
+    assert [r["id"] for r in json.loads(listed.stdout)] == [printed["id"]]
+    empty = runner.invoke(app, [*base, "monitor", months.ref, "--since", "2020-01-01", "--until", "2020-02-01"])
+    assert empty.exit_code == 2 and "[no_decisions]" in empty.stderr and "no run was stored" in empty.stderr
+    bad = runner.invoke(app, [*base, "monitor", months.ref, "--since", "last tuesday"])
+    assert bad.exit_code == 2 and "not an ISO 8601" in bad.stderr
+
+
+def test_api_monitoring_for_auditors_and_owners_only(months: Months) -> None:
+    client = months.client
+    admin = Actor("root", Role.ADMIN)
+    keys = {role: client.keys.create(name=role.value, role=role, actor=admin)[1] for role in Role}
+    body = {"since": format_utc(months.boundary)}
+    with TestClient(create_app(client=client)) as http:
+        def call(role: Role, method: str, path: str, **kwargs: Any) -> httpx.Response:
+            return http.request(method, path, headers={"Authorization": f"Bearer {keys[role]}"}, **kwargs)
+
+        for role in (Role.OFFICER, Role.ADMIN):
+            denied = call(role, "POST", f"/v1/models/{months.ref}/monitoring", json=body)
+            assert denied.status_code == 403, denied.text
+        created = call(Role.AUDITOR, "POST", f"/v1/models/{months.ref}/monitoring", json=body)
+        assert created.status_code == 201, created.text
+        run = created.json()
+        assert run == client.monitoring_run(run["id"]).to_dict() and run["run_by"].startswith("auditor")
+        by_owner = call(Role.OWNER, "POST", f"/v1/models/{months.ref}/monitoring", json=body)
+        assert by_owner.status_code == 201
+        listed = call(Role.OWNER, "GET", f"/v1/models/{months.ref}/monitoring").json()
+        assert [r["id"] for r in listed] == [by_owner.json()["id"], run["id"]]
+        assert call(Role.AUDITOR, "GET", f"/v1/monitoring/{run['id']}").json() == run
+        missing = call(Role.AUDITOR, "GET", "/v1/monitoring/nope")
+        assert missing.status_code == 404 and missing.json()["code"] == "monitoring_run_not_found"
+        empty = call(Role.AUDITOR, "POST", f"/v1/models/{months.ref}/monitoring",
+                     json={"since": "2020-01-01T00:00:00Z", "until": "2020-02-01T00:00:00Z"})
+        assert empty.status_code == 422 and empty.json()["code"] == "no_decisions"
+        extra = call(Role.AUDITOR, "POST", f"/v1/models/{months.ref}/monitoring", json={"window": "june"})
+        assert extra.status_code == 422
+
+
+def test_model_packet_has_the_monitoring_section_and_still_verifies(months: Months) -> None:
+    client = months.client
+    before = client.export_model(months.ref)
+    assert "No monitoring run is stored" in _text(before)
+    report = client.monitor(months.ref, since=months.boundary)
+    pdf = client.export_model(months.ref)
+    text = _text(pdf)
+    for words in ("Monitoring", "Input drift", "PSI per feature", "Duration months", "Prediction drift",
+                  "Explanation drift", "Trust drift", "Fair lending", "Personal status sex",
+                  "below the minimum group size 30", report.id):
+        assert words in text, words
+    assert read_attachment(pdf)["monitoring_run"]["id"] == report.id
+    assert client.verify_packet(pdf).ok
+
+
+def _text(pdf: bytes) -> str:
+    return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages)
