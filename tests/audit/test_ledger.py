@@ -50,7 +50,8 @@ def test_every_write_and_lookup_is_chained_and_verifies(audited: dict[str, Any])
     assert events[2].subject == audited["first"].id and events[4].payload["results"] == ["credit-risk@1"]
     report = client.verify_ledger()
     assert report.ok and report.events == 5
-    assert report.records == {"model_versions": 1, "explanations": 2, "alias_moves": 1, "aliases": 1, "api_keys": 0}
+    assert report.records == {"model_versions": 1, "explanations": 2, "alias_moves": 1, "aliases": 1, "api_keys": 0,
+                              "monitoring_runs": 0}
 
 
 def test_a_changed_score_is_caught_and_the_field_named(audited: dict[str, Any]) -> None:

@@ -8,15 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
+from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner
 
 from api.main import create_app
 from tests.monitoring.conftest import Months
 from xai_gov.actors import Actor, Role
 from xai_gov.cli import app
+from xai_gov.cli.demo import drifted_month
 from xai_gov.reports.layout import read_attachment
+from xai_gov.sdk import Client
 from xai_gov.timeutil import format_utc
 
 runner = CliRunner()
@@ -87,3 +91,18 @@ def test_model_packet_has_the_monitoring_section_and_still_verifies(months: Mont
 
 def _text(pdf: bytes) -> str:
     return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_the_demo_drifted_month_is_flagged(tmp_path: Path, small_model: Pipeline,
+                                           german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
+    client = Client(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    try:
+        X, y = german_xy
+        ref = client.register(small_model, X, y, name="credit-risk", adverse_class="bad", code_path=None).ref
+        report = drifted_month(client, ref, X.iloc[:250], reference=12, drifted=40)
+        drifted = {f.feature for f in report.input_drift.features if f.drifted}
+        assert {"duration_months", "age"} <= drifted
+        assert report.decisions == 40 and report.reference_decisions == 12
+        assert report.explanation_drift is not None and report.trust_drift is not None
+    finally:
+        client.close()

@@ -1,13 +1,16 @@
 """``make demo`` / ``xai-gov demo``: the product's main job, end to end, on the shipped data.
 
 Train and register the credit model with its lineage, look it up from every side,
-explain one approved and one denied applicant, replay one explanation, export
-and verify the decision and model-version packets, sign a checkpoint of the
-audit ledger and verify it.
+explain one approved and one denied applicant, replay one explanation, explain a
+small batch, simulate a month of ordinary applicants and a drifted one and
+monitor it, export and
+verify the decision and model-version packets, sign a checkpoint of the audit
+ledger and verify it.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +22,23 @@ from xai_gov.batch.rows import BatchRow
 from xai_gov.cli.batch import ProgressBar
 from xai_gov.cli.explanations import show_record
 from xai_gov.cli.lineage import show_lineage
+from xai_gov.cli.monitor import show_report
 from xai_gov.cli.output import console, short, table, when
 from xai_gov.datasets import GERMAN_CREDIT_LABELS
 from xai_gov.errors import NotFound
 from xai_gov.examples import credit_model
 from xai_gov.explain.engine import as_entered
 from xai_gov.lineage.models import LineageView
+from xai_gov.monitoring.models import MonitoringReport
 from xai_gov.registry.models import ModelVersion
 from xai_gov.sdk import Client
+from xai_gov.timeutil import utcnow
 
 MODEL_NAME = "credit-risk"
 BATCH_ROWS = 8  # the demo's batch: a few held-out applicants (a bank's would be a day's decisions)
 DEMO_CUTOFF = 0.35  # the bank declines at a 35% probability of a bad credit risk (a bank's own choice)
+REFERENCE_MONTH, DRIFTED_MONTH = 40, 120
+CHEAP_LIME = {"num_samples": 500, "repeats": 2}
 
 
 def run_demo(client: Client) -> None:
@@ -88,7 +96,10 @@ def run_demo(client: Client) -> None:
         console.print(f"{attempt}: {summary.done} explained, {len(summary.skipped)} skipped as already explained, "
                       f"{len(summary.failed)} failed, in {summary.seconds:.1f} s on {summary.workers} worker(s)")
 
-    console.rule("6. Export the audit packets and verify them")
+    console.rule("6. Monitor a drifted month")
+    drifted_month(client, version.ref, trained.X_test)
+
+    console.rule("7. Export the audit packets and verify them")
     packets = client.settings.resolved_home / "packets"
     packets.mkdir(parents=True, exist_ok=True)
     for name, pdf in ((f"decision-{record.decision_id}.pdf", client.export_decision(record.id)),
@@ -103,7 +114,7 @@ def run_demo(client: Client) -> None:
         console.print(f"{notice}: the adverse action notice the applicant receives (reasons in plain words, the "
                       "ECOA notice, where to ask; no scores)")
 
-    console.rule("7. Sign a checkpoint of the audit ledger and verify everything")
+    console.rule("8. Sign a checkpoint of the audit ledger and verify everything")
     created = client.create_signing_key()
     console.print(f"signing key {client.settings.signing_key_path} ({'created' if created else 'exists'}); "
                   f"the public key is printed by `xai-gov audit public-key`")
@@ -158,6 +169,36 @@ def two_applicants(client: Client, ref: str, applicants: pd.DataFrame) -> list[t
     approved, denied = int(np.argmax(p_bad < version.rule.cutoff)), int(np.argmax(p_bad >= version.rule.cutoff))
     return [(f"DEMO-{kind}-{applicants.index[i]}-v{version.version}", as_entered(applicants.iloc[i].to_dict()))
             for kind, i in (("approved", approved), ("denied", denied))]
+
+
+def drifted_month(client: Client, ref: str, applicants: pd.DataFrame, *, reference: int = REFERENCE_MONTH,
+                  drifted: int = DRIFTED_MONTH) -> MonitoringReport:
+    """Explain a month of held-out applicants, then a month with longer loans and younger applicants, and monitor
+    the second against the training data and the first. LIME only, with cheap settings, to keep the demo quick:
+    both months use the same settings, so their trust scores compare like with like."""
+    started = utcnow()
+    ordinary = applicants.sample(reference, random_state=credit_model.SEED)
+    shifted = applicants.sample(drifted, replace=True, random_state=credit_model.SEED + 1).copy()
+    shifted["duration_months"] = np.minimum(shifted["duration_months"] + 18, 72)
+    shifted["age"] = np.maximum(19, shifted["age"] - 12)
+    clock = time.perf_counter()
+    _explain_batch(client, ref, ordinary, "DEMO-M1")
+    boundary = utcnow()
+    _explain_batch(client, ref, shifted, "DEMO-M2")
+    console.print(f"explained {reference} ordinary applicants, then {drifted} with loans 18 months longer and "
+                  f"applicants 12 years younger (LIME only, {CHEAP_LIME}) in {time.perf_counter() - clock:.1f} s")
+    report = client.monitor(ref, since=boundary, reference_since=started)
+    show_report(report)
+    flagged = [f.label for f in report.input_drift.features if f.drifted] if report.input_drift else []
+    console.print(f"monitoring run {report.id}: verdict [bold]{report.verdict.outcome.upper()}[/bold]; drifted "
+                  f"inputs: {', '.join(flagged) or 'none'}")
+    return report
+
+
+def _explain_batch(client: Client, ref: str, rows: pd.DataFrame, prefix: str) -> None:
+    for number, (_, row) in enumerate(rows.iterrows()):
+        client.explain(ref, as_entered(row.to_dict()), decision_id=f"{prefix}-{number:03d}", methods=["lime"],
+                       parameters={"lime": CHEAP_LIME})
 
 
 def _show_matches(title: str, views: list[LineageView]) -> None:

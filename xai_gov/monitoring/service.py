@@ -52,8 +52,10 @@ class MonitoringService:
         """Monitor ``ref`` over its decisions in ``[since, until)`` (until defaults to now); store the run."""
         require(actor, Permission.MONITOR)
         version = self.registry.get(ref)
-        until = as_utc(until) if until is not None else utcnow()
-        since = as_utc(since) if since is not None else None
+        until = _utc(until, "until") if until is not None else utcnow()
+        since = _utc(since, "since")
+        reference_since, reference_until = _utc(reference_since, "reference_since"), _utc(reference_until,
+                                                                                          "reference_until")
         if since is not None and since >= until:
             raise InvalidInput(f"the window is empty: since {format_utc(since)} is not before until "
                                f"{format_utc(until)}", field="since")
@@ -62,7 +64,7 @@ class MonitoringService:
         if reference_since is not None and reference_until is not None and reference_since >= reference_until:
             raise InvalidInput("the reference window is empty: reference_since is not before reference_until",
                                field="reference_since")
-        if reference_until is not None and (since is None or as_utc(reference_until) > since):
+        if reference_until is not None and (since is None or reference_until > since):
             raise InvalidInput("the reference window must end where the monitored window begins, or before "
                                "(give since, and a reference_until no later than it)", field="reference_until")
         with self.database.session() as session:
@@ -194,6 +196,15 @@ def protected_features(version: ModelVersion, policy: Policy) -> tuple[list[str]
     if found:
         return found, f"the policy's protected list {listed} matched by feature name or label"
     return [], f"none of the policy's protected names {listed} matches a feature name or label"
+
+
+def _utc(moment: datetime | None, field: str) -> datetime | None:
+    if moment is None:
+        return None
+    try:
+        return as_utc(moment)
+    except (OverflowError, ValueError):
+        raise InvalidInput(f"{field}: {moment!r} cannot be expressed in UTC", field=field) from None
 
 
 def _latest_per_decision(records: Sequence[ExplanationRecord]) -> tuple[list[ExplanationRecord], int]:
