@@ -119,7 +119,7 @@ def show_report(report: MonitoringReport) -> None:
                        f"{g.approval_rate:.1%} ({g.ci_low:.1%}-{g.ci_high:.1%})",
                        "-" if g.adverse_impact_ratio is None else f"{g.adverse_impact_ratio:.2f}" + (
                            f" ({g.air_ci_low:.2f}-{g.air_ci_high:.2f})" if g.air_ci_low is not None else ""),
-                       g.note or g.four_fifths) for g in result.groups])
+                       g.note or g.four_fifths.replace("_", " ")) for g in result.groups])
             for missing in result.not_computed:
                 console.print(f"not computed: {missing.what}: {missing.why}", soft_wrap=True)
     for missing in report.not_computed:
