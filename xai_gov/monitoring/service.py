@@ -183,14 +183,12 @@ class MonitoringService:
 def protected_features(version: ModelVersion, policy: Policy) -> tuple[list[str], str]:
     """The version's protected features and where they came from.
 
-    A version that declares its protected features (``protected_features`` on the
-    version or its schema) is taken at its word; otherwise the policy's list is
-    matched case-insensitively against feature names and labels."""
-    for holder in (version, version.schema):
-        declared = getattr(holder, "protected_features", None)
-        if declared is not None:
-            names = [n for n in declared if n in version.schema.names]
-            return names, "declared with the version" if names else "the version declares none"
+    A version whose schema declares features protected or not (``Feature.protected`` True or False) is taken
+    at its word; otherwise the policy's list is matched case-insensitively against feature names and labels."""
+    features = version.schema.features
+    if any(getattr(f, "protected", None) is not None for f in features):
+        declared = [f.name for f in features if getattr(f, "protected", None)]
+        return declared, "declared with the version" if declared else "the version declares none"
     listed = sorted(policy.protected_features)
     found = match_protected(version.schema, listed)
     if found:
