@@ -41,7 +41,8 @@ def verify(ctx: typer.Context,
         if report.checkpoint_files is not None:
             extra += f"; {report.checkpoint_files} checkpoint(s) from files verified"
         console.print(f"OK: {report.events} events, head {report.head_seq} ({short(report.head_hash, 16)}); "
-                      f"records verified: {records}; {report.checkpoints} signed checkpoint(s) verified{extra}")
+                      f"records verified: {records}; {report.checkpoints} signed checkpoint(s) verified{extra}",
+                      soft_wrap=True)  # one line for scripts, however many kinds of record there are
         for warning in report.warnings:
             console.print(f"[yellow]WARNING[/yellow]: {escape(warning)}")
     else:
