@@ -14,7 +14,6 @@ from xai_gov.monitoring.fairness import (
     band_labels,
     group_metrics,
     groups_of,
-    match_protected,
     proxy_check,
     ratio_interval,
     wilson,
@@ -93,17 +92,6 @@ def test_age_bands_from_the_policy_and_quartiles_otherwise() -> None:
         "under 25", "25-34", "25-34", "35-49", "50-64", "65 and over", "65 and over"]
     quartiles = band_edges(age, pd.Series(np.arange(20, 61)), FairLendingPolicy())
     assert list(quartiles) == [30, 40, 50]
-
-
-def test_policy_names_match_by_name_or_label_case_insensitively() -> None:
-    schema = FeatureSchema(features=(
-        Feature(name="applicant_age", kind="numeric", label="Age (years)"),
-        Feature(name="mortgage", kind="numeric", label="Mortgage balance"),
-        Feature(name="Foreign_Worker", kind="categorical", label="Works abroad", categories=("no", "yes")),
-        Feature(name="page_views", kind="numeric", label="Page views"),
-    ))
-    assert match_protected(schema, ["age", "foreign_worker", "personal_status_sex"]) == [
-        "applicant_age", "Foreign_Worker"]
 
 
 def test_proxy_check_finds_a_copy_and_not_noise() -> None:

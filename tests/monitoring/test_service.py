@@ -84,7 +84,7 @@ def _register(client: Client, target: str) -> str:
     frame = synthetic_applicants(200)
     y = ["bad" if v < 4000 else "good" for v in frame["income"]]
     return client.register(target, frame, y, name=target.rsplit(":", 1)[1], adverse_class="bad",
-                           class_names=["bad", "good"], code_path=None, trainer="t",
+                           class_names=["bad", "good"], code_path=None, trainer="t", protected=["sex", "applicant_age"],
                            labels={"applicant_age": "Age (years)", "loan_term": "Loan term (months)"}).ref
 
 
@@ -101,7 +101,8 @@ def test_four_fifths_on_a_synthetic_model_with_other_feature_names(tmp_path: Pat
             client.explain(ref, as_entered(window.iloc[i]), decision_id=f"D{i}", methods=["lime"], parameters=CHEAP)
         report = client.monitor(ref)
         by_feature = {r.feature: r for r in report.fair_lending.results}
-        assert set(by_feature) == {"applicant_age", "sex"}  # 'age' matched the label "Age (years)"
+        assert set(by_feature) == {"applicant_age", "sex"}
+        assert report.fair_lending.protected_source == "declared with the version"
         sex = by_feature["sex"]
         assert [(g.group, g.n) for g in sex.groups] == [("female", 10), ("male", 10)]
         assert sex.four_fifths_passed is passes
@@ -131,7 +132,7 @@ def test_a_version_without_protected_features_says_so(tmp_path: Path) -> None:
         report = client.monitor(ref)
         assert report.fair_lending is None
         missing = next(n for n in report.not_computed if n.what == "fair-lending metrics")
-        assert "has no protected features" in missing.why and "none of the policy's protected names" in missing.why
+        assert "has no protected features" in missing.why and "no feature is protected" in missing.why
         assert next(c for c in report.verdict.checks if c.check == "four-fifths rule").outcome == "not_computed"
         assert report.input_drift is not None and report.prediction_drift is not None
     finally:

@@ -26,7 +26,6 @@ ratio on small groups is uncertain (read the interval).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from itertools import pairwise
 
@@ -44,26 +43,6 @@ from xai_gov.policies.monitoring import FairLendingPolicy
 from xai_gov.registry.schema import Feature, FeatureSchema
 
 PROXY_CLASSIFIER = "LogisticRegression(C=1.0) on one-hot categories and standardised numbers, stratified 5-fold CV"
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
-def match_protected(schema: FeatureSchema, names: Sequence[str]) -> list[str]:
-    """Schema features matching the policy's protected names, case-insensitively, by name or label.
-
-    A feature matches a listed name when its name or label, as words, equals it or starts with it
-    (``age`` matches ``Age (years)`` and ``age_years``, not ``mortgage`` or ``page_views``)."""
-    wanted = [_words(n) for n in names if _words(n)]
-    found = []
-    for feature in schema.features:
-        for text in (feature.name, feature.label):
-            words = _words(text)
-            if any(words[: len(w)] == w for w in wanted):
-                found.append(feature.name)
-                break
-    return found
 
 
 def band_edges(feature: Feature, background: pd.Series, policy: FairLendingPolicy) -> np.ndarray:

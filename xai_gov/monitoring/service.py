@@ -29,9 +29,10 @@ from xai_gov.explain.service import ExplanationService
 from xai_gov.monitoring import verdict as judge
 from xai_gov.monitoring.attribution import explanation_drift, trust_drift
 from xai_gov.monitoring.drift import input_drift, prediction_drift
-from xai_gov.monitoring.fairness import band_edges, band_labels, group_metrics, groups_of, match_protected, proxy_check
+from xai_gov.monitoring.fairness import band_edges, band_labels, group_metrics, groups_of, proxy_check
 from xai_gov.monitoring.models import FairLending, MonitoringReport, NotComputed, ProtectedResult
 from xai_gov.policies.models import Policy
+from xai_gov.policies.protected import protected_names
 from xai_gov.registry.models import ModelVersion
 from xai_gov.registry.service import RegistryService
 from xai_gov.store import monitoring as repo
@@ -181,19 +182,21 @@ class MonitoringService:
 
 
 def protected_features(version: ModelVersion, policy: Policy) -> tuple[list[str], str]:
-    """The version's protected features and where they came from.
+    """The version's protected features, the same set its explanations withhold as reasons
+    (``xai_gov.policies.protected.protected_names``), and where they came from.
 
-    A version whose schema declares features protected or not (``Feature.protected`` True or False) is taken
-    at its word; otherwise the policy's list is matched case-insensitively against feature names and labels."""
-    features = version.schema.features
-    if any(getattr(f, "protected", None) is not None for f in features):
-        declared = [f.name for f in features if getattr(f, "protected", None)]
-        return declared, "declared with the version" if declared else "the version declares none"
+    Features the version declares (``Feature.protected`` True or False) are taken at their word; an undeclared
+    one is protected when it matches the policy's list case-insensitively by name or label, or looks protected."""
+    names = protected_names(version.schema, policy.protected_features)
+    found = [f.name for f in version.schema.features if f.name in names]
+    declared = [f.name for f in version.schema.features if f.protected is not None]
     listed = sorted(policy.protected_features)
-    found = match_protected(version.schema, listed)
-    if found:
-        return found, f"the policy's protected list {listed} matched by feature name or label"
-    return [], f"none of the policy's protected names {listed} matches a feature name or label"
+    if declared:
+        source = "declared with the version" + ("" if set(found) <= set(declared) else
+                                                f", and by the policy's protected list {listed} for the others")
+    else:
+        source = f"the policy's protected list {listed} matched by feature name or label (none declared)"
+    return found, source if found else f"{source}: no feature is protected"
 
 
 def _utc(moment: datetime | None, field: str) -> datetime | None:
