@@ -5,6 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+#: A statement per non-protected feature (registration needs one since issue 9).
+REASON_CODES = {"features": {
+    "income": {"code": "S1", "statement": "Income insufficient for amount of credit"},
+    "region": {"code": "S2", "statement": "Region of residence"},
+    "loan_term": {"code": "S3", "statement": "Length of the loan"}}}
+
 
 def biased(rows: pd.DataFrame) -> np.ndarray:
     """Declines every woman and approves every man, whatever else they bring."""

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.monitoring.conftest import CHEAP, Months, as_entered, policy_client
-from tests.monitoring.models import synthetic_applicants
+from tests.monitoring.models import REASON_CODES, synthetic_applicants
 from xai_gov.actors import Actor, Role
 from xai_gov.errors import InvalidInput, PermissionDenied
 from xai_gov.explain.records import sha256_json
@@ -27,10 +27,11 @@ def test_a_drifted_month_is_flagged_stored_and_ledgered(months: Months) -> None:
     assert report.explanation_drift is not None and report.explanation_drift.method == "lime"
     assert report.explanation_drift.reference_n == report.explanation_drift.current_n == 12
     assert report.trust_drift is not None and report.trust_drift.current_n == 12
-    # German credit has protected features by the policy's names; 12 decisions are below the minimum group size
+    # German credit has protected features by the policy's names, which registration writes on the version
+    # (issue 9); 12 decisions are below the minimum group size
     fair = report.fair_lending
     assert {r.feature for r in fair.results} == {"age", "personal_status_sex", "foreign_worker"}
-    assert "matched by feature name or label" in fair.protected_source
+    assert fair.protected_source == "declared with the version"
     for result in fair.results:
         assert result.four_fifths_passed is None and result.min_adverse_impact_ratio is None
         assert all(g.approval_rate is None for g in result.groups)
@@ -85,15 +86,15 @@ def _register(client: Client, target: str) -> str:
     y = ["bad" if v < 4000 else "good" for v in frame["income"]]
     return client.register(target, frame, y, name=target.rsplit(":", 1)[1], adverse_class="bad",
                            class_names=["bad", "good"], code_path=None, trainer="t", protected=["sex", "applicant_age"],
-                           labels={"applicant_age": "Age (years)", "loan_term": "Loan term (months)"}).ref
+                           labels={"applicant_age": "Age (years)", "loan_term": "Loan term (months)"},
+                           reason_codes=REASON_CODES).ref
 
 
 @pytest.mark.parametrize(("target", "passes"), [("tests.monitoring.models:biased", False),
                                                 ("tests.monitoring.models:unbiased", True)])
 def test_four_fifths_on_a_synthetic_model_with_other_feature_names(tmp_path: Path, target: str,
                                                                    passes: bool) -> None:
-    client = policy_client(tmp_path, "protected_features: [age, personal_status_sex, foreign_worker]=>"
-                                     "protected_features: [age, sex];;min_group_size: 30=>min_group_size: 10")
+    client = policy_client(tmp_path, "min_group_size: 30=>min_group_size: 10")  # the model declares sex, age
     try:
         ref = _register(client, target)
         window = synthetic_applicants(20, seed=3)
@@ -126,7 +127,8 @@ def test_a_version_without_protected_features_says_so(tmp_path: Path) -> None:
         frame = synthetic_applicants(200).drop(columns=["sex", "applicant_age"])
         y = ["bad" if v < 4000 else "good" for v in frame["income"]]
         ref = client.register("tests.monitoring.models:unbiased", frame, y, name="plain", adverse_class="bad",
-                              class_names=["bad", "good"], code_path=None, trainer="t").ref
+                              class_names=["bad", "good"], code_path=None, trainer="t",
+                              reason_codes=REASON_CODES).ref
         for i in range(12):
             client.explain(ref, as_entered(frame.iloc[i]), decision_id=f"P{i}", methods=["lime"], parameters=CHEAP)
         report = client.monitor(ref)
