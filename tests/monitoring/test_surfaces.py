@@ -19,6 +19,7 @@ from tests.monitoring.conftest import Months
 from xai_gov.actors import Actor, Role
 from xai_gov.cli import app
 from xai_gov.cli.demo import drifted_month
+from xai_gov.monitoring.models import Check
 from xai_gov.reports.layout import read_attachment
 from xai_gov.sdk import Client
 from xai_gov.timeutil import format_utc
@@ -106,3 +107,11 @@ def test_the_demo_drifted_month_is_flagged(tmp_path: Path, small_model: Pipeline
         assert report.explanation_drift is not None and report.trust_drift is not None
     finally:
         client.close()
+
+
+def test_a_check_value_is_shown_with_its_digits() -> None:
+    def shown(value: float | None) -> str:
+        return Check(check="c", outcome="warn", value=value, threshold="t", why="w").shown
+
+    assert [shown(v) for v in (None, 0.0, 1.2e-07, 0.00776, 0.749, 1.0)] == ["-", "0.000", "1.2e-07", "0.008",
+                                                                             "0.749", "1.000"]

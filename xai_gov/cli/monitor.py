@@ -74,7 +74,7 @@ def show_report(report: MonitoringReport) -> None:
         ("verdict", report.verdict.outcome.upper()),
     ])
     table("Checks", ["check", "outcome", "value", "threshold"], [
-        (c.check, c.outcome.replace("_", " "), "-" if c.value is None else f"{c.value:.3f}", c.threshold)
+        (c.check, c.outcome.replace("_", " "), c.shown, c.threshold)
         for c in report.verdict.checks])
     drift = report.input_drift
     if drift is not None:

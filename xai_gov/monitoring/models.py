@@ -175,6 +175,14 @@ class Check(_Frozen):
     threshold: str
     why: str
 
+    @property
+    def shown(self) -> str:
+        """The value for a table: three decimals, or three significant digits for a p-value below 0.001
+        (a prediction-drift p of 1.2e-07 is not "0.000")."""
+        if self.value is None:
+            return "-"
+        return f"{self.value:.3g}" if 0 < abs(self.value) < 1e-3 else f"{self.value:.3f}"
+
 
 class MonitoringVerdict(_Frozen):
     outcome: Literal["pass", "warn", "fail"]

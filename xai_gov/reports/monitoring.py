@@ -44,7 +44,7 @@ def monitoring_section(run: MonitoringReport | None, ref: str) -> list[Flowable]
              f"Verdict: {run.verdict.outcome.upper()}."),
         spacer(1),
         table([("Check", "Outcome", "Value", "Threshold")] + [
-            (c.check, c.outcome.replace("_", " "), "-" if c.value is None else f"{c.value:.3f}", c.threshold)
+            (c.check, c.outcome.replace("_", " "), c.shown, c.threshold)
             for c in run.verdict.checks], [52 * mm, 22 * mm, 18 * mm, WIDTH - 92 * mm]),
     ]
     story += _input_drift(run) + _prediction_drift(run) + _explanation_drift(run) + _trust_drift(run)
