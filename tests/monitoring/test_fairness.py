@@ -71,6 +71,16 @@ def test_small_groups_are_counted_but_never_compared() -> None:
     assert any("needs two groups of at least 30" in n.why for n in only_small.not_computed)
 
 
+def test_a_window_of_one_decision_is_counted_not_refused() -> None:
+    # fairlearn squeezes an array of sensitive features: one decision used to be "too many dimensions"
+    one = group_metrics(SEX, pd.Series(["female"]), np.ones(1, bool), ["female", "male"], POLICY, NO_PROXY)
+    assert [(g.group, g.n, g.approved) for g in one.groups] == [("female", 1, 1)]
+    assert one.four_fifths_passed is None
+    tiny = group_metrics(SEX, pd.Series(["female", "male"]), np.array([True, False]), ["female", "male"],
+                         FairLendingPolicy(min_group_size=1), NO_PROXY)
+    assert tiny.min_adverse_impact_ratio == 0.0 and tiny.demographic_parity_difference == pytest.approx(1.0)
+
+
 def test_intervals_match_closed_forms() -> None:
     k, n, z = 30, 80, 1.959963984540054
     p = k / n

@@ -84,12 +84,18 @@ def ratio_interval(a: int, n1: int, c: int, n2: int, confidence: float) -> tuple
     return math.exp(log_ratio - spread), math.exp(log_ratio + spread)
 
 
+def _sensitive(groups: pd.Series) -> pd.Series:
+    """The groups as fairlearn takes them: a Series, not an array (fairlearn squeezes an array, so a window of
+    one decision became a 0-d array it refuses as "too many dimensions")."""
+    return pd.Series(groups.to_numpy(dtype=object), name="group")
+
+
 def group_metrics(feature: Feature, groups: pd.Series, approved: np.ndarray, order: Sequence[str],
                   policy: FairLendingPolicy, proxy: ProxyCheck | NotComputed) -> ProtectedResult:
     """Approval rate per group, adverse impact ratio against the most approved group, parity difference."""
     approved = np.asarray(approved, dtype=int)
     frame = MetricFrame(metrics={"approval_rate": selection_rate, "n": count}, y_true=approved, y_pred=approved,
-                        sensitive_features=groups.to_numpy())
+                        sensitive_features=_sensitive(groups))
     by_group = frame.by_group
     present = [g for g in order if g in by_group.index] + sorted(set(by_group.index) - set(order))
     eligible = [g for g in present if int(by_group.loc[g, "n"]) >= policy.min_group_size]
@@ -137,7 +143,7 @@ def group_metrics(feature: Feature, groups: pd.Series, approved: np.ndarray, ord
     if len(eligible) >= 2:
         mask = groups.isin(eligible).to_numpy()
         dpd = float(demographic_parity_difference(approved[mask], approved[mask],
-                                                  sensitive_features=groups.to_numpy()[mask]))
+                                                  sensitive_features=_sensitive(groups[mask])))
     return ProtectedResult(
         feature=feature.name, label=feature.label, bands=tuple(present), groups=tuple(rows),
         reference_group=best, min_adverse_impact_ratio=min(ratios) if best is not None else None,
