@@ -121,6 +121,33 @@ def test_four_fifths_on_a_synthetic_model_with_other_feature_names(tmp_path: Pat
         client.close()
 
 
+def test_decisions_are_counted_by_the_versions_rule_and_the_banks_overrides(tmp_path: Path) -> None:
+    client = policy_client(tmp_path, "min_group_size: 30=>min_group_size: 5")
+    try:
+        frame = synthetic_applicants(200)
+        y = ["bad" if v < 4000 else "good" for v in frame["income"]]
+        # P(bad) is 0.7 under an income of 4,000 and 0.3 above: at a cutoff of 0.25 the rule declines everyone
+        ref = client.register("tests.monitoring.models:unbiased", frame, y, name="cut", adverse_class="bad",
+                              class_names=["bad", "good"], code_path=None, trainer="t", cutoff=0.25,
+                              protected=["sex", "applicant_age"], reason_codes=REASON_CODES).ref
+        window = synthetic_applicants(12, seed=5)
+        for i in range(12):
+            client.explain(ref, as_entered(window.iloc[i]), decision_id=f"C{i}", methods=["lime"], parameters=CHEAP,
+                           bank_decision="good" if i in (0, 6) else None)  # the bank approved two of them
+        client.explain(ref, as_entered(window.iloc[1]), decision_id="C1", methods=["lime"], parameters=CHEAP,
+                       re_explain=True)
+        report = client.monitor(ref)
+        assert report.decisions == 12 and report.duplicates_dropped == 1  # a re-explanation is the same decision
+        scores = report.prediction_drift
+        assert scores.reference_adverse_rate == 1.0  # the rule at 0.25, not the more probable class
+        assert scores.current_adverse_rate == pytest.approx(10 / 12)  # the bank's two approvals stand
+        assert "P(bad) >= 0.25" in scores.decision_rule and "2 of them the bank's decision" in scores.decision_rule
+        sex = next(r for r in report.fair_lending.results if r.feature == "sex")
+        assert sum(g.approved for g in sex.groups) == 2 and sum(g.n for g in sex.groups) == 12
+    finally:
+        client.close()
+
+
 def test_a_version_without_protected_features_says_so(tmp_path: Path) -> None:
     client = policy_client(tmp_path, "min_group_size: 30=>min_group_size: 10")
     try:

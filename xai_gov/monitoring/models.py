@@ -69,7 +69,7 @@ class PredictionDrift(_Frozen):
     psi: float
     reference_adverse_rate: float
     current_adverse_rate: float
-    rate_p_value: float  # chi-squared test of homogeneity on the 2x2 table of decisions
+    rate_p_value: float  # Fisher's exact test on the 2x2 table of decisions (adverse or not, before and now)
     drifted: bool
     distribution: Distribution
 

@@ -127,11 +127,12 @@ class MonitoringService:
         space = self.explanations.explainers(version.ref).space
         probabilities = space.predict(schema.to_matrix(background))
         reference_probability = probabilities[:, space.adverse_index]
-        reference_adverse = np.argmax(probabilities, axis=1) == space.adverse_index
+        rule = version.rule
+        reference_adverse = reference_probability >= rule.cutoff
         scores = prediction_drift(reference_probability, reference_adverse,
                                   np.array([r.prediction.adverse_probability for r in current]),
-                                  np.array([r.prediction.adverse for r in current]), policy.prediction_drift,
-                                  decision_rule="adverse when the adverse class is the most probable")
+                                  np.array([r.adverse for r in current]), policy.prediction_drift,
+                                  decision_rule=decision_rule_text(rule.describe(), current))
         if not reference:
             why = ("no reference window: give since (the reference is then every earlier decision of the version) "
                    "or reference_since/reference_until" if reference_until is None else
@@ -167,7 +168,7 @@ class MonitoringService:
                 f"{version.ref} has no protected features: {source}; declare them with the version "
                 "(or list them in the policy's explanation.protected_features)")))
             return None
-        approved = np.array([not r.prediction.adverse for r in current])
+        approved = np.array([not r.adverse for r in current])  # what happened: the bank's decision where given
         results: list[ProtectedResult] = []
         for name in protected:
             feature = version.schema.feature(name)
@@ -179,6 +180,20 @@ class MonitoringService:
             results.append(group_metrics(feature, groups, approved, order, policy, proxy))
         return FairLending(protected_source=source, min_group_size=policy.min_group_size,
                            four_fifths=policy.four_fifths, confidence=policy.confidence, results=tuple(results))
+
+
+def decision_rule_text(rule: str, current: Sequence[ExplanationRecord]) -> str:
+    """How the decisions were counted: the version's rule on the training background; the window's decisions as
+    recorded, which is the rule's unless the bank overrode it (records from before decision rules: the more
+    probable class)."""
+    overridden = sum(r.overridden for r in current)
+    older = sum(r.prediction.cutoff is None and r.decision is None for r in current)
+    text = f"{rule} (the version's rule) on the training background; the window's decisions as recorded"
+    if overridden:
+        text += f", {overridden} of them the bank's decision overriding the rule"
+    if older:
+        text += f", {older} stored before decision rules (adverse when the adverse class was the more probable)"
+    return text
 
 
 def protected_features(version: ModelVersion, policy: Policy) -> tuple[list[str], str]:
