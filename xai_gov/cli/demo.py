@@ -182,9 +182,10 @@ def drifted_month(client: Client, ref: str, applicants: pd.DataFrame, *, referen
     shifted["duration_months"] = np.minimum(shifted["duration_months"] + 18, 72)
     shifted["age"] = np.maximum(19, shifted["age"] - 12)
     clock = time.perf_counter()
-    _explain_batch(client, ref, ordinary, "DEMO-M1")
+    version = client.get_model(ref).version  # decision ids name the version: a decision id is explained once
+    _explain_batch(client, ref, ordinary, f"DEMO-M1-v{version}")
     boundary = utcnow()
-    _explain_batch(client, ref, shifted, "DEMO-M2")
+    _explain_batch(client, ref, shifted, f"DEMO-M2-v{version}")
     console.print(f"explained {reference} ordinary applicants, then {drifted} with loans 18 months longer and "
                   f"applicants 12 years younger (LIME only, {CHEAP_LIME}) in {time.perf_counter() - clock:.1f} s")
     report = client.monitor(ref, since=boundary, reference_since=started)

@@ -91,6 +91,7 @@ def show_report(report: MonitoringReport) -> None:
                       f"{scores.current_mean:.3f} (KS p = {scores.ks_p_value:.3g}); adverse decisions "
                       f"{scores.reference_adverse_rate:.1%} -> {scores.current_adverse_rate:.1%} "
                       f"(Fisher p = {scores.rate_p_value:.3g}){' DRIFTED' if scores.drifted else ''}")
+        console.print(f"decisions counted: {scores.decision_rule}")
     attribution = report.explanation_drift
     if attribution is not None:
         table(f"Explanation drift ({attribution.method}, {attribution.reference_n} before, {attribution.current_n} "
