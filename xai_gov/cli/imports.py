@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from xai_gov.cli.models import show_version
+from xai_gov.cli.models import (
+    ClassLabelOption,
+    CutoffOption,
+    NotProtectedOption,
+    NullableOption,
+    ProtectedOption,
+    ProtectedOverrideOption,
+    ReasonCodesOption,
+    show_version,
+)
 from xai_gov.cli.output import JsonFlag, console, print_json, run
 from xai_gov.cli.state import state
 from xai_gov.errors import InvalidInput
@@ -46,19 +55,13 @@ def import_mlflow(
     parent: Annotated[str | None, typer.Option(help="Parent version, e.g. credit-risk@1.")] = None,
     description: Annotated[str | None, typer.Option(help="What this version is for.")] = None,
     alias: Annotated[str | None, typer.Option(help="Point this alias at the new version.")] = None,
-    protected: Annotated[str | None, typer.Option(help="Protected features, comma-separated: never a reason.")]
-    = None,
-    not_protected: Annotated[str | None, typer.Option(
-        help="Features that look protected but are not, comma-separated.")] = None,
-    nullable: Annotated[str | None, typer.Option(help="Features that may be missing, comma-separated.")] = None,
-    reason_codes: Annotated[Path | None, typer.Option(
-        help="Reason-code map (YAML/JSON): a statement per feature, or never_reason.")] = None,
-    protected_override: Annotated[str | None, typer.Option(
-        help="Why features that look protected are left undeclared (recorded; they stay withheld).")] = None,
-    class_label: Annotated[list[str] | None, typer.Option(
-        help="Display name of a class, CLASS=NAME, e.g. 1=defaulted (repeatable).")] = None,
-    cutoff: Annotated[float | None, typer.Option(
-        help="Decision rule: decline when P(adverse class) >= this (0 < cutoff < 1; default 0.5).")] = None,
+    protected: ProtectedOption = None,
+    not_protected: NotProtectedOption = None,
+    nullable: NullableOption = None,
+    reason_codes: ReasonCodesOption = None,
+    protected_override: ProtectedOverrideOption = None,
+    class_label: ClassLabelOption = None,
+    cutoff: CutoffOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Import an MLflow model with the lineage of its run (needs the mlflow extra)."""

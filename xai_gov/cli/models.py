@@ -24,6 +24,25 @@ from xai_gov.timeutil import parse_utc
 models_app = typer.Typer(help="Registered models: list, show, aliases.", no_args_is_help=True)
 
 
+# What a registration declares besides its files (xai_gov.registry.declarations), as `register` and
+# `import mlflow` both take it.
+ProtectedOption = Annotated[str | None, typer.Option(
+    "--protected", help="Protected features, comma-separated: never a reason.")]
+NotProtectedOption = Annotated[str | None, typer.Option(
+    "--not-protected", help="Features that look protected but are not, comma-separated.")]
+NullableOption = Annotated[str | None, typer.Option(
+    "--nullable", help="Features that may be missing, comma-separated.")]
+ReasonCodesOption = Annotated[Path | None, typer.Option(
+    "--reason-codes", help="Reason-code map (YAML/JSON): a statement per feature, or never_reason.")]
+ProtectedOverrideOption = Annotated[str | None, typer.Option(
+    "--protected-override",
+    help="Why features that look protected are left undeclared (recorded; they stay withheld).")]
+ClassLabelOption = Annotated[list[str] | None, typer.Option(
+    "--class-label", help="Display name of a class, CLASS=NAME, e.g. 1=defaulted (repeatable).")]
+CutoffOption = Annotated[float | None, typer.Option(
+    "--cutoff", help="Decision rule: decline when P(adverse class) >= this (0 < cutoff < 1; default 0.5).")]
+
+
 def register(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Model name, e.g. credit-risk.")],
@@ -60,19 +79,13 @@ def register(
     parent: Annotated[str | None, typer.Option(help="Parent version, e.g. credit-risk@1.")] = None,
     description: Annotated[str | None, typer.Option(help="What this version is for.")] = None,
     alias: Annotated[str | None, typer.Option(help="Point this alias at the new version.")] = None,
-    protected: Annotated[str | None, typer.Option(help="Protected features, comma-separated: never a reason.")]
-    = None,
-    not_protected: Annotated[str | None, typer.Option(
-        help="Features that look protected but are not, comma-separated.")] = None,
-    nullable: Annotated[str | None, typer.Option(help="Features that may be missing, comma-separated.")] = None,
-    reason_codes: Annotated[Path | None, typer.Option(
-        help="Reason-code map (YAML/JSON): a statement per feature, or never_reason.")] = None,
-    protected_override: Annotated[str | None, typer.Option(
-        help="Why features that look protected are left undeclared (recorded; they stay withheld).")] = None,
-    class_label: Annotated[list[str] | None, typer.Option(
-        help="Display name of a class, CLASS=NAME, e.g. 1=defaulted (repeatable).")] = None,
-    cutoff: Annotated[float | None, typer.Option(
-        help="Decision rule: decline when P(adverse class) >= this (0 < cutoff < 1; default 0.5).")] = None,
+    protected: ProtectedOption = None,
+    not_protected: NotProtectedOption = None,
+    nullable: NullableOption = None,
+    reason_codes: ReasonCodesOption = None,
+    protected_override: ProtectedOverrideOption = None,
+    class_label: ClassLabelOption = None,
+    cutoff: CutoffOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Register a model version from files, with its lineage and decision rule."""
@@ -122,6 +135,7 @@ def _training_data(path: Path | None, digest: str | None, rows: int | None) -> t
     if path is not None:
         return hash_file(path), len(read_table(path))
     return (normalise_data_hash(digest) if digest else None), rows
+
 
 
 @models_app.command("list")
