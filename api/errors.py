@@ -23,6 +23,7 @@ from xai_gov.errors import (
     ModelEndpointError,
     NotFound,
     PermissionDenied,
+    RateLimited,
     Unauthenticated,
     Unavailable,
     XaiGovError,
@@ -43,6 +44,7 @@ STATUS: tuple[tuple[type[XaiGovError], int], ...] = (
     (ModelEndpointError, 502),
     (ModelCheckFailed, 422),
     (Unavailable, 503),
+    (RateLimited, 429),
     (IntegrityError, 500),
 )
 #: Codes whose status differs from their class's.
@@ -68,9 +70,12 @@ def install(app: FastAPI) -> None:
     async def core_error(_: Request, error: XaiGovError) -> JSONResponse:
         status = status_of(error)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        extra = {}
+        if isinstance(error, RateLimited):
+            headers, extra = {"Retry-After": str(error.retry_after)}, {"retry_after": error.retry_after}
         if status >= 500:
             log.error("%s: %s", error.code, error.message)
-        return problem(status, error.code, error.message, field=error.field, headers=headers)
+        return problem(status, error.code, error.message, field=error.field, headers=headers, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

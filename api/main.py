@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager, contextmanager
 from fastapi import FastAPI
 
 import xai_gov
-from api import errors, pages, redaction
+from api import errors, openapi, pages, redaction
+from api.deps import KnownQuery
 from api.middleware import GuardMiddleware, Metrics, MetricsMiddleware
 from api.routes import audit, batches, explanations, health, keys, lineage, models, monitoring
 from xai_gov.audit.autosign import AutoCheckpointer
 from xai_gov.config import Settings
 from xai_gov.errors import Unavailable
+from xai_gov.policies.fair_use import RateLimiter
 from xai_gov.sdk import Client
 
 
@@ -75,11 +77,13 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.state.redaction = redaction.install()  # no secret in the access, error or API logs
     app.state.metrics = Metrics()
     app.state.gate = ExplanationGate(settings)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)  # per API key, 429 beyond it
     errors.install(app)
     for router in (health.router, models.router, explanations.router, batches.router, lineage.router, audit.router,
                    keys.router, monitoring.router):
-        app.include_router(router)
+        app.include_router(router, dependencies=[KnownQuery])
     pages.install(app)  # /ui, and /docs with Swagger UI's assets from the package (offline)
+    openapi.install(app)  # every error status of every operation, as problem+json
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

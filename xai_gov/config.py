@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     explain_budget_seconds: float = Field(default=60.0, gt=0, description="an explanation's time budget")
     sandbox_seconds: float = Field(default=60.0, gt=0,
                                    description="time limit of an uploaded joblib artifact's first load and check")
+    rate_limit_per_minute: int = Field(default=600, ge=0,
+                                       description="requests one API key may send a minute (0: no limit); beyond "
+                                                   "it the API answers 429 with Retry-After")
 
     @property
     def resolved_home(self) -> Path:

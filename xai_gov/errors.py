@@ -10,7 +10,8 @@
     ├── ModelEndpointError      an HTTP model endpoint failed
     ├── IntegrityError          a stored artifact or record no longer matches its hash
     ├── Unauthenticated         no key, or an unknown or revoked one
-    └── Unavailable             busy, or over an explanation's time budget
+    ├── Unavailable             busy, or over an explanation's time budget
+    └── RateLimited             one API key sent more requests than its rate allows
 
 Every error carries a stable ``code`` (for scripts and the API's error table), a
 human message, and where it makes sense the ``field`` or thing it names.
@@ -77,3 +78,13 @@ class Unavailable(XaiGovError):
     """The service cannot take the work now (busy, or over an explanation's time budget)."""
 
     code = "unavailable"
+
+
+class RateLimited(XaiGovError):
+    """One API key sent more requests than the service's per-key rate: try again after ``retry_after`` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

@@ -46,6 +46,7 @@ from xai_gov.lineage.models import LineageRecord, LineageView
 from xai_gov.lineage.service import DateField, LineageService
 from xai_gov.monitoring.models import MonitoringReport
 from xai_gov.monitoring.service import MonitoringService
+from xai_gov.policies.fair_use import check_explanation_cost
 from xai_gov.policies.models import load_policy
 from xai_gov.policies.reasons import REASON_CODES_FILE, ReasonMap
 from xai_gov.registry.adapters import ModelAdapter, PythonAdapter, Serialization, SklearnAdapter
@@ -341,7 +342,7 @@ class Client:
                 methods: Iterable[str] | None = None, seed: int = 0, requested_by: str | None = None,
                 parameters: Mapping[str, Any] | None = None, progress: Progress | None = None,
                 bank_decision: str | None = None, what_counted_against: bool = False,
-                re_explain: bool = False) -> ExplanationRecord:
+                re_explain: bool = False, role: Role | str | None = None) -> ExplanationRecord:
         """Explain one decision of ``model`` (``name@version`` or ``name@alias``) and store the record.
 
         ``methods`` is any of lime, anchor, shap (default: all); ``parameters`` may hold
@@ -350,9 +351,11 @@ class Client:
         actually decided. A decision id is explained once: ``re_explain=True`` explains it again,
         linked to the earlier record; otherwise a second explanation is a ``Conflict``.
         ``what_counted_against`` gives a favourable decision the features that pushed toward the
-        adverse class (an adverse decision always has its principal reasons).
+        adverse class (an adverse decision always has its principal reasons). With a ``role`` (the API
+        passes the caller's), the policy's fair-use caps for it apply.
         """
         options = ExplainOptions.build(methods, seed, **dict(parameters or {}))
+        check_explanation_cost(self.policy, role, options.parameters())  # before any work
         return self.explanations.explain(model=model, instance=dict(instance), decision_id=decision_id,
                                          requested_by=requested_by or Actor.local_owner().name, options=options,
                                          progress=progress, bank_decision=bank_decision,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import ClientDep, Explainer, ExplanationReader, JsonBody, Replayer, pdf_response
-from api.schemas.common import ExplanationId, text_query
+from api.schemas.common import ExplanationId, Instant, text_query
 from api.schemas.explanations import ExplainIn, ExplanationOut, ExplanationPage, ReplayOut
 from xai_gov.explain.engine import TimeBudget
 
@@ -20,14 +19,17 @@ router = APIRouter(prefix="/v1/explanations", tags=["explanations"])
              description="Runs LIME, Anchor and SHAP (or the methods named), scores them, gives the principal "
                          "reasons and the policy verdict, and stores the record. CPU-heavy: it runs in a worker "
                          "thread, a limited number at a time, within a time budget. A decision id is explained "
-                         "once (409 after that) unless `re_explain` is true.")
+                         "once (409 after that) unless `re_explain` is true. `options` may ask for more or fewer "
+                         "samples and repeats, up to the policy's caps for the caller's role (fair use): a request "
+                         "over a cap is refused with 422 naming the parameter.")
 def create_explanation(body: ExplainIn, request: Request, client: ClientDep, officer: Explainer) -> ExplanationOut:
     gate = request.app.state.gate
     with gate.slot():
         record = client.explain(body.model, body.instance, decision_id=body.decision_id, methods=body.methods,
                                 seed=body.seed, requested_by=officer.name, parameters=body.options,
                                 progress=TimeBudget(gate.budget_seconds), bank_decision=body.bank_decision,
-                                what_counted_against=body.what_counted_against, re_explain=body.re_explain)
+                                what_counted_against=body.what_counted_against, re_explain=body.re_explain,
+                                role=officer.role)
     for step, seconds in record.timings.items():
         request.app.state.metrics.explain.labels(step).observe(seconds)
     return ExplanationOut.from_domain(record)
@@ -43,7 +45,7 @@ def list_explanations(
     client: ClientDep, reader: ExplanationReader,
     model: Annotated[str | None, text_query(200)] = None,
     decision_id: Annotated[str | None, text_query(200)] = None,
-    since: datetime | None = None, until: datetime | None = None,
+    since: Instant | None = None, until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> ExplanationPage:
     records = client.explanations.find(model=model, decision_id=decision_id, since=since, until=until, limit=limit,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
 from api.deps import ClientDep, LineageReader
-from api.schemas.common import ModelRefPath, text_query
+from api.schemas.common import Instant, ModelRefPath, text_query
 
 router = APIRouter(prefix="/v1/lineage", tags=["lineage"])
 
@@ -23,7 +22,7 @@ def find_lineage(
     decision_id: Annotated[str | None, text_query(200)] = None,
     mlflow_run_id: Annotated[str | None, text_query(64)] = None,
     dataset_digest: Annotated[str | None, text_query(200)] = None,
-    since: datetime | None = None, until: datetime | None = None,
+    since: Instant | None = None, until: Instant | None = None,
     date_field: Literal["registered", "trained"] = "registered",
 ) -> list[dict[str, Any]]:
     if decision_id is not None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import StringConstraints
+from pydantic import BeforeValidator, StringConstraints
 
 from xai_gov.registry.models import ALIAS_PATTERN, NAME_PATTERN, REF_PATTERN
 from xai_gov.validation import TEXT_PATTERN
@@ -24,3 +26,19 @@ ExplanationId = Annotated[str, Path(pattern=TEXT_PATTERN, min_length=1, max_leng
 def text_query(max_length: int, **extra: object) -> object:
     """A query parameter of text (no control characters)."""
     return Query(max_length=max_length, pattern=TEXT_PATTERN, **extra)  # type: ignore[arg-type]
+
+
+#: RFC 3339, what OpenAPI's ``date-time`` means: date, time and an offset (Z or +hh:mm).
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339(value: Any) -> Any:
+    # Pydantic alone also takes a Unix time ("123") or a date without a time or offset: the document says
+    # date-time, so the service takes exactly that.
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("a date-time with its offset, RFC 3339: 2026-11-01T09:00:00Z")
+    return value
+
+
+#: A date-time query parameter: RFC 3339 only (with its offset).
+Instant = Annotated[datetime, BeforeValidator(_rfc3339)]

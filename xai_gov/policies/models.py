@@ -2,7 +2,8 @@
 
 A policy sets thresholds on an explanation's scores (each a warn or a fail), the
 features never stated as reasons, the maximum number of reasons, and the lineage
-a model version needs before it may take the ``production`` alias.
+a model version needs before it may take the ``production`` alias, and what one
+explanation request may cost per role (``fair_use``).
 """
 
 from __future__ import annotations
@@ -80,6 +81,38 @@ class ModelPolicy(BaseModel):
         return fields
 
 
+#: Explainer parameters that set what an explanation costs, with the value a request gets without asking
+#: (LimeParams, AnchorParams): a role's cap is the most a request may ask for, and never below the default.
+COST_PARAMETERS: dict[str, int] = {
+    "lime.num_samples": 5000, "lime.repeats": 5,
+    "anchor.repeats": 3, "anchor.fresh_samples": 1000, "anchor.batch_size": 100, "anchor.beam_size": 1,
+}
+ROLES: tuple[str, ...] = ("officer", "auditor", "owner", "approver", "admin")
+
+
+class FairUsePolicy(BaseModel):
+    """What one request may cost: per role, the most each cost parameter may be (absent: only the
+    service's own bounds apply)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    explanation_caps: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+    @field_validator("explanation_caps")
+    @classmethod
+    def _known(cls, caps: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        for role, limits in caps.items():
+            if role not in ROLES:
+                raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLES)}")
+            for name, cap in limits.items():
+                if name not in COST_PARAMETERS:
+                    raise ValueError(f"{role}: unknown cost parameter {name!r}; known: {', '.join(COST_PARAMETERS)}")
+                if cap < COST_PARAMETERS[name]:
+                    raise ValueError(f"{role}: {name} cap {cap} is below its default {COST_PARAMETERS[name]} (a "
+                                     "request with the default parameters must always be allowed)")
+        return caps
+
+
 class PolicyDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -88,6 +121,7 @@ class PolicyDocument(BaseModel):
     explanation: ExplanationPolicy = Field(default_factory=ExplanationPolicy)
     model: ModelPolicy = Field(default_factory=ModelPolicy)
     monitoring: MonitoringPolicy = Field(default_factory=MonitoringPolicy)
+    fair_use: FairUsePolicy = Field(default_factory=FairUsePolicy)
 
 
 @dataclass(frozen=True)
