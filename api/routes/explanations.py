@@ -70,6 +70,6 @@ def decision_packet(explanation_id: ExplanationId, client: ClientDep, reader: Ex
 @router.get("/{explanation_id}/notice", response_class=Response,
             summary="The adverse action notice for the applicant (PDF).",
             responses={200: {"content": {"application/pdf": {}}, "description": "The adverse action notice"}})
-def adverse_action_notice(explanation_id: str, client: ClientDep, reader: ExplanationReader) -> Response:
+def adverse_action_notice(explanation_id: ExplanationId, client: ClientDep, reader: ExplanationReader) -> Response:
     """An auditor: any adverse decision; an officer: the decisions they explained. Recorded in the ledger."""
     return pdf_response(client.packets.notice(explanation_id, actor=reader), f"notice-{explanation_id}.pdf")

@@ -34,7 +34,7 @@ class ExplainIn(BaseModel):
     methods: list[Method] = Field(default_factory=lambda: list(METHODS), min_length=1, max_length=3)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     options: dict[str, dict[str, Any]] = Field(default_factory=dict, description='{"lime": {...}, "anchor": {...}}')
-    bank_decision: str | None = Field(default=None, max_length=200,
+    bank_decision: str | None = Field(default=None, max_length=200, pattern=TEXT_PATTERN,
                                       description="The class the bank actually decided, if it overrode the rule")
     what_counted_against: bool = Field(default=False, description="A favourable decision: list what pushed "
                                                                   "toward the adverse class too")

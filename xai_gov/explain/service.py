@@ -145,6 +145,7 @@ class ExplanationService:
             raise InvalidInput("a decision id is 1 to 200 characters", field="decision_id")
         check_text(decision_id, "decision_id")
         check_text(requested_by, "requested_by")
+        check_optional_text(bank_decision, "bank_decision", max_length=200)
         check_instance(instance)  # before any work: odd text or numbers never reach the model or the store
         self._check_decision_id(decision_id, re_explain=re_explain)  # fail fast, before the work
         options = options or ExplainOptions()
