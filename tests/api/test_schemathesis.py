@@ -12,6 +12,7 @@ runs unchanged.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pandas as pd
@@ -28,7 +29,10 @@ from xai_gov.actors import Actor, Role
 from xai_gov.policies.fair_use import RateLimiter
 from xai_gov.sdk import Client
 
-EXAMPLES = 12  # per operation and generation mode, each sent with every role's key
+#: Per operation and generation mode, each sent with every role's key. A longer, random exploration:
+#: XAI_GOV_FUZZ_EXAMPLES=200 XAI_GOV_FUZZ_RANDOM=1 pytest tests/api/test_schemathesis.py
+EXAMPLES = int(os.environ.get("XAI_GOV_FUZZ_EXAMPLES", "12"))
+RANDOM = os.environ.get("XAI_GOV_FUZZ_RANDOM") == "1"
 SEMANTIC = {"POST /v1/explanations", "POST /v1/models", "POST /v1/models/import/mlflow", "GET /v1/lineage"}
 
 
@@ -76,7 +80,7 @@ def check_operation(operation: Any, mode: GenerationMode, keys: dict[Role, str])
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
-              phases=[Phase.generate], derandomize=True)  # the same cases every run: a finding is reproducible
+              phases=[Phase.generate], derandomize=not RANDOM)  # the same cases every run: findings reproduce
     def all_checks(case: schemathesis.Case) -> None:
         # A case that leaves out or breaks headers on purpose goes as generated, without a key.
         keyless = case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER)
