@@ -63,7 +63,7 @@ class ExplainOptions:
         chosen = tuple(dict.fromkeys(m.strip().lower() for m in (methods or METHODS)))
         unknown = [m for m in chosen if m not in METHODS]
         if unknown or not chosen:
-            raise InvalidInput(f"unknown method {unknown[0] if unknown else '(none)'}: choose from "
+            raise InvalidInput(f"unknown method {printable(unknown[0]) if unknown else '(none)'}: choose from "
                                f"{', '.join(METHODS)}", field="methods")
         if not isinstance(seed, int) or seed < 0:
             raise InvalidInput("seed must be a non-negative integer", field="seed")
