@@ -3,7 +3,9 @@ records this process gives."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -125,8 +127,22 @@ def test_a_python_function_model_with_other_feature_names_on_a_pool(client: Clie
     assert {v["feature"] for v in record.shap["values"]} == set(X.columns)
 
 
+@contextlib.contextmanager
+def dask_default_port_taken() -> Iterator[None]:
+    """Port 8787 (Dask's default for the scheduler's HTTP server) held, as another suite's cluster would."""
+    with socket.socket() as holder:
+        try:
+            holder.bind(("127.0.0.1", 8787))
+            holder.listen()
+        except OSError:
+            pass  # someone else already holds it: the same situation
+        yield
+
+
 def test_dask_local_cluster_gives_the_records_this_process_gives(client: Client, german_batch: Path) -> None:
-    on_dask = client.explain_batch("credit-risk@1", german_batch, methods=METHODS, parameters=QUICK, dask_local=2)
+    with dask_default_port_taken():  # every port of the local cluster is a free one: two suites at once never clash
+        on_dask = client.explain_batch("credit-risk@1", german_batch, methods=METHODS, parameters=QUICK,
+                                       dask_local=2)
     assert on_dask.done == 6 and on_dask.workers == 2 and client.verify_ledger().ok
     rows = [BatchRow(r.line, f"serial-{r.decision_id}", r.instance) for r in _rows(client, german_batch)]
     serial = client.explain_batch("credit-risk@1", rows, methods=METHODS, parameters=QUICK, workers=1)

@@ -190,8 +190,12 @@ class DaskRunner:
         else:
             if local_workers is None or local_workers < 1:
                 raise InvalidInput("a local Dask cluster needs at least one worker", field="dask_local")
+            # Every port free (0), never Dask's defaults: the scheduler's HTTP server otherwise takes 8787 even
+            # without a dashboard, and a second cluster on the machine (another run, a second suite) got
+            # "Port 8787 is already in use".
             self.cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
-                                        host="127.0.0.1", dashboard_address=None)
+                                        host="127.0.0.1", scheduler_port=0, dashboard_address=None,
+                                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
             self.client = Client(self.cluster)
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 
