@@ -68,6 +68,8 @@ ERRORS: dict[int, tuple[str, str, str | None, str]] = {
 
 _EXPLAINING = {("post", "/v1/explanations"), ("post", "/v1/explanations/{explanation_id}/replay")}
 _MODEL_CALLS = _EXPLAINING | {("post", "/v1/models"), ("post", "/v1/models/import/mlflow")}
+#: operations that take one of the service's explanation slots (503 when every slot stays busy)
+_SLOTTED = _EXPLAINING | {("post", "/v1/models"), ("post", "/v1/models/{ref}/monitoring")}
 
 
 def statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
@@ -86,7 +88,7 @@ def statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
         found.add(409)
     if (method, path) in _MODEL_CALLS:
         found.add(502)
-    if (method, path) in _EXPLAINING or (method, path) == ("post", "/v1/models") or path == "/readyz":
+    if (method, path) in _SLOTTED or path == "/readyz":
         found.add(503)
     return found
 

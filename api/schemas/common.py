@@ -21,6 +21,8 @@ ModelRefPath = Annotated[str, Path(pattern=REF_PATTERN, max_length=301, examples
                                    description="name@version, name@alias or name (the latest version)")]
 ExplanationId = Annotated[str, Path(pattern=TEXT_PATTERN, min_length=1, max_length=200,
                                     examples=["3f2a9c0d4b8e4f3a9d1c2b7e6a5f4d3c"])]
+MonitoringRunId = Annotated[str, Path(pattern=TEXT_PATTERN, min_length=1, max_length=200,
+                                      examples=["9b1e4c2a7d3f4e5a8c6b0d1e2f3a4b5c"])]
 
 
 def text_query(max_length: int, **extra: object) -> object:

@@ -3,11 +3,11 @@ every role's key, on both databases, and runs every check it has on each answer 
 status and media type documented, bodies and headers as documented, schema-violating requests refused,
 schema-valid ones accepted, Allow on 405.
 
-One allowance, named here: five operations check what a schema cannot say — that an instance (or a batch's
+One allowance, named here: six operations check what a schema cannot say — that an instance (or a batch's
 decisions) has the features of the model it names, that uploaded files parse and agree, that an MLflow URI
-resolves, that a lineage lookup gives at least one filter — so a schema-valid request to them may get 422 (problem+json
-naming the field). For them ``positive_data_acceptance`` takes 422 as an answer too; every other check
-runs unchanged.
+resolves, that a lineage lookup gives at least one filter, that a monitoring window holds stored decisions —
+so a schema-valid request to them may get 422 (problem+json naming the field). For them
+``positive_data_acceptance`` takes 422 as an answer too; every other check runs unchanged.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from xai_gov.sdk import Client
 EXAMPLES = int(os.environ.get("XAI_GOV_FUZZ_EXAMPLES", "12"))
 RANDOM = os.environ.get("XAI_GOV_FUZZ_RANDOM") == "1"
 SEMANTIC = {"POST /v1/explanations", "POST /v1/batches", "POST /v1/models", "POST /v1/models/import/mlflow",
-            "GET /v1/lineage"}
+            "GET /v1/lineage", "POST /v1/models/{ref}/monitoring"}
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def fuzzed(client: Client, small_model: Pipeline,
 
 
 def semantic_acceptance(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
-    """``positive_data_acceptance`` for the five operations above: 422 is an answer too, as problem+json
+    """``positive_data_acceptance`` for the six operations above: 422 is an answer too, as problem+json
     naming the field at fault."""
     if case.meta is None or not case.meta.generation.mode.is_positive:
         return None

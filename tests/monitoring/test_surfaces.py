@@ -73,6 +73,10 @@ def test_api_monitoring_for_auditors_and_owners_only(months: Months) -> None:
         assert empty.status_code == 422 and empty.json()["code"] == "no_decisions"
         extra = call(Role.AUDITOR, "POST", f"/v1/models/{months.ref}/monitoring", json={"window": "june"})
         assert extra.status_code == 422
+        naive = call(Role.AUDITOR, "POST", f"/v1/models/{months.ref}/monitoring", json={"since": "2026-11-01T00:00:00"})
+        assert naive.status_code == 422 and naive.json()["field"] == "since", naive.text  # RFC 3339: with its offset
+        odd = call(Role.AUDITOR, "GET", f"/v1/models/{months.ref}/monitoring", params={"limt": 5})
+        assert odd.status_code == 422 and odd.json()["field"] == "limt", odd.text  # a misspelt parameter is named
 
 
 def test_model_packet_has_the_monitoring_section_and_still_verifies(months: Months) -> None:
