@@ -18,19 +18,31 @@ never repeats (it is the primary key).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xai_gov.explain.records import canonical_json, sha256_json
+from xai_gov.store.db import LEDGER_LOCK_KEY, lock_ledger
 from xai_gov.store.orm import AuditEventRow
 from xai_gov.timeutil import format_utc, utcnow
 
 GENESIS = "0" * 64
-ADVISORY_LOCK_KEY = 0x7861_6967  # "xaig"
+ADVISORY_LOCK_KEY = LEDGER_LOCK_KEY  # "xaig"
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append: what the appender is told (the chain's fields are its own)."""
+
+    actor: str
+    action: str
+    subject: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -59,25 +71,36 @@ def event_hash(*, seq: int, at: datetime, actor: str, action: str, subject: str,
 
 
 def lock(session: Session) -> None:
-    """Serialise appenders until the caller's transaction ends (SQLite: its transactions begin IMMEDIATE)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    """Serialise appenders until the caller's transaction ends (taken once per transaction; SQLite: its
+    transactions begin IMMEDIATE)."""
+    lock_ledger(session)
 
 
 def append(session: Session, *, actor: str, action: str, subject: str, payload: dict[str, Any]) -> AuditEvent:
     """Append one event inside the caller's transaction."""
+    return append_many(session, [NewEvent(actor, action, subject, payload)])[0]
+
+
+def append_many(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]:
+    """Append events in their order inside the caller's transaction: the lock and the head are taken once,
+    and the chain is extended event by event (each holds the hash of the one before)."""
     lock(session)
     head = session.execute(select(AuditEventRow.seq, AuditEventRow.hash)
                            .order_by(AuditEventRow.seq.desc()).limit(1)).first()
-    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
-    at = utcnow()
-    payload_sha256 = sha256_json(payload)
-    digest = event_hash(seq=seq, at=at, actor=actor, action=action, subject=subject, payload_sha256=payload_sha256,
-                        prev_hash=prev_hash)
-    session.add(AuditEventRow(seq=seq, at=at, actor=actor, action=action, subject=subject, payload=payload,
-                              payload_sha256=payload_sha256, prev_hash=prev_hash, hash=digest))
+    seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
+    appended = []
+    for new in events:
+        seq, at, payload_sha256 = seq + 1, utcnow(), sha256_json(new.payload)
+        digest = event_hash(seq=seq, at=at, actor=new.actor, action=new.action, subject=new.subject,
+                            payload_sha256=payload_sha256, prev_hash=prev_hash)
+        appended.append(AuditEvent(seq, at, new.actor, new.action, new.subject, new.payload, payload_sha256,
+                                   prev_hash, digest))
+        prev_hash = digest
+    session.add_all(AuditEventRow(seq=e.seq, at=e.at, actor=e.actor, action=e.action, subject=e.subject,
+                                  payload=e.payload, payload_sha256=e.payload_sha256, prev_hash=e.prev_hash,
+                                  hash=e.hash) for e in appended)
     session.flush()
-    return AuditEvent(seq, at, actor, action, subject, payload, payload_sha256, prev_hash, digest)
+    return appended
 
 
 def to_event(row: AuditEventRow) -> AuditEvent:

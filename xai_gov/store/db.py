@@ -30,6 +30,7 @@ from xai_gov.errors import InvalidInput, XaiGovError
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: The PostgreSQL advisory lock the audit ledger takes for each append (xai_gov.audit.ledger.ADVISORY_LOCK_KEY).
 LEDGER_LOCK_KEY = 0x7861_6967
+_LEDGER_LOCK_HELD = "xai_gov.ledger_lock_held"  # session.info: the transaction that holds the ledger's lock
 
 
 class DatabaseUnavailable(XaiGovError):
@@ -80,8 +81,8 @@ class Database:
     def _unit_of_work(self, serialised: bool) -> Iterator[Session]:
         session = self._sessions()
         try:
-            if serialised and not self.is_sqlite:
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_KEY})
+            if serialised:
+                lock_ledger(session)
             yield session
             session.commit()
         except SqlDataError as exc:
@@ -136,6 +137,19 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def lock_ledger(session: Session) -> None:
+    """Take the ledger's lock until the session's transaction ends: PostgreSQL's transaction-scoped advisory
+    lock, asked for once per transaction (a second ask would cost a round trip and change nothing); SQLite's
+    transactions begin IMMEDIATE, holding its write lock already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    held = session.info.get(_LEDGER_LOCK_HELD)
+    if held is not None and held is session.get_transaction():
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_KEY})
+    session.info[_LEDGER_LOCK_HELD] = session.get_transaction()  # a new transaction is a new object
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
