@@ -19,7 +19,7 @@ from xai_gov.actors import Actor
 from xai_gov.audit import ledger
 from xai_gov.audit.records import check_explanation
 from xai_gov.auth.permissions import Permission, allowed
-from xai_gov.errors import IntegrityError, InvalidInput, ModelCheckFailed, NotFound, XaiGovError
+from xai_gov.errors import Conflict, IntegrityError, InvalidInput, ModelCheckFailed, NotFound, XaiGovError
 from xai_gov.explain.detached import DetachedExplainer
 from xai_gov.explain.engine import (
     ExplainerCache,
@@ -54,6 +54,11 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         value = value.item()
     return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _never_explained(decision_id: str) -> NotFound:
+    return NotFound(f"decision {decision_id!r} was never explained, so it cannot be re-explained",
+                    code="decision_not_found", field="decision_id")
 
 
 @dataclass(frozen=True)
@@ -164,17 +169,67 @@ class ExplanationService:
 
     def store(self, record: ExplanationRecord, *, re_explain: bool = False) -> ExplanationRecord:
         """Write a complete record and its ledger event in one transaction (a first explanation of an
-        explained decision id is a Conflict; ``re_explain`` links the record to the latest earlier one)."""
-        with self.database.session() as session:
-            if re_explain:  # decided again in the write transaction: it links to the latest one
-                record = replace(record, re_explains=self._earlier(session, record.decision_id))
-            stored = record.to_dict()  # the body is built once: both the row and the ledger event need it
-            body = {k: v for k, v in stored.items() if k != "record_sha256"}
-            repos.add_explanation(session, record, stored)
-            ledger.append(session, actor=record.requested_by, action="explanation.created", subject=record.id,
-                          payload=ledger.record_payload(body, decision_id=record.decision_id,
-                                                        model=record.model_ref))
-        return record
+        explained decision id is a Conflict; ``re_explain`` links the record to the latest earlier one):
+        ``store_many`` with one record."""
+        outcome = self.store_many([record], re_explain=re_explain)[0]
+        if isinstance(outcome, XaiGovError):
+            raise outcome
+        return outcome
+
+    def store_many(self, records: list[ExplanationRecord], *,
+                   re_explain: bool = False) -> list[ExplanationRecord | XaiGovError]:
+        """Write complete records and their ledger events in one transaction, the ledger's lock taken once.
+
+        Each record is checked as a single one is: its version exists; a first explanation of an explained
+        decision id (before, or earlier in the list) is a Conflict; ``re_explain`` links each to the latest
+        earlier one. A record that fails its check is left out, its error in its place in the answer, and
+        the others are written. If the database refuses the group at the write (a value it cannot store, a
+        uniqueness it checks), nothing of it is kept and each record is written alone, so only the one at
+        fault fails."""
+        try:
+            return self._store_group(records, re_explain=re_explain)
+        except (InvalidInput, Conflict) as refused:  # raised by the write: the group's transaction rolled back
+            if len(records) == 1:
+                return [refused]
+            return [self.store_many([record], re_explain=re_explain)[0] for record in records]
+
+    def _store_group(self, records: list[ExplanationRecord], *,
+                     re_explain: bool) -> list[ExplanationRecord | XaiGovError]:
+        outcomes: list[ExplanationRecord | XaiGovError] = []
+        rows: list[tuple[ExplanationRecord, dict[str, Any], int]] = []
+        events: list[ledger.NewEvent] = []
+        # The ledger's lock first, so the checks below hold until the commit (every writer of explanations
+        # takes it before its insert, so none waits on another's row while holding it).
+        with self.database.session(serialised=True) as session:
+            versions = repos.version_ids(session, {(r.model, r.version) for r in records})
+            # One record alone, first explanation: the unique index answers at the insert, as it always did.
+            latest = repos.latest_explanations_of(session, [r.decision_id for r in records]) \
+                if re_explain or len(records) > 1 else {}
+            for record in records:
+                version_id = versions.get((record.model, record.version))
+                earlier = latest.get(record.decision_id)
+                if version_id is None:
+                    outcomes.append(repos.version_not_found(record.model, record.version))
+                    continue
+                if re_explain and earlier is None:
+                    outcomes.append(_never_explained(record.decision_id))
+                    continue
+                if not re_explain and earlier is not None:
+                    outcomes.append(repos.decision_conflict(record.decision_id))
+                    continue
+                record = replace(record, re_explains=earlier) if re_explain else record
+                latest[record.decision_id] = record.id  # a later record of this decision id comes after it
+                stored = record.to_dict()  # the body is built once: both the row and the ledger event need it
+                body = {k: v for k, v in stored.items() if k != "record_sha256"}
+                rows.append((record, stored, version_id))
+                events.append(ledger.NewEvent(record.requested_by, "explanation.created", record.id,
+                                              ledger.record_payload(body, decision_id=record.decision_id,
+                                                                    model=record.model_ref)))
+                outcomes.append(record)
+            if rows:
+                repos.add_explanations(session, rows)
+                ledger.append_many(session, events)
+        return outcomes
 
     def detached(self, model: str, *, options: ExplainOptions, requested_by: str) -> DetachedExplainer:
         """Everything a worker away from the store needs to explain applicants of ``model`` (pinned to the
@@ -208,16 +263,7 @@ class ExplanationService:
         if earlier is not None and not re_explain:
             raise repos.decision_conflict(decision_id)
         if earlier is None and re_explain:
-            raise NotFound(f"decision {decision_id!r} was never explained, so it cannot be re-explained",
-                           code="decision_not_found", field="decision_id")
-
-    @staticmethod
-    def _earlier(session: Any, decision_id: str) -> str:
-        earlier = repos.latest_explanation_of(session, decision_id)
-        if earlier is None:
-            raise NotFound(f"decision {decision_id!r} was never explained, so it cannot be re-explained",
-                           code="decision_not_found", field="decision_id")
-        return earlier
+            raise _never_explained(decision_id)
 
     def get(self, explanation_id: str, *, viewer: Actor | None = None) -> ExplanationRecord:
         """A stored explanation; a ``viewer`` who may not read everyone's sees only their own

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -265,28 +265,50 @@ def _lineage_entity(row: LineageRow) -> LineageRecord:
 # -- explanations -------------------------------------------------------------------
 
 
+def version_ids(session: Session, refs: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """The row ids of these (model name, version number) pairs, in one query; an unknown pair is absent.
+    Only the ids: loading a version's row (schema, adapter, JSON columns) costs more than an insert."""
+    if not refs:
+        return {}
+    found = session.execute(
+        select(RegisteredModelRow.name, ModelVersionRow.version, ModelVersionRow.id)
+        .join(RegisteredModelRow, ModelVersionRow.model_id == RegisteredModelRow.id)
+        .where(tuple_(RegisteredModelRow.name, ModelVersionRow.version).in_(sorted(refs))))
+    return {(name, number): row_id for name, number, row_id in found}
+
+
+def version_not_found(model: str, version: int) -> NotFound:
+    return NotFound(f"model {model!r} has no version {version}", code="version_not_found", field="model")
+
+
 def add_explanation(session: Session, record: ExplanationRecord,
                     stored: dict[str, Any] | None = None) -> ExplanationRecord:
-    """Store a record (``stored``: its ``to_dict()``, when the caller has it already). A first explanation
-    of a decision id that is already explained is refused (Conflict): the partial unique index decides, so
-    two concurrent requests cannot both be first."""
-    # Only the version's id: loading its row (schema, adapter, JSON columns) cost more than the insert.
-    version_id = session.scalar(
-        select(ModelVersionRow.id).join(RegisteredModelRow, ModelVersionRow.model_id == RegisteredModelRow.id)
-        .where(RegisteredModelRow.name == record.model, ModelVersionRow.version == record.version))
+    """Store one record (``stored``: its ``to_dict()``, when the caller has it already): ``add_explanations``
+    with its version looked up. A first explanation of an explained decision id is refused (Conflict)."""
+    version_id = version_ids(session, {(record.model, record.version)}).get((record.model, record.version))
     if version_id is None:
-        raise NotFound(f"model {record.model!r} has no version {record.version}", code="version_not_found",
-                       field="model")
-    stored = stored if stored is not None else record.to_dict()
-    session.add(ExplanationRow(id=record.id, model_version_id=version_id, decision_id=record.decision_id,
-                               requested_by=record.requested_by, requested_at=record.requested_at,
-                               instance_sha256=record.instance_sha256, record=stored,
-                               record_sha256=stored["record_sha256"], re_explains=record.re_explains))
+        raise version_not_found(record.model, record.version)
+    add_explanations(session, [(record, stored if stored is not None else record.to_dict(), version_id)])
+    return record
+
+
+def add_explanations(session: Session, records: list[tuple[ExplanationRecord, dict[str, Any], int]]) -> None:
+    """Insert records, each with its ``to_dict()`` and its version's row id, in one flush. The caller checked
+    each decision id under the ledger's lock; the partial unique index is the last word: if it refuses (a
+    writer that did not take the lock), nothing of the flush is kept and one record's refusal names its
+    decision id."""
+    session.add_all(ExplanationRow(id=record.id, model_version_id=version_id, decision_id=record.decision_id,
+                                   requested_by=record.requested_by, requested_at=record.requested_at,
+                                   instance_sha256=record.instance_sha256, record=stored,
+                                   record_sha256=stored["record_sha256"], re_explains=record.re_explains)
+                    for record, stored, version_id in records)
     try:
         session.flush()
     except IntegrityError:
-        raise decision_conflict(record.decision_id) from None
-    return record
+        if len(records) == 1:
+            raise decision_conflict(records[0][0].decision_id) from None
+        raise Conflict("a record of this group is already stored (a uniqueness the database checks); store "
+                       "them one at a time to see which", code="group_conflict") from None
 
 
 def decision_conflict(decision_id: str) -> Conflict:
@@ -297,8 +319,20 @@ def decision_conflict(decision_id: str) -> Conflict:
 
 def latest_explanation_of(session: Session, decision_id: str) -> str | None:
     """The id of the most recent explanation of a decision, or None if it was never explained."""
-    return session.scalar(select(ExplanationRow.id).where(ExplanationRow.decision_id == decision_id)
-                          .order_by(ExplanationRow.requested_at.desc(), ExplanationRow.id.desc()).limit(1))
+    return latest_explanations_of(session, [decision_id]).get(decision_id)
+
+
+def latest_explanations_of(session: Session, decision_ids: list[str]) -> dict[str, str]:
+    """The id of the most recent explanation of each of these decisions that was explained (one query per
+    500 ids: bound parameters are limited)."""
+    latest: dict[str, str] = {}
+    for start in range(0, len(decision_ids), 500):
+        chunk = sorted(set(decision_ids[start:start + 500]))
+        for decision_id, explanation_id in session.execute(
+                select(ExplanationRow.decision_id, ExplanationRow.id).where(ExplanationRow.decision_id.in_(chunk))
+                .order_by(ExplanationRow.requested_at, ExplanationRow.id)):
+            latest[decision_id] = explanation_id  # in time order: the last one stays
+    return latest
 
 
 def get_explanation(session: Session, explanation_id: str) -> ExplanationRecord:
