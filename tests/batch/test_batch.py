@@ -60,19 +60,18 @@ def test_a_batch_stores_every_row_and_a_rerun_skips_them(client: Client, german_
 def test_an_interrupted_batch_resumes_where_it_stopped(client: Client, german_batch: Path,
                                                        german_xy: tuple[pd.DataFrame, pd.Series],
                                                        tmp_path: Path) -> None:
-    seen: list[int] = []
-
     def stop_after_two(progress: object) -> None:
-        seen.append(progress.done)  # type: ignore[attr-defined]
-        if progress.done == 2:  # type: ignore[attr-defined]
+        if progress.done >= 2:  # type: ignore[attr-defined]
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         client.explain_batch("credit-risk@1", german_batch, methods=METHODS, parameters=QUICK, workers=1,
                              progress=stop_after_two)
-    assert stored_rows(client) == 2 and client.verify_ledger().ok  # what was done stays done
+    # What was done stays done: the records stored and those computed but still queued for the writer.
+    kept = stored_rows(client)
+    assert 2 <= kept < 6 and client.verify_ledger().ok
     rest = client.explain_batch("credit-risk@1", german_batch, methods=METHODS, parameters=QUICK, workers=1)
-    assert (rest.done, len(rest.skipped)) == (4, 2) and stored_rows(client) == 6
+    assert (rest.done, len(rest.skipped)) == (6 - kept, kept) and stored_rows(client) == 6
 
 
 def test_one_bad_row_fails_alone_named_by_its_line(client: Client, german_batch: Path, tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 A job is ``explain_batch`` run on a background thread of the service process, one
 job at a time (a bank's batch is large: two at once would only share the same
 cores); later jobs wait their turn. Each row is an ordinary explanation stored
-with its ledger event as it arrives, so what a job did stays done.
+with its ledger event as it arrives (in groups of what arrives together, one
+transaction each), so what a job did stays done.
 
 Jobs live in the service's memory: a restart forgets their status, not their
 work. Submitting the same decisions again resumes (decision ids already explained

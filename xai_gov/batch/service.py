@@ -1,4 +1,5 @@
-"""Running a batch: skip what is done, compute the rest on a runner, store each record as it arrives."""
+"""Running a batch: skip what is done, compute the rest on a runner, store the records in groups as they
+arrive."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from xai_gov.batch.rows import BatchRow
 from xai_gov.batch.runners import RowFailure, Runner
+from xai_gov.batch.writer import GROUP_SIZE, GroupWriter, Written
 from xai_gov.errors import Conflict, XaiGovError
 from xai_gov.explain.engine import ExplainOptions
 from xai_gov.explain.service import ExplanationService
@@ -51,10 +53,11 @@ class BatchSummary:
 
 
 def explain_batch(service: ExplanationService, model: str, rows: list[BatchRow], *, options: ExplainOptions,
-                  requested_by: str, runner: Runner,
-                  progress: Callable[[BatchProgress], None] | None = None) -> BatchSummary:
-    """Explain every row not yet explained, on ``runner``; each record is stored with its ledger event as
-    soon as it arrives, so what was done stays done if the batch stops, and a rerun resumes."""
+                  requested_by: str, runner: Runner, progress: Callable[[BatchProgress], None] | None = None,
+                  group_size: int = GROUP_SIZE) -> BatchSummary:
+    """Explain every row not yet explained, on ``runner``; records are stored with their ledger events as
+    they arrive, in groups (at most ``group_size``, or what arrives within 0.2 s: one transaction each,
+    ``xai_gov.batch.writer``), so what was done stays done if the batch stops, and a rerun resumes."""
     started = time.perf_counter()
     counts = BatchProgress(total=len(rows))
     failed = list(_bad_rows(rows))
@@ -67,18 +70,30 @@ def explain_batch(service: ExplanationService, model: str, rows: list[BatchRow],
     _tell(progress, counts)
     detached = service.detached(model, options=options, requested_by=requested_by)
     stored: list[str] = []
-    for row, outcome in runner.map(detached, pending):
-        if isinstance(outcome, RowFailure):
-            failed.append(outcome)
-            counts.failed += 1
-        else:
-            try:
-                stored.append(service.store(outcome).id)
-                counts.done += 1
-            except Conflict:  # another run explained it meanwhile: it is done, once
+
+    def count(written: list[Written]) -> None:
+        for row, outcome in written:
+            if isinstance(outcome, Conflict):  # another run explained it meanwhile: it is done, once
                 skipped.append(row.decision_id)
                 counts.skipped += 1
-        _tell(progress, counts)
+            elif isinstance(outcome, XaiGovError):  # its record failed a check of the store: this row alone
+                failed.append(RowFailure(row.line, row.decision_id, outcome.code, outcome.message, outcome.field))
+                counts.failed += 1
+            else:
+                stored.append(outcome.id)
+                counts.done += 1
+
+    with GroupWriter(service, size=group_size) as writer:
+        for row, outcome in runner.map(detached, pending):
+            if isinstance(outcome, RowFailure):
+                failed.append(outcome)
+                counts.failed += 1
+            else:
+                writer.put(row, outcome)
+            count(writer.written())
+            _tell(progress, counts)
+        count(writer.close())
+    _tell(progress, counts)
     return BatchSummary(model=detached.version.ref, total=len(rows), done=counts.done, skipped=tuple(skipped),
                         failed=tuple(sorted(failed, key=lambda f: f.line)), seconds=time.perf_counter() - started,
                         workers=runner.workers, explanation_ids=tuple(stored))
