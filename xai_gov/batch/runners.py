@@ -1,11 +1,12 @@
 """Where a batch's explanations are computed: this process, a local process pool, or a Dask cluster.
 
 Every runner takes a ``DetachedExplainer`` (the version, its artifact, background,
-reason map, policy and options) and the rows, and yields ``(row, record or
-RowFailure)`` as results arrive. Workers never touch the store. A row's own
-failure (a feature the schema refuses, a model that raises) is a ``RowFailure``
-carried back as plain data, never an exception that stops the batch. At most
-``2 x workers`` rows are in flight, so memory stays flat however long the file.
+reason map, policy and options) and the rows, and yields ``(row, Computed or
+RowFailure)`` as results arrive (``Computed``: the record in its stored form,
+built by the worker). Workers never touch the store. A row's own failure (a
+feature the schema refuses, a model that raises) is a ``RowFailure`` carried back
+as plain data, never an exception that stops the batch. At most ``2 x workers``
+rows are in flight, so memory stays flat however long the file.
 """
 
 from __future__ import annotations
@@ -37,7 +38,20 @@ class RowFailure:
                 "field": self.field}
 
 
-Outcome = ExplanationRecord | RowFailure
+@dataclass(frozen=True)
+class Computed:
+    """A record as a worker hands it back: in the form it is stored (``ExplanationRecord.to_dict()``, its
+    hash included), built by the worker, so the submitting process, which writes every record of the
+    batch, only writes them."""
+
+    stored: dict[str, Any]
+
+    @property
+    def record(self) -> ExplanationRecord:
+        return ExplanationRecord.from_dict(self.stored)
+
+
+Outcome = Computed | RowFailure
 
 
 class Runner(Protocol):
@@ -51,7 +65,7 @@ class Runner(Protocol):
 def explain_row(explainer: DetachedExplainer, row: BatchRow) -> Outcome:
     """One row, its failure turned into data (picklable whatever the exception)."""
     try:
-        return explainer.explain(row.decision_id, row.instance)
+        return Computed(explainer.explain(row.decision_id, row.instance).to_dict())
     except XaiGovError as error:
         return RowFailure(row.line, row.decision_id, error.code, error.message, error.field)
     except Exception as error:  # a worker must answer for its row, not die with it

@@ -24,6 +24,7 @@ import time
 from types import TracebackType
 
 from xai_gov.batch.rows import BatchRow
+from xai_gov.batch.runners import Computed
 from xai_gov.errors import XaiGovError
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.explain.service import ExplanationService
@@ -32,7 +33,7 @@ GROUP_SIZE = 50
 GROUP_WAIT = 0.2  # seconds after a group's first record before it is written, however few it has
 
 Written = tuple[BatchRow, ExplanationRecord | XaiGovError]
-_Item = tuple[BatchRow, ExplanationRecord]
+_Item = tuple[BatchRow, Computed]
 _POLL = 0.5  # seconds between looks at a failed writer while the caller waits on a full queue
 
 
@@ -49,9 +50,9 @@ class GroupWriter:
         self._thread = threading.Thread(target=self._run, name="xai-gov-batch-writer", daemon=True)
         self._thread.start()
 
-    def put(self, row: BatchRow, record: ExplanationRecord) -> None:
+    def put(self, row: BatchRow, computed: Computed) -> None:
         """Queue a complete record for writing; waits while the queue is full."""
-        self._offer((row, record))
+        self._offer((row, computed))
 
     def written(self) -> list[Written]:
         """What was written (or refused) since the last call, in arrival order."""
@@ -116,7 +117,8 @@ class GroupWriter:
                     break
                 group.append(following)
             try:
-                outcomes = self.service.store_many([record for _, record in group])
+                outcomes = self.service.store_many([computed.record for _, computed in group],
+                                                   stored=[computed.stored for _, computed in group])
             except BaseException as failure:  # the store as a whole: the caller raises it
                 self._failure = failure
                 return

@@ -56,6 +56,12 @@ def _plain(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
+def _event_payload(record: ExplanationRecord, stored: dict[str, Any]) -> dict[str, Any]:
+    """What the ledger keeps of a stored record: its fields' hashes (the hash itself left out)."""
+    body = {k: v for k, v in stored.items() if k != "record_sha256"}
+    return ledger.record_payload(body, decision_id=record.decision_id, model=record.model_ref)
+
+
 def _never_explained(decision_id: str) -> NotFound:
     return NotFound(f"decision {decision_id!r} was never explained, so it cannot be re-explained",
                     code="decision_not_found", field="decision_id")
@@ -176,8 +182,8 @@ class ExplanationService:
             raise outcome
         return outcome
 
-    def store_many(self, records: list[ExplanationRecord], *,
-                   re_explain: bool = False) -> list[ExplanationRecord | XaiGovError]:
+    def store_many(self, records: list[ExplanationRecord], *, re_explain: bool = False,
+                   stored: list[dict[str, Any]] | None = None) -> list[ExplanationRecord | XaiGovError]:
         """Write complete records and their ledger events in one transaction, the ledger's lock taken once.
 
         Each record is checked as a single one is: its version exists; a first explanation of an explained
@@ -185,27 +191,38 @@ class ExplanationService:
         earlier one. A record that fails its check is left out, its error in its place in the answer, and
         the others are written. If the database refuses the group at the write (a value it cannot store, a
         uniqueness it checks), nothing of it is kept and each record is written alone, so only the one at
-        fault fails."""
+        fault fails. ``stored``: the records' ``to_dict()``, when the caller has them already (a batch's
+        workers build them)."""
+        if stored is not None and len(stored) != len(records):
+            raise ValueError(f"{len(records)} records but {len(stored)} stored forms")
         try:
-            return self._store_group(records, re_explain=re_explain)
+            return self._store_group(records, re_explain=re_explain, stored=stored)
         except (InvalidInput, Conflict) as refused:  # raised by the write: the group's transaction rolled back
             if len(records) == 1:
                 return [refused]
-            return [self.store_many([record], re_explain=re_explain)[0] for record in records]
+            return [self.store_many([record], re_explain=re_explain,
+                                    stored=None if stored is None else [stored[position]])[0]
+                    for position, record in enumerate(records)]
 
-    def _store_group(self, records: list[ExplanationRecord], *,
-                     re_explain: bool) -> list[ExplanationRecord | XaiGovError]:
+    def _store_group(self, records: list[ExplanationRecord], *, re_explain: bool,
+                     stored: list[dict[str, Any]] | None) -> list[ExplanationRecord | XaiGovError]:
+        # What each record is stored as and what its event keeps are built before the transaction, out of
+        # the ledger's lock (a re-explanation's link is known only inside it: its forms are built there).
+        forms = [None] * len(records) if re_explain else stored or [r.to_dict() for r in records]
+        payloads = [None if form is None else _event_payload(r, form) for r, form in zip(records, forms, strict=True)]
         outcomes: list[ExplanationRecord | XaiGovError] = []
         rows: list[tuple[ExplanationRecord, dict[str, Any], int]] = []
         events: list[ledger.NewEvent] = []
-        # The ledger's lock first, so the checks below hold until the commit (every writer of explanations
-        # takes it before its insert, so none waits on another's row while holding it).
-        with self.database.session(serialised=True) as session:
+        with self.database.session() as session:
             versions = repos.version_ids(session, {(r.model, r.version) for r in records})
-            # One record alone, first explanation: the unique index answers at the insert, as it always did.
+            if re_explain:  # the link to the latest earlier explanation is decided under the ledger's lock
+                ledger.lock(session)
+            # First explanations are checked here, and the unique index has the last word at the insert (one
+            # record alone: it answers alone, as it always did). The rows go in before the ledger's lock is
+            # taken (at the append), so a writer that holds it never waits on another's row.
             latest = repos.latest_explanations_of(session, [r.decision_id for r in records]) \
                 if re_explain or len(records) > 1 else {}
-            for record in records:
+            for record, form, payload in zip(records, forms, payloads, strict=True):
                 version_id = versions.get((record.model, record.version))
                 earlier = latest.get(record.decision_id)
                 if version_id is None:
@@ -217,14 +234,13 @@ class ExplanationService:
                 if not re_explain and earlier is not None:
                     outcomes.append(repos.decision_conflict(record.decision_id))
                     continue
-                record = replace(record, re_explains=earlier) if re_explain else record
+                if re_explain:
+                    record = replace(record, re_explains=earlier)
+                    form = record.to_dict()
+                    payload = _event_payload(record, form)
                 latest[record.decision_id] = record.id  # a later record of this decision id comes after it
-                stored = record.to_dict()  # the body is built once: both the row and the ledger event need it
-                body = {k: v for k, v in stored.items() if k != "record_sha256"}
-                rows.append((record, stored, version_id))
-                events.append(ledger.NewEvent(record.requested_by, "explanation.created", record.id,
-                                              ledger.record_payload(body, decision_id=record.decision_id,
-                                                                    model=record.model_ref)))
+                rows.append((record, form, version_id))
+                events.append(ledger.NewEvent(record.requested_by, "explanation.created", record.id, payload))
                 outcomes.append(record)
             if rows:
                 repos.add_explanations(session, rows)

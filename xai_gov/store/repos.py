@@ -293,15 +293,15 @@ def add_explanation(session: Session, record: ExplanationRecord,
 
 
 def add_explanations(session: Session, records: list[tuple[ExplanationRecord, dict[str, Any], int]]) -> None:
-    """Insert records, each with its ``to_dict()`` and its version's row id, in one flush. The caller checked
-    each decision id under the ledger's lock; the partial unique index is the last word: if it refuses (a
-    writer that did not take the lock), nothing of the flush is kept and one record's refusal names its
-    decision id."""
+    """Insert records, each with its ``to_dict()`` and its version's row id, in one flush, in decision-id
+    order (two writers whose records share decision ids wait on each other's rows in one order, never in a
+    circle). The partial unique index has the last word on a first explanation: if it refuses, the flush
+    fails whole (the caller's transaction is to be rolled back) and a record alone names its decision id."""
     session.add_all(ExplanationRow(id=record.id, model_version_id=version_id, decision_id=record.decision_id,
                                    requested_by=record.requested_by, requested_at=record.requested_at,
                                    instance_sha256=record.instance_sha256, record=stored,
                                    record_sha256=stored["record_sha256"], re_explains=record.re_explains)
-                    for record, stored, version_id in records)
+                    for record, stored, version_id in sorted(records, key=lambda r: r[0].decision_id))
     try:
         session.flush()
     except IntegrityError:
