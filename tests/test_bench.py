@@ -45,3 +45,4 @@ def test_scale_bench_runs_the_service_with_one_and_two_workers_and_the_store() -
     out = run("bench/scale_bench.py", "--officers", "2", "--requests", "2", "--writes", "10", "--skip", "batch")
     assert out.count("stored records equal to their 2xx answers: 2 of 2") == 2
     assert "2 workers >= 1.7x" in out and "explanations stored per second" in out
+    assert "grouped (batch writer), up to 50 per transaction" in out and "audit verify: OK" in out
