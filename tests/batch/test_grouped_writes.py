@@ -195,3 +195,26 @@ def test_single_writers_racing_grouped_writes_lose_nothing(client: Client, templ
     assert created_events(client) == len(rows) + 1
     report = client.verify_ledger()
     assert report.ok, report.problem
+
+
+def test_a_decision_explained_during_a_batch_is_skipped_once_and_the_rest_written(client: Client,
+                                                                                  tmp_path: Path) -> None:
+    """An officer explains a decision of the file while the batch runs (after its skip check): the batch's
+    record of it is refused cleanly (skipped, not failed), the rest of the batch is written, nothing twice."""
+    X, y = loans()
+    client.register(LOANS, X, y, name="loans", adverse_class="decline", code_path=None, reason_codes=LOAN_REASONS)
+    rows = [BatchRow(line=n + 2, decision_id=f"L-{n}",
+                     instance={k: v.item() if hasattr(v, "item") else v for k, v in X.iloc[n].items()})
+            for n in range(4)]
+    officer_first: list[str] = []
+
+    def officer(progress: object) -> None:
+        if not officer_first:  # the batch has checked what was explained: L-2 is not, yet
+            officer_first.append(client.explain("loans@1", rows[2].instance, decision_id="L-2", methods=["lime"],
+                                                parameters=FAST).id)
+
+    summary = client.explain_batch("loans@1", rows, methods=["lime"], parameters=FAST, workers=1, progress=officer)
+    assert (summary.done, summary.skipped, summary.failed) == (3, ("L-2",), ())
+    assert sorted(d for d, _ in explanation_rows(client)) == ["L-0", "L-1", "L-2", "L-3"]
+    assert client.explanations.find(decision_id="L-2")[0].id == officer_first[0]  # the officer's stands
+    assert client.verify_ledger().ok
