@@ -210,6 +210,8 @@ class Client:
         protected_override: str | None = None,
         class_labels: Mapping[Any, str] | None = None,
         cutoff: float | None = None,
+        immutable: Sequence[str] | None = None,
+        monotone: Mapping[str, str] | str | None = None,
     ) -> ModelVersion:
         """Register ``model`` as the next version of ``name``, capturing its lineage.
 
@@ -229,7 +231,8 @@ class Client:
         feature that looks like a protected attribute must be declared, or registered
         with ``protected_override`` saying why); ``nullable`` features; ``reason_codes``
         (a YAML/JSON file or a document: a statement per feature, or ``never_reason``);
-        ``class_labels`` such as ``{0: "repaid", 1: "defaulted"}``.
+        ``class_labels`` such as ``{0: "repaid", 1: "defaulted"}``; for counterfactual recourse,
+        ``immutable`` features (never changed) and ``monotone`` ones (``{"EmploymentYears": "increasing"}``).
         """
         if not isinstance(X_train, pd.DataFrame):
             raise InvalidInput("X_train must be a pandas DataFrame with named columns", field="X_train")
@@ -258,7 +261,7 @@ class Client:
         )
         declarations = Declarations.build(protected=protected, not_protected=not_protected, nullable=nullable,
                                           reason_codes=reason_codes, protected_override=protected_override,
-                                          class_labels=class_labels)
+                                          class_labels=class_labels, immutable=immutable, monotone=monotone)
         return self.register_adapter(name=name, adapter=adapter, schema=schema, background=background,
                                      lineage=lineage, description=description, alias=alias, actor=actor,
                                      declarations=declarations, cutoff=cutoff)
@@ -288,7 +291,8 @@ class Client:
                       not_protected: Sequence[str] | None = None, nullable: Sequence[str] | None = None,
                       reason_codes: ReasonMap | Mapping[str, Any] | str | Path | None = None,
                       protected_override: str | None = None, class_labels: Mapping[Any, str] | None = None,
-                      cutoff: float | None = None) -> ModelVersion:
+                      cutoff: float | None = None, immutable: Sequence[str] | None = None,
+                      monotone: Mapping[str, str] | str | None = None) -> ModelVersion:
         """Register an MLflow model (``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, ``runs:/RUN_ID/PATH``).
 
         The model, its lineage (commit, trainer, times, params, metrics, datasets,
@@ -296,7 +300,7 @@ class Client:
         at ``tracking_uri`` (default ``MLFLOW_TRACKING_URI``); see
         ``xai_gov.integrations.mlflow``. Needs the ``mlflow`` extra. What MLflow does
         not know is declared as in ``register``: protected and nullable features, the
-        reason-code map, class labels and the decision rule's ``cutoff``.
+        reason-code map, class labels, the decision rule's ``cutoff``, immutable and monotone features.
         """
         from xai_gov.integrations.mlflow import MlflowImport, import_mlflow_model
 
@@ -307,7 +311,7 @@ class Client:
             parent_version=parent_version, description=description, alias=alias, cutoff=cutoff,
             declarations=Declarations.build(protected=protected, not_protected=not_protected, nullable=nullable,
                                             reason_codes=reason_codes, protected_override=protected_override,
-                                            class_labels=class_labels))
+                                            class_labels=class_labels, immutable=immutable, monotone=monotone))
         return import_mlflow_model(registry=self.registry, request=request, actor=actor or Actor.local_owner(),
                                    background_rows=self.settings.background_rows)
 

@@ -83,7 +83,7 @@ class DecisionView:
     trust: tuple[Row, ...]
     cautions: tuple[str, ...]
     verdict: dict[str, Any] | None
-    counterfactuals: tuple[Any, ...]
+    counterfactuals: dict[str, Any] | None  # the record's section (xai_gov.explain.counterfactual)
     decision_rule: tuple[Row, ...]
     instance: tuple[Row, ...]
 
@@ -102,7 +102,7 @@ def decision_view(record: ExplanationRecord, protected: frozenset[str], labels: 
         lime=_lime_chart(record, protected), shap=_shap_chart(record, protected), anchor=_anchor(record),
         glance=quality_at_a_glance(record.scores, record.verdict), trust=trust_rows(record.scores),
         cautions=tuple(c["message"] for c in record.cautions or ()) + cautions(record.scores),
-        verdict=record.verdict, counterfactuals=(),  # counterfactual recourse arrives with issue 13
+        verdict=record.verdict, counterfactuals=record.counterfactuals,
         decision_rule=_decision_rows(record.decision),
         instance=tuple(Row(labels.get(name, name), _text(value)) for name, value in record.instance.items()))
 

@@ -37,7 +37,9 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
                          "data_sha256, data_rows, data_source_uri, parent_version); `cutoff` (the decision rule: "
                          "decline when P(adverse class) >= cutoff). Declared with the version: "
                          "`protected` / `not_protected` / `nullable` (comma-separated feature names), "
-                         "`reason_codes` (YAML/JSON file), `protected_override` (why), `class_labels`. The training "
+                         "`reason_codes` (YAML/JSON file), `protected_override` (why), `class_labels`, and for "
+                         "counterfactual recourse `immutable` (comma-separated) and `monotone` "
+                         "(FEATURE=increasing|decreasing). The training "
                          "environment is what the client sends as `environment` in the lineage "
                          "(`xai_gov.capture_environment()` on the training machine), else recorded as missing — "
                          "never the server's.")
@@ -71,6 +73,12 @@ def register_model(
                                              description="0=repaid,1=defaulted or JSON")] = None,
     cutoff: Annotated[float | None, Form(description="Decline when P(adverse class) >= cutoff; 0 < cutoff < 1, "
                                                      "default 0.5")] = None,
+    immutable: Annotated[str | None, Form(max_length=4000, pattern=TEXT_PATTERN,
+                                          description="Features counterfactual recourse never changes, "
+                                                      "comma-separated")] = None,
+    monotone: Annotated[str | None, Form(max_length=4000, pattern=TEXT_PATTERN,
+                                         description="Numbers recourse moves one way only: "
+                                                     "FEATURE=increasing|decreasing, comma-separated")] = None,
 ) -> ModelVersionOut:
     try:
         source = ModelSource(artifact=artifact.file.read() if artifact else None, serialization=format,
@@ -83,7 +91,8 @@ def register_model(
         declarations = Declarations.build(
             protected=protected, not_protected=not_protected, nullable=nullable,
             reason_codes=parse_reason_codes(reason_codes.file.read() if reason_codes else None),
-            protected_override=protected_override, class_labels=parse_class_labels(class_labels))
+            protected_override=protected_override, class_labels=parse_class_labels(class_labels),
+            immutable=immutable, monotone=monotone)
     except XaiGovError as refused:  # the files did not parse: refused before the registry saw them
         client.registry.record_refused_registration(owner, name, refused)
         raise
@@ -104,7 +113,7 @@ def import_mlflow(body: MlflowImportIn, client: ClientDep, owner: ModelWriter) -
         parent_version=body.parent_version, description=body.description, alias=body.alias, actor=owner,
         protected=body.protected, not_protected=body.not_protected, nullable=body.nullable,
         reason_codes=body.reason_codes, protected_override=body.protected_override,
-        class_labels=body.class_labels, cutoff=body.cutoff)
+        class_labels=body.class_labels, cutoff=body.cutoff, immutable=body.immutable, monotone=body.monotone)
     return ModelVersionOut.from_domain(version)
 
 

@@ -9,7 +9,7 @@ from xai_gov.explain.records import METHODS, ExplanationRecord
 from xai_gov.registry.models import REF_PATTERN
 from xai_gov.validation import TEXT_PATTERN
 
-Method = Literal["lime", "anchor", "shap"]
+Method = Literal["lime", "anchor", "shap", "counterfactual"]
 
 EXAMPLE_APPLICANT = {
     "checking_account": "below 0 DM", "duration_months": 24, "credit_history": "existing credits paid back duly so far",
@@ -31,9 +31,12 @@ class ExplainIn(BaseModel):
                              description="The bank's id of the decision (no control characters)")
     instance: dict[Annotated[str, StringConstraints(max_length=200, pattern=TEXT_PATTERN)], Any] = Field(
         description="The applicant as entered: feature name -> value (text or a number up to 2**53 in magnitude)")
-    methods: list[Method] = Field(default_factory=lambda: list(METHODS), min_length=1, max_length=3)
+    methods: list[Method] = Field(default_factory=lambda: list(METHODS), min_length=1, max_length=len(METHODS),
+                                  description="counterfactual runs on a decision the rule declines; named on "
+                                              "one it approves, it is refused (422)")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    options: dict[str, dict[str, Any]] = Field(default_factory=dict, description='{"lime": {...}, "anchor": {...}}')
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict, description='{"lime": {...}, "anchor": {...}, '
+                                                                           '"counterfactual": {...}}')
     bank_decision: str | None = Field(default=None, max_length=200, pattern=TEXT_PATTERN,
                                       description="The class the bank actually decided, if it overrode the rule")
     what_counted_against: bool = Field(default=False, description="A favourable decision: list what pushed "
@@ -79,6 +82,9 @@ class ExplanationOut(BaseModel):
     decision: dict[str, Any] | None = Field(default=None, description="The rule, the bank's decision, the outcome")
     re_explains: str | None = None
     cautions: list[dict[str, Any]] | None = None
+    counterfactuals: dict[str, Any] | None = Field(
+        default=None, description="Counterfactual recourse for a decision the rule declines: up to 3 minimal sets "
+                                  "of changes to actionable features the model approves, each with its statement")
     record_sha256: str
     quality: list[dict[str, Any]] = Field(
         description="Quality at a glance: fidelity, stability, sparsity and coverage, one row each, with whether "

@@ -101,6 +101,10 @@ class MlflowImportIn(BaseModel):
                                            description="why features that look protected are undeclared")
     class_labels: dict[str, Text] | None = Field(None, description='e.g. {"0": "repaid", "1": "defaulted"}')
     cutoff: float | None = Field(None, description="decline when P(adverse class) >= cutoff; default 0.5")
+    immutable: list[Text] = Field(default_factory=list, max_length=1000,
+                                  description="features counterfactual recourse never changes")
+    monotone: dict[str, Literal["increasing", "decreasing"]] | None = Field(
+        None, description='numbers recourse moves one way only, e.g. {"EmploymentYears": "increasing"}')
 
 
 class ApprovalIn(BaseModel):

@@ -86,6 +86,7 @@ def test_german_credit_gives_the_same_reasons_three_ways(store: Client, server: 
         assert all(r["contribution"] > 0 for record in (tree, kernel_python) for r in record.reasons)
         assert tree.lime == kernel_python.lime == kernel_http.lime  # LIME and Anchor see identical probabilities
         assert tree.anchor == kernel_python.anchor == kernel_http.anchor
+        assert tree.counterfactuals == kernel_python.counterfactuals == kernel_http.counterfactuals
         assert tree.verdict["outcome"] == kernel_python.verdict["outcome"] == kernel_http.verdict["outcome"]
         assert tree.parameters["model_path"].startswith("fast path")
         for record in (tree, kernel_python, kernel_http):
@@ -109,7 +110,7 @@ def test_the_synthetic_example_gives_the_same_reasons_three_ways(store: Client, 
     records = explain_everywhere(store, refs, rows)
     for artifact, python, http in zip(*records, strict=True):
         assert artifact.shap["algorithm"] == python.shap["algorithm"] == http.shap["algorithm"] == "kernel"
-        for field in ("reasons", "shap", "lime", "anchor", "scores", "withheld_reasons"):
+        for field in ("reasons", "shap", "lime", "anchor", "scores", "withheld_reasons", "counterfactuals"):
             assert getattr(artifact, field) == getattr(python, field) == getattr(http, field), field
         assert artifact.verdict["outcome"] == python.verdict["outcome"] == http.verdict["outcome"]
         assert not {"Age", "Marital", "Channel"} & {r["feature"] for r in artifact.reasons}

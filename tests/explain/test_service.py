@@ -46,12 +46,14 @@ def test_explain_stores_a_complete_record_that_replays_exactly(registered: Clien
     assert record.scores["agreement"]["top_n"] == 5
     assert 0 < len(record.reasons) <= 4 and all(r["contribution"] > 0 for r in record.reasons)
     assert record.library_versions["lime"] and record.parameters["lime"]["num_samples"] == 500
-    assert set(record.timings) == {"predict", "lime", "anchor", "shap"}
+    assert set(record.timings) == {"predict", "lime", "anchor", "shap", "counterfactual"}  # a declined applicant
+    assert record.counterfactuals and record.counterfactuals["options"]
     assert registered.get_explanation(record.id).to_dict() == record.to_dict()
 
     report = registered.replay(record.id)
     assert report.matches and report.same_library_versions
-    assert {f.field for f in report.fields} >= {"lime", "anchor", "shap", "scores", "reasons", "prediction"}
+    assert {f.field for f in report.fields} >= {"lime", "anchor", "shap", "scores", "reasons", "prediction",
+                                                "counterfactuals"}
     assert [v.ref for v in registered.lineage_by_decision("LOAN-1")] == ["credit-risk@1"]
     assert [r.id for r in registered.find_explanations(decision_id="LOAN-1")] == [record.id]
     assert registered.find_explanations(model="other") == []

@@ -145,7 +145,7 @@ def register_demo_model(client: Client, trained: credit_model.TrainedCreditModel
         metrics={"heldout_auc": round(trained.auc, 4), "heldout_rows": len(trained.X_test)},
         parent_version=parent, data_source_uri="xai_gov/datasets/data/german.data (UCI Statlog German Credit)",
         description="Demo credit model: probability that an applicant is a bad credit risk.", alias="staging",
-        cutoff=DEMO_CUTOFF,
+        cutoff=DEMO_CUTOFF, immutable=credit_model.IMMUTABLE, monotone=credit_model.MONOTONE,
     )
 
 

@@ -171,6 +171,8 @@ def show_record(record: ExplanationRecord) -> None:
                       f"the search's own estimate {fidelity['search_precision']:.3f}; "
                       f"covers {fidelity['coverage']:.1%} of applicants"
                       + (" - NO real applicant" if fidelity["covers_no_applicant"] else ""))
+    if record.counterfactuals:
+        show_counterfactuals(record.counterfactuals)
     if record.lime:
         table("LIME weights toward " + prediction.adverse_class + " (top 8)", ["condition", "weight"],
               [(w["condition"], f"{w['weight']:+.3f}") for w in record.lime["weights"][:8]])
@@ -184,6 +186,19 @@ def show_record(record: ExplanationRecord) -> None:
     _show_scores(record.scores)
     if record.verdict:
         _show_verdict(record.verdict)
+
+
+def show_counterfactuals(section: dict[str, Any]) -> None:
+    """What would change the decision: each set of changes as a sentence, with what could not change."""
+    console.print(f"[bold]What would change the decision[/bold] (counterfactual recourse; target: {section['target']})")
+    for number, option in enumerate(section["options"], 1):
+        console.print(f"  {number}. {option['statement']} [dim]({option['features_changed']} change(s), distance "
+                      f"{option['distance']:.2f})[/dim]")
+    if section.get("note"):
+        console.print(f"  {section['note']}")
+    fixed = [f"{f['label']} ({f['why']})" for f in section.get("fixed", [])]
+    if fixed:
+        console.print(f"  [dim]not changed: {', '.join(fixed)}[/dim]")
 
 
 def reason_accuracy(reason: dict[str, Any]) -> str:

@@ -10,6 +10,8 @@ import typer
 from xai_gov.cli.models import (
     ClassLabelOption,
     CutoffOption,
+    ImmutableOption,
+    MonotoneOption,
     NotProtectedOption,
     NullableOption,
     ProtectedOption,
@@ -62,6 +64,8 @@ def import_mlflow(
     protected_override: ProtectedOverrideOption = None,
     class_label: ClassLabelOption = None,
     cutoff: CutoffOption = None,
+    immutable: ImmutableOption = None,
+    monotone: MonotoneOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Import an MLflow model with the lineage of its run (needs the mlflow extra)."""
@@ -78,7 +82,8 @@ def import_mlflow(
             schema=read_schema(schema) if schema is not None else None, target=target, data_version=data_version,
             parent_version=parent, description=description, alias=alias, protected=protected,
             not_protected=not_protected, nullable=nullable, reason_codes=reason_codes,
-            protected_override=protected_override, class_labels=parse_class_labels(class_label or []), cutoff=cutoff)
+            protected_override=protected_override, class_labels=parse_class_labels(class_label or []), cutoff=cutoff,
+            immutable=immutable, monotone=monotone)
 
     version = run(action)
     if as_json:

@@ -39,6 +39,10 @@ ProtectedOverrideOption = Annotated[str | None, typer.Option(
     help="Why features that look protected are left undeclared (recorded; they stay withheld).")]
 ClassLabelOption = Annotated[list[str] | None, typer.Option(
     "--class-label", help="Display name of a class, CLASS=NAME, e.g. 1=defaulted (repeatable).")]
+ImmutableOption = Annotated[str | None, typer.Option(
+    "--immutable", help="Features counterfactual recourse never changes, comma-separated (protected ones never do).")]
+MonotoneOption = Annotated[str | None, typer.Option(
+    "--monotone", help="Numbers recourse moves one way only: FEATURE=increasing|decreasing, comma-separated.")]
 CutoffOption = Annotated[float | None, typer.Option(
     "--cutoff", help="Decision rule: decline when P(adverse class) >= this (0 < cutoff < 1; default 0.5).")]
 
@@ -86,6 +90,8 @@ def register(
     protected_override: ProtectedOverrideOption = None,
     class_label: ClassLabelOption = None,
     cutoff: CutoffOption = None,
+    immutable: ImmutableOption = None,
+    monotone: MonotoneOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Register a model version from files, with its lineage and decision rule."""
@@ -114,7 +120,8 @@ def register(
         )
         declarations = Declarations.build(
             protected=protected, not_protected=not_protected, nullable=nullable, reason_codes=reason_codes,
-            protected_override=protected_override, class_labels=parse_class_labels(class_label or []))
+            protected_override=protected_override, class_labels=parse_class_labels(class_label or []),
+            immutable=immutable, monotone=monotone)
         return state(ctx).client().register_adapter(name=name, adapter=adapter, schema=feature_schema,
                                                     background=sample, lineage=lineage, description=description,
                                                     alias=alias, declarations=declarations,

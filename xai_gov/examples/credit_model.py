@@ -26,6 +26,12 @@ TEST_SIZE = 0.25
 HYPERPARAMETERS: dict[str, Any] = {"n_estimators": 300, "learning_rate": 0.05, "max_depth": 3, "subsample": 0.8}
 #: skops refuses sklearn's tree node storage unless it is trusted explicitly (see SklearnAdapter).
 TRUSTED_TYPES = ("sklearn.tree._tree.Tree",)
+#: What counterfactual recourse may not suggest (the bank's choice for the demo): the applicant's history,
+#: situation and circumstances. It may suggest a shorter or smaller loan, more savings or a guarantor.
+IMMUTABLE = ("credit_history", "purpose", "employment_since", "property", "housing", "job", "dependents",
+             "telephone", "other_installment_plans", "residence_since")
+#: Existing credits can be paid off, not wished away: recourse only lowers their number.
+MONOTONE = {"existing_credits": "decreasing"}
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,9 @@ CLASS_LABELS = {"0": "repaid", "1": "defaulted"}
 ADVERSE_CLASS = "1"
 PROTECTED = ("Age", "Marital")
 NULLABLE = ("Income", "Housing")
+#: Past late payments cannot be undone; years with the employer only grow.
+IMMUTABLE = ("LatePayments",)
+MONOTONE = {"EmploymentYears": "increasing"}
 #: skops 0.16 does not trust numpy.dtype by default; SimpleImputer keeps one (a plain dtype, no code).
 TRUSTED_TYPES = ("numpy.dtype",)
 

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Any
 
@@ -24,9 +24,11 @@ import numpy as np
 import pandas as pd
 
 from xai_gov.errors import InvalidInput, ModelCheckFailed, Unavailable, XaiGovError
+from xai_gov.explain import counterfactual as recourse
 from xai_gov.explain.accuracy import References, reason_accuracy
 from xai_gov.explain.anchor import AnchorEngine, AnchorOutcome
 from xai_gov.explain.anchor_search import AnchorParams
+from xai_gov.explain.counterfactual import CounterfactualEngine, CounterfactualOutcome, CounterfactualParams
 from xai_gov.explain.lime import LimeEngine, LimeOutcome, LimeParams
 from xai_gov.explain.records import METHODS, ExplanationRecord, Prediction, sha256_json
 from xai_gov.explain.shap import ShapEngine, ShapOutcome
@@ -57,6 +59,10 @@ class ExplainOptions:
     agreement_top_n: int = 5
     #: Kernel SHAP coalitions beyond 2M (None: ``shap.KERNEL_SAMPLES``); only registration's trial sets it.
     shap_samples: int | None = None
+    counterfactual: CounterfactualParams = field(default_factory=CounterfactualParams)
+    #: the caller named the counterfactual method: on a decision the rule approves, that is refused
+    #: (by default it is simply not run there)
+    counterfactual_asked: bool = False
 
     @classmethod
     def build(cls, methods: Iterable[str] | None = None, seed: int = 0, **parameters: Any) -> ExplainOptions:
@@ -67,17 +73,23 @@ class ExplainOptions:
                                f"{', '.join(METHODS)}", field="methods")
         if not isinstance(seed, int) or seed < 0:
             raise InvalidInput("seed must be a non-negative integer", field="seed")
-        unknown_groups = sorted(printable(g) for g in set(parameters) - {"lime", "anchor"})
+        unknown_groups = sorted(printable(g) for g in set(parameters) - {"lime", "anchor", "counterfactual"})
         if unknown_groups:
-            raise InvalidInput(f"unknown parameter group {unknown_groups[0]!r}: use lime or anchor",
+            raise InvalidInput(f"unknown parameter group {unknown_groups[0]!r}: use lime, anchor or counterfactual",
                                field=f"parameters.{unknown_groups[0]}")
         lime = _checked(LimeParams, "lime", parameters.get("lime") or {})
         anchor = _checked(AnchorParams, "anchor", parameters.get("anchor") or {})
-        return cls(methods=tuple(m for m in METHODS if m in chosen), seed=seed, lime=lime, anchor=anchor)
+        counterfactual = _checked(CounterfactualParams, "counterfactual", parameters.get("counterfactual") or {})
+        return cls(methods=tuple(m for m in METHODS if m in chosen), seed=seed, lime=lime, anchor=anchor,
+                   counterfactual=counterfactual, counterfactual_asked=methods is not None and
+                   "counterfactual" in chosen)
 
     def parameters(self) -> dict[str, Any]:
-        return {"lime": self.lime.to_dict(), "anchor": self.anchor.to_dict(),
-                "agreement_top_n": self.agreement_top_n}
+        """What the record stores; the counterfactual's only where it ran (older records lack it)."""
+        out = {"lime": self.lime.to_dict(), "anchor": self.anchor.to_dict(), "agreement_top_n": self.agreement_top_n}
+        if "counterfactual" in self.methods:
+            out["counterfactual"] = self.counterfactual.to_dict()
+        return out
 
 
 #: Bounds of every explainer parameter a request may set: a bad value is refused, never run.
@@ -85,6 +97,7 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "num_samples": (50, 50_000), "repeats": (1, 20), "top_n": (1, 20), "threshold": (0.5, 0.999),
     "delta": (0.001, 0.5), "tau": (0.001, 0.5), "epsilon_stop": (0.001, 0.5), "batch_size": (10, 10_000),
     "beam_size": (1, 10), "max_anchor_size": (1, 100), "fresh_samples": (50, 100_000), "arms_per_step": (2, 64),
+    "count": (1, 5), "max_changes": (1, 5), "grid": (2, 40),
 }
 
 
@@ -135,6 +148,7 @@ class VersionExplainers:
         self._lime: LimeEngine | None = None
         self._anchor: AnchorEngine | None = None
         self._shap: ShapEngine | None = None
+        self._counterfactual: CounterfactualEngine | None = None
         self._references: References | None = None
 
     @property
@@ -151,6 +165,11 @@ class VersionExplainers:
     def shap(self) -> ShapEngine:
         self._shap = self._shap or ShapEngine(self.space)
         return self._shap
+
+    @property
+    def counterfactual(self) -> CounterfactualEngine:
+        self._counterfactual = self._counterfactual or CounterfactualEngine(self.space)
+        return self._counterfactual
 
     @property
     def references(self) -> References:
@@ -208,6 +227,13 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
         decision = decide(rule, prediction.adverse_probability, schema.class_names, bank_decision=bank_decision,
                           reasons_asked=reasons_asked)
         lime_out = anchor_out = shap_out = None
+        counterfactual_out: CounterfactualOutcome | None = None
+        protected = protected_names(schema, policy.protected_features)
+        methods = options.methods
+        if "counterfactual" in methods and decision.by_rule != "adverse":
+            if options.counterfactual_asked:  # asked by name: say why not; by default: simply not run
+                recourse.require_adverse(decision.by_rule, prediction.adverse_probability, rule.cutoff)
+            methods = tuple(m for m in methods if m != "counterfactual")
         try:
             if "lime" in options.methods:
                 with step("lime"):
@@ -220,6 +246,10 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
             if "shap" in options.methods:
                 with step("shap"):
                     shap_out = explainers.shap.explain(x, seed=options.seed, samples=options.shap_samples)
+            if "counterfactual" in methods:
+                with step("counterfactual"):
+                    counterfactual_out = explainers.counterfactual.explain(
+                        x, cutoff=rule.cutoff, protected=protected, params=options.counterfactual)
         except XaiGovError:
             raise
         except Exception as exc:  # the model failed mid-explanation: say so, store nothing
@@ -229,7 +259,6 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
     contributions, source = ((shap_out.values, "shap") if shap_out else
                              (lime_out.fit.weights, "lime") if lime_out else ({}, "none"))
     reason_map = version_reason_map(schema, reason_map)
-    protected = protected_names(schema, policy.protected_features)
     reasons, withheld = [], []
     if decision.reasons_kind is not None:
         reasons, withheld = reason_map.principal_reasons(
@@ -242,19 +271,24 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
     scores = _scores(lime_out, anchor_out, shap_out, prediction, names, options)
     scores["protected"] = {"features": sorted(protected), "source": source,
                            "attribution_share": attribution_share(contributions, schema, protected)}
+    if counterfactual_out is not None:
+        scores["recourse"] = recourse.scores(counterfactual_out)
     verdict = with_reason_checks(evaluate_explanation(policy, scores, withheld), reason_dicts,
                                  adverse=decision.adverse)
     return ExplanationRecord(
         id=uuid.uuid4().hex, model=version.name, version=version.version, decision_id=decision_id,
         requested_by=requested_by, requested_at=utcnow(), instance=as_entered(instance),
-        instance_sha256=sha256_json(clean), prediction=prediction, methods=options.methods,
+        instance_sha256=sha256_json(clean), prediction=prediction, methods=methods,
         lime=_lime_dict(lime_out, schema, clean) if lime_out else None,
         anchor=_anchor_dict(anchor_out) if anchor_out else None,
         shap=_shap_dict(shap_out, schema, clean) if shap_out else None,
         scores=scores, reasons=reason_dicts, withheld_reasons=withheld, seed=options.seed,
-        parameters={**options.parameters(), "model_path": space.model_path}, library_versions=library_versions(),
+        parameters={**replace(options, methods=methods).parameters(), "model_path": space.model_path},
+        library_versions=library_versions(),
         background_sha256=version.background_sha256, reason_map=reason_map.source, verdict=verdict.to_dict(),
-        timings=timings, decision=decision.to_dict(), cautions=schema.cautions(clean))
+        timings=timings, decision=decision.to_dict(), cautions=schema.cautions(clean),
+        counterfactuals=None if counterfactual_out is None else recourse.to_record(
+            counterfactual_out, explainers.counterfactual, x, cutoff=rule.cutoff, params=options.counterfactual))
 
 
 def as_entered(instance: Mapping[str, Any]) -> dict[str, Any]:

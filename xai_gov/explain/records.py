@@ -11,13 +11,13 @@ from typing import Any
 from xai_gov.quality.glance import QualityRow, quality_at_a_glance
 from xai_gov.timeutil import format_utc, parse_utc
 
-METHODS: tuple[str, ...] = ("lime", "anchor", "shap")
+METHODS: tuple[str, ...] = ("lime", "anchor", "shap", "counterfactual")
 #: Fields a replay does not compare: they describe the run, not its result.
 RUN_FIELDS = frozenset({"id", "requested_by", "requested_at", "timings", "record_sha256", "replay_of",
                         "re_explains"})
 #: Fields added after records were first stored: left out of a record while None, so an older record
 #: reads back, and hashes, exactly as it was stored.
-LATER_FIELDS = ("decision", "re_explains", "cautions")
+LATER_FIELDS = ("decision", "re_explains", "cautions", "counterfactuals")
 
 
 def canonical_json(value: Any) -> str:
@@ -84,6 +84,8 @@ class ExplanationRecord:
     decision: dict[str, Any] | None = None
     re_explains: str | None = None  # the earlier explanation of the same decision id this one re-explains
     cautions: list[dict[str, Any]] | None = None  # e.g. a value outside the range the model was trained on
+    # Counterfactual recourse (xai_gov.explain.counterfactual): for a decision the rule declines.
+    counterfactuals: dict[str, Any] | None = None
 
     @property
     def model_ref(self) -> str:

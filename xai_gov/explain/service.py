@@ -329,7 +329,8 @@ class ExplanationService:
         parameters = stored.parameters
         options = ExplainOptions.build(stored.methods, stored.seed, lime={k: parameters["lime"][k] for k in
                                                                           ("num_samples", "repeats", "top_n")},
-                                       anchor={k: v for k, v in parameters["anchor"].items() if k != "discretizer"})
+                                       anchor={k: v for k, v in parameters["anchor"].items() if k != "discretizer"},
+                                       counterfactual=parameters.get("counterfactual") or {})
         decision = stored.decision or {}
         replayed = explain_instance(self.explainers(stored.model_ref), stored.instance, options=options,
                                     decision_id=stored.decision_id, requested_by=stored.requested_by,

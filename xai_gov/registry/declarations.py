@@ -6,11 +6,14 @@
   gives ``protected_override`` (why), which is stored with the version and its
   ledger event, and such a feature stays withheld;
 - nullable features: may hold a missing value;
+- for counterfactual recourse: immutable features (never changed, e.g. credit history)
+  and monotone ones (``{"employment_years": "increasing"}``: changed only that way);
+  a protected feature is never changed, and declaring one actionable is refused;
 - the reason-code map: a statement for every feature that may be a reason;
 - class labels: display names for classes such as 0 / 1.
 
-The SDK (``register(..., protected=, not_protected=, nullable=, reason_codes=,
-protected_override=, class_labels=)``), the CLI (``--protected`` etc.) and the API
+The SDK (``register(..., protected=, not_protected=, nullable=, immutable=, monotone=,
+reason_codes=, protected_override=, class_labels=)``), the CLI (``--protected`` etc.) and the API
 (form fields of the same names) all build one ``Declarations``.
 """
 
@@ -35,12 +38,15 @@ class Declarations:
     reason_codes: ReasonMap | None = None
     protected_override: str | None = None
     class_labels: Mapping[str, str] | None = None
+    immutable: tuple[str, ...] = ()
+    monotone: Mapping[str, str] | None = None
 
     @classmethod
     def build(cls, *, protected: Iterable[str] | None = None, not_protected: Iterable[str] | None = None,
               nullable: Iterable[str] | None = None, reason_codes: ReasonMap | Mapping[str, Any] | str | Path | None
               = None, protected_override: str | None = None,
-              class_labels: Mapping[Any, Any] | None = None) -> Declarations:
+              class_labels: Mapping[Any, Any] | None = None, immutable: Iterable[str] | None = None,
+              monotone: Mapping[str, str] | str | None = None) -> Declarations:
         """From what a caller gives: names as lists (or comma-separated text), a map as a document or a file."""
         if isinstance(reason_codes, (str, Path)):
             reason_codes = ReasonMap.load(Path(reason_codes))
@@ -48,7 +54,31 @@ class Declarations:
             reason_codes = ReasonMap.from_document(reason_codes, source="reason_codes argument")
         return cls(protected=_names(protected), not_protected=_names(not_protected), nullable=_names(nullable),
                    reason_codes=reason_codes, protected_override=(protected_override or "").strip() or None,
-                   class_labels={str(k): str(v) for k, v in class_labels.items()} if class_labels else None)
+                   class_labels={str(k): str(v) for k, v in class_labels.items()} if class_labels else None,
+                   immutable=_names(immutable), monotone=_directions(monotone))
+
+
+#: What a caller may write for a monotone direction.
+_DIRECTIONS = {"increasing": "increasing", "up": "increasing", "decreasing": "decreasing", "down": "decreasing"}
+
+
+def _directions(value: Mapping[str, str] | str | None) -> dict[str, str] | None:
+    """``{"feature": "increasing"}`` or the text ``"feature=up,other=down"``, directions checked."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise InvalidInput(f"monotone is written feature=increasing,other=decreasing, not {value!r}",
+                               field="monotone")
+        value = {name.strip(): direction.strip() for name, direction in pairs}
+    out = {}
+    for name, direction in value.items():
+        if str(direction).lower() not in _DIRECTIONS:
+            raise InvalidInput(f"monotone {name!r}: the direction is increasing (up) or decreasing (down), not "
+                               f"{direction!r}", field="monotone")
+        out[str(name)] = _DIRECTIONS[str(direction).lower()]
+    return out
 
 
 def _names(value: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -62,7 +92,8 @@ def apply(schema: FeatureSchema, declared: Declarations, *, policy_protected: It
           default_reasons: ReasonMap) -> FeatureSchema:
     """The schema with every declaration written on it, or InvalidInput naming what is wrong."""
     for what, names in (("protected", declared.protected), ("not_protected", declared.not_protected),
-                        ("nullable", declared.nullable)):
+                        ("nullable", declared.nullable), ("immutable", declared.immutable),
+                        ("monotone", tuple(declared.monotone or ()))):
         unknown = [n for n in names if n not in schema.names]
         if unknown:
             raise InvalidInput(f"{what} names a feature the model does not take: {unknown[0]!r} "
@@ -81,7 +112,9 @@ def apply(schema: FeatureSchema, declared: Declarations, *, policy_protected: It
         elif protected is None and matches_policy(feature, policy_protected):
             protected = True
         features.append(replace(feature, protected=protected,
-                                nullable=feature.nullable or feature.name in declared.nullable))
+                                nullable=feature.nullable or feature.name in declared.nullable,
+                                actionable=False if feature.name in declared.immutable else feature.actionable,
+                                monotone=(declared.monotone or {}).get(feature.name, feature.monotone)))
     schema = replace(schema, features=tuple(features))
     undeclared = [f for f in schema.features if f.protected is None and looks_protected(f)]
     if undeclared and not declared.protected_override:

@@ -24,6 +24,8 @@ from xai_gov.registry import missing
 from xai_gov.validation import check_number
 
 Kind = Literal["numeric", "categorical"]
+#: A monotone feature may only move one way in counterfactual recourse (e.g. years employed only up).
+MONOTONE = ("increasing", "decreasing")
 OUTSIDE_TRAINING = "outside the range the model was trained on"
 
 
@@ -52,6 +54,11 @@ class Feature:
     # A typical favourable value the owner states (a category, or a number): where a stated reason's
     # accuracy is measured from (xai_gov.explain.accuracy). None: derived from the background.
     reference: str | float | None = None
+    #: may counterfactual recourse change it? None: not declared (actionable unless protected);
+    #: False: immutable (e.g. credit history already written). A protected feature is never actionable.
+    actionable: bool | None = None
+    #: "increasing" / "decreasing": recourse moves it only that way (a number); None: either way
+    monotone: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("numeric", "categorical"):
@@ -75,6 +82,21 @@ class Feature:
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise InvalidInput(f"feature {self.name!r}: minimum {self.minimum} is above maximum {self.maximum}",
                                field=self.name)
+        if self.protected and self.actionable:
+            raise InvalidInput(f"feature {self.name!r} is declared protected and actionable: recourse never asks "
+                               "an applicant to change a protected attribute", field=self.name)
+        if self.monotone is not None:
+            if self.monotone not in MONOTONE:
+                raise InvalidInput(f"feature {self.name!r}: monotone is {' or '.join(MONOTONE)}, not "
+                                   f"{self.monotone!r}", field=self.name)
+            if self.kind != "numeric":
+                raise InvalidInput(f"feature {self.name!r}: only a number can be monotone (its categories have no "
+                                   "order); declare it immutable instead if it cannot change", field=self.name)
+
+    @property
+    def changeable(self) -> bool:
+        """Whether counterfactual recourse may change it: not protected, not declared immutable."""
+        return not self.protected and self.actionable is not False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind, "label": self.label}
@@ -91,6 +113,10 @@ class Feature:
             out["nullable"] = True
         if self.protected is not None:
             out["protected"] = self.protected
+        if self.actionable is not None:
+            out["actionable"] = self.actionable
+        if self.monotone is not None:
+            out["monotone"] = self.monotone
         return out
 
     @property
@@ -131,6 +157,8 @@ class Feature:
                 observed_min=_optional_float(data.get("observed_min")),
                 observed_max=_optional_float(data.get("observed_max")),
                 reference=data.get("reference"),
+                actionable=None if data.get("actionable") is None else bool(data["actionable"]),
+                monotone=data.get("monotone"),
             )
         except KeyError as missing:
             raise InvalidInput(f"schema feature {dict(data).get('name', '?')!r} lacks {missing.args[0]!r}",

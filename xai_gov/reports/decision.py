@@ -57,6 +57,7 @@ def decision_packet(record: ExplanationRecord, version: ModelVersion, *, ledger_
              f"explanation {record.id}", "subtitle"),
         *_decision(record, version.schema.class_label),
         *_reasons(record),
+        *_recourse(record),
         *_lime(record),
         *_anchor(record),
         *_shap(record),
@@ -140,6 +141,29 @@ def protected_words(record: ExplanationRecord) -> str:
         text += f"Withheld although they pushed toward '{record.prediction.adverse_class}': " \
                 f"{', '.join(record.withheld_reasons)}."
     return text.strip()
+
+
+def _recourse(record: ExplanationRecord) -> list[Flowable]:
+    """Counterfactual recourse: each minimal set of changes the model approves, as a sentence."""
+    section = record.counterfactuals
+    if not section:
+        return []
+    flows: list[Flowable] = [heading("What would change the decision (counterfactual recourse)")]
+    if not section["options"]:
+        flows.append(para(section["note"]))
+    rows = [("#", "Had the application been so, the model would have approved it", "Changes", "Distance")] + [
+        (str(n), option["statement"], str(option["features_changed"]), f"{option['distance']:.2f}")
+        for n, option in enumerate(section["options"], 1)]
+    if section["options"]:
+        flows.append(table(rows, [8 * mm, WIDTH - 46 * mm, 18 * mm, 20 * mm]))
+    fixed = ", ".join(f"{f['label']} ({f['why']})" for f in section.get("fixed", []))
+    validity = section.get("validity")
+    flows.append(para(f"Target: {section['target']}. Only features the applicant can act on change; never changed: "
+                      f"{fixed or 'none'}. Each set was checked by the model itself"
+                      + (f" (validity {validity:.0%})" if validity is not None else "") +
+                      ". Distance: the size of the changes (in median absolute deviations of each number in the "
+                      "background, 1 per category). What the model would decide, not advice.", "small"))
+    return flows
 
 
 def _lime(record: ExplanationRecord) -> list[Flowable]:
@@ -294,6 +318,8 @@ def _reproducibility(record: ExplanationRecord) -> list[Flowable]:
         ("Methods, seed", f"{', '.join(record.methods)}; seed {record.seed}"),
         ("LIME", ", ".join(f"{k} {v}" for k, v in lime.items())),
         ("Anchor", ", ".join(f"{k} {v}" for k, v in anchor.items())),
+        *([("Counterfactual", ", ".join(f"{k} {v}" for k, v in params["counterfactual"].items()))]
+          if "counterfactual" in params else []),
         ("Model calls", params.get("model_path", "-")),
         ("Libraries", ", ".join(f"{k} {v}" for k, v in record.library_versions.items())),
         ("Background sample", f"sha256 {record.background_sha256}"),
