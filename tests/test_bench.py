@@ -46,3 +46,8 @@ def test_scale_bench_runs_the_service_with_one_and_two_workers_and_the_store() -
     assert out.count("stored records equal to their 2xx answers: 2 of 2") == 2
     assert "2 workers >= 1.7x" in out and "explanations stored per second" in out
     assert "grouped (batch writer), up to 50 per transaction" in out and "audit verify: OK" in out
+
+
+def test_counterfactual_bench_runs_without_dice() -> None:
+    out = run("bench/counterfactual_bench.py", "--applicants", "2", "--methods", "")
+    assert "xai-gov: found for" in out and "validity" in out

@@ -349,7 +349,8 @@ class Client:
                 re_explain: bool = False, role: Role | str | None = None) -> ExplanationRecord:
         """Explain one decision of ``model`` (``name@version`` or ``name@alias``) and store the record.
 
-        ``methods`` is any of lime, anchor, shap (default: all); ``parameters`` may hold
+        ``methods`` is any of lime, anchor, shap, counterfactual (default: all, the counterfactual only for
+        an applicant the version's rule declines; named for one it approves, it is refused); ``parameters`` may hold
         ``{"lime": {...}, "anchor": {...}}`` overrides (see LimeParams, AnchorParams).
         The decision is the version's rule unless ``bank_decision`` (a class name) says what the bank
         actually decided. A decision id is explained once: ``re_explain=True`` explains it again,

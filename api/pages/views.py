@@ -84,6 +84,7 @@ class DecisionView:
     cautions: tuple[str, ...]
     verdict: dict[str, Any] | None
     counterfactuals: dict[str, Any] | None  # the record's section (xai_gov.explain.counterfactual)
+    recourse_note: str | None  # why there is no counterfactual section, in words
     decision_rule: tuple[Row, ...]
     instance: tuple[Row, ...]
 
@@ -102,9 +103,20 @@ def decision_view(record: ExplanationRecord, protected: frozenset[str], labels: 
         lime=_lime_chart(record, protected), shap=_shap_chart(record, protected), anchor=_anchor(record),
         glance=quality_at_a_glance(record.scores, record.verdict), trust=trust_rows(record.scores),
         cautions=tuple(c["message"] for c in record.cautions or ()) + cautions(record.scores),
-        verdict=record.verdict, counterfactuals=record.counterfactuals,
+        verdict=record.verdict, counterfactuals=record.counterfactuals, recourse_note=_recourse_note(record),
         decision_rule=_decision_rows(record.decision),
         instance=tuple(Row(labels.get(name, name), _text(value)) for name, value in record.instance.items()))
+
+
+def _recourse_note(record: ExplanationRecord) -> str | None:
+    if record.counterfactuals:
+        return None
+    if not record.adverse:
+        return "The decision is favourable: nothing needs to change."
+    if (record.decision or {}).get("by_rule") == "favourable":
+        return ("The model version's rule approves this applicant; the decline was the bank's own decision, so "
+                "there is no change to the application for the model to find.")
+    return "Counterfactual recourse was not part of this explanation."
 
 
 def _decision_rows(decision: dict[str, Any] | None) -> tuple[Row, ...]:

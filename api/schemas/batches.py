@@ -18,7 +18,9 @@ class BatchIn(BaseModel):
                                                                  "job is submitted)")
     decisions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ROWS,
                                             description="one object per decision: `decision_id` and every feature")
-    methods: list[str] = Field(default_factory=lambda: list(METHODS), min_length=1, max_length=len(METHODS))
+    methods: list[str] | None = Field(default=None, min_length=1, max_length=len(METHODS),
+                                      description=f"default: all ({', '.join(METHODS)}), the counterfactual only for "
+                                                  "decisions the rule declines")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     options: dict[str, dict[str, Any]] = Field(default_factory=dict, description='{"lime": {...}, "anchor": {...}}')
 

@@ -31,9 +31,10 @@ class ExplainIn(BaseModel):
                              description="The bank's id of the decision (no control characters)")
     instance: dict[Annotated[str, StringConstraints(max_length=200, pattern=TEXT_PATTERN)], Any] = Field(
         description="The applicant as entered: feature name -> value (text or a number up to 2**53 in magnitude)")
-    methods: list[Method] = Field(default_factory=lambda: list(METHODS), min_length=1, max_length=len(METHODS),
-                                  description="counterfactual runs on a decision the rule declines; named on "
-                                              "one it approves, it is refused (422)")
+    methods: list[Method] | None = Field(
+        default=None, min_length=1, max_length=len(METHODS),
+        description=f"default: all ({', '.join(METHODS)}), the counterfactual only where the rule declines; "
+                    "the counterfactual named for a decision the rule approves is refused (422)")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     options: dict[str, dict[str, Any]] = Field(default_factory=dict, description='{"lime": {...}, "anchor": {...}, '
                                                                            '"counterfactual": {...}}')

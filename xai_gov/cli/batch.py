@@ -22,7 +22,9 @@ def explain(
     model: Annotated[str, typer.Option(help="name@version or name@alias (pinned to one version for the batch).")],
     decision_id_column: Annotated[str, typer.Option(help="The column holding the bank's decision ids.")]
     = "decision_id",
-    methods: Annotated[str, typer.Option(help="Comma-separated: lime, anchor, shap.")] = "lime,anchor,shap",
+    methods: Annotated[str | None, typer.Option(
+        help="Comma-separated: lime, anchor, shap, counterfactual (default: all; the counterfactual only for "
+             "declined applicants).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed for every row (stored; a replay reuses it).")] = 0,
     workers: Annotated[int | None, typer.Option(help="Local worker processes (default: the number of cores).")]
     = None,
@@ -34,7 +36,8 @@ def explain(
     """Explain every decision in the file not explained yet; each is an ordinary stored explanation."""
     with ProgressBar() as progress:
         summary = run(lambda: state(ctx).client().explain_batch(
-            model, decisions, decision_id_column=decision_id_column, methods=methods.split(","), seed=seed,
+            model, decisions, decision_id_column=decision_id_column, methods=methods.split(",") if methods else None,
+            seed=seed,
             workers=workers, scheduler=scheduler, dask_local=dask_local, progress=progress))
     if as_json:
         print_json(summary.to_dict())

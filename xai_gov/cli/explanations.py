@@ -23,7 +23,9 @@ def explain(
     model: Annotated[str, typer.Argument(help="name@version or name@alias, e.g. credit-risk@production.")],
     instance: Annotated[Path, typer.Option(help="The applicant as a JSON object of feature values.")],
     decision_id: Annotated[str, typer.Option(help="The bank's id of the decision being explained.")],
-    methods: Annotated[str, typer.Option(help="Comma-separated: lime, anchor, shap.")] = "lime,anchor,shap",
+    methods: Annotated[str | None, typer.Option(
+        help="Comma-separated: lime, anchor, shap, counterfactual (default: all; counterfactual runs only for a "
+             "declined applicant, and named for an approved one it is refused).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed (stored; a replay reuses it).")] = 0,
     bank_decision: Annotated[str | None, typer.Option(
         help="The class the bank actually decided, if it overrode the model version's rule.")] = None,
@@ -41,7 +43,8 @@ def explain(
             raise InvalidInput(f"{instance} must hold a JSON object of feature values", field="instance")
         with _progress() as progress:
             return state(ctx).client().explain(model, applicant, decision_id=decision_id,
-                                               methods=methods.split(","), seed=seed, progress=progress,
+                                               methods=methods.split(",") if methods else None, seed=seed,
+                                               progress=progress,
                                                bank_decision=bank_decision,
                                                what_counted_against=what_counted_against, re_explain=re_explain)
 
