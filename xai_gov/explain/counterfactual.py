@@ -300,9 +300,11 @@ def to_record(outcome: CounterfactualOutcome, engine: CounterfactualEngine, x: n
         changes = [{"feature": schema.features[j].name, "label": schema.features[j].label,
                     "from": _native(engine, j, x[j]), "to": _native(engine, j, value)}
                    for j, value in found.changes]
-        options.append({"changes": changes, "features_changed": len(changes), "distance": found.distance,
-                        "adverse_probability": found.adverse_probability,
-                        "search_adverse_probability": found.search_adverse_probability,
+        # Rounded to 9 places: a model's last bit can differ with the batch a row is sent in (BLAS kernels),
+        # and the same model must give the same record on every registration path.
+        options.append({"changes": changes, "features_changed": len(changes), "distance": _stored(found.distance),
+                        "adverse_probability": _stored(found.adverse_probability),
+                        "search_adverse_probability": _stored(found.search_adverse_probability),
                         "statement": statement(changes, adverse=adverse, probability=found.adverse_probability,
                                                cutoff=cutoff)})
     return {
@@ -322,7 +324,7 @@ def scores(outcome: CounterfactualOutcome) -> dict[str, Any]:
     found = outcome.found
     return {"options": len(found), "validity": outcome.validity,
             "mean_features_changed": float(np.mean([len(f.changes) for f in found])) if found else None,
-            "mean_distance": float(np.mean([f.distance for f in found])) if found else None}
+            "mean_distance": _stored(np.mean([f.distance for f in found])) if found else None}
 
 
 def statement(changes: list[dict[str, Any]], *, adverse: str, probability: float, cutoff: float) -> str:
@@ -331,6 +333,10 @@ def statement(changes: list[dict[str, Any]], *, adverse: str, probability: float
     joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return (f"Had {joined}, the model would have approved the application "
             f"(P({adverse}) {probability:.3f}, below the cutoff {cutoff:g}).")
+
+
+def _stored(value: float) -> float:
+    return round(float(value), 9)
 
 
 def _native(engine: CounterfactualEngine, j: int, value: float) -> Any:
