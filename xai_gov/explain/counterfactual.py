@@ -42,6 +42,7 @@ value would leave the others as they are.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -331,8 +332,9 @@ def statement(changes: list[dict[str, Any]], *, adverse: str, probability: float
     """'Had Loan duration (months) been 12 instead of 36 and ..., the model would have approved it (...)'."""
     parts = [f"{c['label']} been {_words(c['to'])} instead of {_words(c['from'])}" for c in changes]
     joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    shown = math.floor(probability * 1000) / 1000  # never rounded up to the cutoff it is below
     return (f"Had {joined}, the model would have approved the application "
-            f"(P({adverse}) {probability:.3f}, below the cutoff {cutoff:g}).")
+            f"(P({adverse}) {shown:.3f}, below the cutoff {cutoff:g}).")
 
 
 def _stored(value: float) -> float:
