@@ -202,6 +202,14 @@ def alias_history(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> N
           [(m.alias, m.from_version, m.to_version, m.actor, when(m.moved_at)) for m in moves])
 
 
+def recourse_declarations(version: ModelVersion) -> str:
+    """What counterfactual recourse may not change, and which numbers move one way only."""
+    features = version.schema.features
+    immutable = ", ".join(f.name for f in features if f.actionable is False) or "-"
+    monotone = ", ".join(f"{f.name} ({f.monotone})" for f in features if f.monotone) or "-"
+    return f"immutable: {immutable}; monotone: {monotone}; protected features never change"
+
+
 def show_version(version: ModelVersion) -> None:
     lineage = version.lineage
     adapter = version.adapter_spec
@@ -216,6 +224,7 @@ def show_version(version: ModelVersion) -> None:
         ("features", f"{len(version.schema.features)}: " + ", ".join(version.schema.names)),
         ("protected", ", ".join(f.name for f in version.schema.features if f.protected) or "-"),
         ("nullable", ", ".join(f.name for f in version.schema.features if f.nullable) or "-"),
+        ("recourse", recourse_declarations(version)),
         ("reason codes", str((version.schema.reason_codes or {}).get("source", "the default map"))),
         ("background", f"{version.background_rows} rows, sha256 {version.background_sha256}"),
         ("registered", f"{when(version.registered_at)} by {version.registered_by}"),
