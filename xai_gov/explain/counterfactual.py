@@ -115,7 +115,7 @@ class CounterfactualEngine:
         candidates = {j: self._candidates(j, x[j], params.grid)
                       for j in range(len(schema.features)) if j not in fixed}
         candidates = {j: values for j, values in candidates.items() if len(values)}
-        found: dict[frozenset[int], tuple[tuple[Change, ...], float]] = {}
+        found: dict[frozenset[int], tuple[Change, ...]] = {}  # features changed -> the nearest such set
         level: list[tuple[Change, ...]] = [((j, v),) for j, values in candidates.items() for v in values]
         scored = 0
         for _size in range(params.max_changes):
@@ -128,8 +128,8 @@ class CounterfactualEngine:
                 features = frozenset(j for j, _ in changes)
                 distance = self.distance(x, changes)
                 if p < cutoff:
-                    if features not in found or distance < self.distance(x, found[features][0]):
-                        found[features] = (changes, float(p))
+                    if features not in found or distance < self.distance(x, found[features]):
+                        found[features] = changes
                 elif features not in growing or (p, distance) < growing[features][:2]:
                     growing[features] = (float(p), distance, changes)
             if len(found) >= params.count:
@@ -138,11 +138,9 @@ class CounterfactualEngine:
             level = self._grow([changes for _, _, changes in beam], candidates, found)
         distance = lambda changes: self.distance(x, changes)  # noqa: E731
         # Tighten a few more than needed: two sets can shrink to the same one.
-        shortlist = _choose({features: (changes, 0.0) for features, (changes, _) in found.items()}, distance,
-                            params.count * 3)
+        shortlist = _choose(found, distance, params.count * 3)
         tightened = [self._minimal(x, self._tighten(x, changes, cutoff), cutoff) for changes in shortlist]
-        chosen = _choose({frozenset(j for j, _ in changes): (changes, 0.0) for changes in tightened}, distance,
-                         params.count)
+        chosen = _choose({frozenset(j for j, _ in changes): changes for changes in tightened}, distance, params.count)
         return self._verify(x, chosen, cutoff=cutoff, fixed=fixed, scored=scored)
 
     def distance(self, x: np.ndarray, changes: Iterable[Change]) -> float:
@@ -268,12 +266,12 @@ def _scale(column: np.ndarray) -> float:
     return spread if spread > 0 else 1.0
 
 
-def _choose(found: dict[frozenset[int], tuple[tuple[Change, ...], float]], distance: Any,
+def _choose(found: dict[frozenset[int], tuple[Change, ...]], distance: Any,
             count: int) -> list[tuple[Change, ...]]:
     """Fewest changes first, then nearest; never a set whose features contain an earlier choice's."""
-    ranked = sorted(found.items(), key=lambda item: (len(item[0]), distance(item[1][0]), sorted(item[0])))
+    ranked = sorted(found.items(), key=lambda item: (len(item[0]), distance(item[1]), sorted(item[0])))
     chosen: list[tuple[frozenset[int], tuple[Change, ...]]] = []
-    for features, (changes, _) in ranked:
+    for features, changes in ranked:
         if any(earlier <= features for earlier, _ in chosen):
             continue
         chosen.append((features, changes))
