@@ -103,13 +103,13 @@ def decision_view(record: ExplanationRecord, protected: frozenset[str], labels: 
         lime=_lime_chart(record, protected), shap=_shap_chart(record, protected), anchor=_anchor(record),
         glance=quality_at_a_glance(record.scores, record.verdict), trust=trust_rows(record.scores),
         cautions=tuple(c["message"] for c in record.cautions or ()) + cautions(record.scores),
-        verdict=record.verdict, counterfactuals=record.counterfactuals, recourse_note=_recourse_note(record),
+        verdict=record.verdict, counterfactuals=record.section("counterfactuals"), recourse_note=_recourse_note(record),
         decision_rule=_decision_rows(record.decision),
         instance=tuple(Row(labels.get(name, name), _text(value)) for name, value in record.instance.items()))
 
 
 def _recourse_note(record: ExplanationRecord) -> str | None:
-    if record.counterfactuals:
+    if record.section("counterfactuals"):
         return None
     if not record.adverse:
         return "The decision is favourable: nothing needs to change."
@@ -141,33 +141,33 @@ def reason_accuracy(reason: dict[str, Any]) -> str:
 
 
 def _lime_chart(record: ExplanationRecord, protected: frozenset[str]) -> BarChart | None:
-    if not record.lime:
+    if not record.section("lime"):
         return None
-    weights = record.lime["weights"][:TOP_BARS]
+    weights = record.section("lime")["weights"][:TOP_BARS]
     return bar_chart([(w["condition"], float(w["weight"]), w["feature"] in protected) for w in weights],
-                     title=f"LIME: weight of each condition toward '{record.lime['explained_class']}' "
+                     title=f"LIME: weight of each condition toward '{record.section('lime')['explained_class']}' "
                            f"(top {len(weights)})",
                      caption="Right (red): pushes toward the adverse outcome; left (blue): away from it.")
 
 
 def _shap_chart(record: ExplanationRecord, protected: frozenset[str]) -> BarChart | None:
-    if not record.shap:
+    if not record.section("shap"):
         return None
-    values = record.shap["values"][:TOP_BARS]
+    values = record.section("shap")["values"][:TOP_BARS]
     return bar_chart([(f"{v['label']} = {_text(v['value'])}", float(v["contribution"]), v["feature"] in protected)
                       for v in values],
                      title=f"SHAP: contribution of each feature to the probability of "
-                           f"'{record.shap['explained_class']}' (top {len(values)})",
-                     caption=f"Starts from the average {record.shap['base_value']:.3f} "
-                             f"({record.shap['algorithm']}); right (red) raises it, left (blue) lowers it.")
+                           f"'{record.section('shap')['explained_class']}' (top {len(values)})",
+                     caption=f"Starts from the average {record.section('shap')['base_value']:.3f} "
+                             f"({record.section('shap')['algorithm']}); right (red) raises it, left (blue) lowers it.")
 
 
 def _anchor(record: ExplanationRecord) -> dict[str, Any] | None:
-    if not record.anchor:
+    if not record.section("anchor"):
         return None
     fidelity = record.scores.get("fidelity", {}).get("anchor") or {}
-    explained = record.anchor.get("decision") or record.prediction.predicted_class  # the rule's decision
-    return {"rule": list(record.anchor["rule"]), "predicted": explained, **fidelity}
+    explained = record.section("anchor").get("decision") or record.prediction.predicted_class  # the rule's decision
+    return {"rule": list(record.section("anchor")["rule"]), "predicted": explained, **fidelity}
 
 
 def trust_rows(scores: dict[str, Any]) -> tuple[Row, ...]:

@@ -66,9 +66,11 @@ class ExplanationOut(BaseModel):
     instance_sha256: str
     prediction: dict[str, Any]
     methods: list[str]
-    lime: dict[str, Any] | None
-    anchor: dict[str, Any] | None
-    shap: dict[str, Any] | None
+    schema_version: int = Field(default=1, description="The form the record is written and hashed in (1: before "
+                                                      "forms were versioned)")
+    lime: dict[str, Any] | None = None
+    anchor: dict[str, Any] | None = None
+    shap: dict[str, Any] | None = None
     scores: dict[str, Any]
     reasons: list[dict[str, Any]]
     withheld_reasons: list[str]

@@ -123,7 +123,7 @@ def test_a_python_function_model_with_other_feature_names_on_a_pool(client: Clie
     summary = client.explain_batch("loans@1", path, methods=METHODS, parameters=QUICK, workers=2)
     assert (summary.done, summary.failed) == (4, ())
     record = client.get_explanation(summary.explanation_ids[0])
-    assert {v["feature"] for v in record.shap["values"]} == set(X.columns)
+    assert {v["feature"] for v in record.section("shap")["values"]} == set(X.columns)
 
 
 @contextlib.contextmanager

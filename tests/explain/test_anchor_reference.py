@@ -61,13 +61,13 @@ def test_a_request_selects_the_engine_the_record_names_it_and_replay_honours_it(
     applicant: dict[str, Any] = {k: v.item() if hasattr(v, "item") else v for k, v in X.iloc[0].items()}
     record = client.explain("stepped@1", applicant, decision_id="REF-1", methods=["anchor"],
                             parameters={"anchor": {"engine": "anchor-exp", "repeats": 2, "fresh_samples": 500}})
-    assert record.anchor["engine"] == "anchor-exp" and record.parameters["anchor"]["engine"] == "anchor-exp"
+    assert record.section("anchor")["engine"] == "anchor-exp" and record.parameters["anchor"]["engine"] == "anchor-exp"
     assert record.scores["fidelity"]["anchor"]["engine"] == "anchor-exp"
     report = client.replay(record.id)
     assert report.matches, [f for f in report.fields if not f.matches]
     default = client.explain("stepped@1", applicant, decision_id="REF-2", methods=["anchor"],
                              parameters={"anchor": {"repeats": 1, "fresh_samples": 500}})
-    assert default.anchor["engine"] == "batched"
+    assert default.section("anchor")["engine"] == "batched"
     with pytest.raises(InvalidInput) as refused:
         client.explain("stepped@1", applicant, decision_id="REF-3", methods=["anchor"],
                        parameters={"anchor": {"engine": "alibi"}})

@@ -123,7 +123,7 @@ def check_options(client: Client, record: Any, *, never: set[str], monotone: dic
     def p_adverse(instance: dict[str, Any]) -> float:
         return float(adapter.predict_proba(schema.instance_frame(instance))[0, adverse])
 
-    section = record.counterfactuals
+    section = record.section("counterfactuals")
     assert section["options"], section
     seen: list[set[str]] = []
     for option in section["options"]:
@@ -164,7 +164,8 @@ def test_german_credit_declines_get_recourse_the_model_confirms(client: Client) 
         record = client.explain(version.ref, applicant, decision_id=f"CF-{n}", parameters=QUICK)
         assert "counterfactual" in record.methods and "counterfactual" in record.timings
         check_options(client, record, never=fixed | GERMAN_PROTECTED, monotone=credit_model.MONOTONE)
-        assert {f["feature"] for f in record.counterfactuals["fixed"]} >= fixed | {"age", "personal_status_sex"}
+        fixed_by_record = {f["feature"] for f in record.section("counterfactuals")["fixed"]}
+        assert fixed_by_record >= fixed | {"age", "personal_status_sex"}
         assert client.replay(record.id).matches
         assert client.get_explanation(record.id).to_dict() == record.to_dict()
 
@@ -186,9 +187,10 @@ def test_the_synthetic_example_gets_recourse_with_missing_values_and_its_own_nam
         check_options(client, record, never={"Age", "Marital", "LatePayments"}, monotone=synthetic_model.MONOTONE)
         assert client.replay(record.id).matches
     no_income = client.find_explanations(decision_id="S-0")[0]
-    given = [c for o in no_income.counterfactuals["options"] for c in o["changes"] if c["feature"] == "Income"]
+    options = no_income.section("counterfactuals")["options"]
+    given = [c for o in options for c in o["changes"] if c["feature"] == "Income"]
     assert all(c["from"] is None and c["to"] > 0 for c in given)
-    assert all("instead of missing" in o["statement"] for o in no_income.counterfactuals["options"]
+    assert all("instead of missing" in o["statement"] for o in options
                if any(c["feature"] == "Income" for c in o["changes"]))
 
 
@@ -210,7 +212,7 @@ def test_recourse_asked_for_an_approved_applicant_is_refused_and_nothing_is_stor
     assert refused.value.field == "methods"
     assert client.find_explanations(decision_id="OK-1") == []
     by_default = client.explain(version.ref, applicant, decision_id="OK-1", parameters=QUICK)
-    assert by_default.counterfactuals is None and "counterfactual" not in by_default.methods
+    assert by_default.section("counterfactuals") is None and "counterfactual" not in by_default.methods
     assert "counterfactual" not in by_default.parameters
 
 

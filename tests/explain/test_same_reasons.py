@@ -65,7 +65,7 @@ def explain_everywhere(client: Client, refs: list[str], rows: pd.DataFrame) -> l
 
 
 def shap_values(record: Any) -> dict[str, float]:
-    return {v["feature"]: v["contribution"] for v in record.shap["values"]}
+    return {v["feature"]: v["contribution"] for v in record.section("shap")["values"]}
 
 
 def test_german_credit_gives_the_same_reasons_three_ways(store: Client, server: str) -> None:
@@ -76,7 +76,7 @@ def test_german_credit_gives_the_same_reasons_three_ways(store: Client, server: 
                                trusted_types=list(credit_model.TRUSTED_TYPES))
     artifact, python, http = explain_everywhere(store, refs, trained.X_test.head(1))  # the kernel path is slow
     for tree, kernel_python, kernel_http in zip(artifact, python, http, strict=True):
-        assert tree.shap["algorithm"] == "tree" and kernel_python.shap["algorithm"] == "kernel"
+        assert tree.section("shap")["algorithm"] == "tree" and kernel_python.section("shap")["algorithm"] == "kernel"
         exact, approximate = shap_values(tree), shap_values(kernel_python)
         assert max(abs(exact[f] - approximate[f]) for f in exact) <= KERNEL_TOLERANCE
         assert shap_values(kernel_http) == approximate  # the same rows, the same answers, over HTTP
@@ -84,9 +84,8 @@ def test_german_credit_gives_the_same_reasons_three_ways(store: Client, server: 
                                                                                          kernel_http)]
         assert reasons[0] == reasons[1] == reasons[2], reasons
         assert all(r["contribution"] > 0 for record in (tree, kernel_python) for r in record.reasons)
-        assert tree.lime == kernel_python.lime == kernel_http.lime  # LIME and Anchor see identical probabilities
-        assert tree.anchor == kernel_python.anchor == kernel_http.anchor
-        assert tree.counterfactuals == kernel_python.counterfactuals == kernel_http.counterfactuals
+        for key in ("lime", "anchor", "counterfactuals"):  # LIME and Anchor see identical probabilities
+            assert tree.section(key) == kernel_python.section(key) == kernel_http.section(key), key
         assert tree.verdict["outcome"] == kernel_python.verdict["outcome"] == kernel_http.verdict["outcome"]
         assert tree.parameters["model_path"].startswith("fast path")
         for record in (tree, kernel_python, kernel_http):
@@ -109,8 +108,8 @@ def test_the_synthetic_example_gives_the_same_reasons_three_ways(store: Client, 
     rows = pd.concat([X[X["Income"].isna()].head(1), X[X.notna().all(axis=1)].head(1)])
     records = explain_everywhere(store, refs, rows)
     for artifact, python, http in zip(*records, strict=True):
-        assert artifact.shap["algorithm"] == python.shap["algorithm"] == http.shap["algorithm"] == "kernel"
-        for field in ("reasons", "shap", "lime", "anchor", "scores", "withheld_reasons", "counterfactuals"):
+        assert {r.section("shap")["algorithm"] for r in (artifact, python, http)} == {"kernel"}
+        for field in ("reasons", "sections", "scores", "withheld_reasons"):
             assert getattr(artifact, field) == getattr(python, field) == getattr(http, field), field
         assert artifact.verdict["outcome"] == python.verdict["outcome"] == http.verdict["outcome"]
         assert not {"Age", "Marital", "Channel"} & {r["feature"] for r in artifact.reasons}
@@ -121,5 +120,5 @@ def test_the_synthetic_example_gives_the_same_reasons_three_ways(store: Client, 
     assert no_income.instance["Income"] is None
     stated = {r["feature"]: r["statement"] for r in no_income.reasons}
     assert stated["Income"] == "No income declared", stated  # the ground truth's largest push, in the map's words
-    assert any(c.endswith("is missing") for w in no_income.lime["weights"] for c in [w["condition"]]
+    assert any(c.endswith("is missing") for w in no_income.section("lime")["weights"] for c in [w["condition"]]
                if w["feature"] == "Income")

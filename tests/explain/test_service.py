@@ -41,13 +41,13 @@ def test_explain_stores_a_complete_record_that_replays_exactly(registered: Clien
     assert record.model_ref == "credit-risk@1" and record.decision_id == "LOAN-1" and record.requested_by == "otto"
     assert record.instance == applicant and len(record.instance_sha256) == 64
     assert set(record.prediction.probabilities) == {"bad", "good"}
-    assert record.lime and record.anchor and record.shap and record.shap["algorithm"] == "kernel"
+    assert record.section("lime") and record.section("anchor") and record.section("shap")["algorithm"] == "kernel"
     assert {"lime", "anchor", "shap"} <= set(record.scores["fidelity"])
     assert record.scores["agreement"]["top_n"] == 5
     assert 0 < len(record.reasons) <= 4 and all(r["contribution"] > 0 for r in record.reasons)
     assert record.library_versions["lime"] and record.parameters["lime"]["num_samples"] == 500
     assert set(record.timings) == {"predict", "lime", "anchor", "shap", "counterfactual"}  # a declined applicant
-    assert record.counterfactuals and record.counterfactuals["options"]
+    assert record.section("counterfactuals") and record.section("counterfactuals")["options"]
     assert registered.get_explanation(record.id).to_dict() == record.to_dict()
 
     report = registered.replay(record.id)

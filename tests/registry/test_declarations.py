@@ -89,7 +89,7 @@ def test_declarations_are_stored_and_protected_features_never_stated(store: Clie
     assert record.scores["protected"]["attribution_share"] < 0.05  # the toy ignores Age and Marital
     assert any(r["metric"] == "protected.attribution_share" and r["outcome"] == "pass"
                for r in record.verdict["rules"])
-    assert record.anchor is not None and record.lime is not None
+    assert record.section("anchor") is not None and record.section("lime") is not None
 
 
 def test_an_override_registers_and_is_recorded_but_the_feature_stays_withheld(store: Client) -> None:
@@ -122,7 +122,7 @@ def test_native_categorical_gradient_boosting_registers_only_if_it_explains(stor
                              trusted_types=trusted, reason_codes={"features": {"Debt": CODES["features"]["Debt"]}})
     record = store.explain(version.ref, {"Debt": 0.9, "Age": 30, "Marital": "single"}, decision_id="H-1",
                            parameters=QUICK)
-    assert record.shap is not None and record.reasons[0]["feature"] == "Debt"
+    assert record.section("shap") is not None and record.reasons[0]["feature"] == "Debt"
 
 
 def test_a_model_that_fails_the_trial_explanation_is_refused_with_why(store: Client) -> None:

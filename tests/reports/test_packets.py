@@ -41,7 +41,7 @@ def test_decision_packet_holds_the_evidence_and_verifies(explained: dict[str, An
     assert whole.startswith("Decision packet: LOAN-77")
     for reason in record.reasons:
         assert reason["statement"] in whole
-    for condition in record.anchor["rule"]:
+    for condition in record.section("anchor")["rule"]:
         assert condition.split(" = ")[0] in whole
     stored = record.to_dict()
     assert stored["record_sha256"] in whole and record.instance_sha256 in whole

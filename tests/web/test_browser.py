@@ -72,14 +72,14 @@ def test_officer_explains_and_auditor_verifies_in_the_browser(chromium: Any, sit
     if record.reasons:  # an adverse decision always has them
         assert record.reasons[0]["statement"] in reasons.first.inner_text()
     lime_chart = officer.locator("#lime-chart-desc")
-    assert record.lime["weights"][0]["condition"] in lime_chart.text_content()
+    assert record.section("lime")["weights"][0]["condition"] in lime_chart.text_content()
     shap_labels = officer.locator("svg.bars").nth(1).locator("text.label").all_text_contents()
-    assert any(text.startswith(record.shap["values"][0]["label"]) for text in shap_labels)
+    assert any(text.startswith(record.section("shap")["values"][0]["label"]) for text in shap_labels)
     assert any("(protected)" in text for text in officer.locator("svg.bars text.label").all_text_contents())
     assert "IF " in officer.locator(".rule").inner_text()
     recourse = officer.locator("section", has=officer.locator("#recourse-h")).inner_text()
-    if record.counterfactuals:  # the rule declined too: the model's own changes, checked by the model
-        assert record.counterfactuals["options"][0]["statement"] in recourse
+    if record.section("counterfactuals"):  # the rule declined too: the model's own changes, checked by the model
+        assert record.section("counterfactuals")["options"][0]["statement"] in recourse
     else:  # only the bank declined: the page says why there is nothing to change
         assert "the decline was the bank's own decision" in recourse
     assert officer.get_by_role("heading", name="How far to trust this explanation").is_visible()

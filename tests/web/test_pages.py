@@ -187,13 +187,13 @@ def test_an_officer_sees_what_would_change_a_declined_decision(app: App) -> None
         "csrf_token": token, "model": "tiny-loans@staging", "decision_id": "TINY-CF", **QUICK_FORM})
     assert done.status_code == 303, done.text
     record = app.client.find_explanations(decision_id="TINY-CF")[0]
-    assert record.adverse and record.counterfactuals["options"]
+    assert record.adverse and record.section("counterfactuals")["options"]
     page = app.http.get(done.headers["location"]).text
     recourse = page[page.index('id="recourse-h"'):page.index("</section>", page.index('id="recourse-h"'))]
-    for option in record.counterfactuals["options"]:  # escaped as HTML, as the page writes it
+    for option in record.section("counterfactuals")["options"]:  # escaped as HTML, as the page writes it
         assert option["statement"].replace("'", "&#39;") in recourse
     # income alone is enough here (the model's score falls below 0 at about 4,600 EUR), and it is the nearest
-    assert record.counterfactuals["options"][0]["changes"][0]["feature"] == "income_eur"
+    assert record.section("counterfactuals")["options"][0]["changes"][0]["feature"] == "income_eur"
     assert "Had Monthly income been" in recourse
 
 

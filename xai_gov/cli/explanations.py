@@ -160,8 +160,8 @@ def show_record(record: ExplanationRecord) -> None:
         console.print("[red]no principal reason could be stated[/red] (see the policy verdict)")
     if record.withheld_reasons:
         console.print(f"withheld (protected, never stated): {', '.join(record.withheld_reasons)}")
-    if record.anchor:
-        anchor = record.anchor
+    if record.section("anchor"):
+        anchor = record.section("anchor")
         fidelity = record.scores["fidelity"]["anchor"]
         then = anchor.get("decision") or prediction.predicted_class
         console.print("Anchor rule: [bold]IF " + " AND ".join(anchor["rule"]) + f" THEN {then}[/bold]"
@@ -174,15 +174,15 @@ def show_record(record: ExplanationRecord) -> None:
                       f"the search's own estimate {fidelity['search_precision']:.3f}; "
                       f"covers {fidelity['coverage']:.1%} of applicants"
                       + (" - NO real applicant" if fidelity["covers_no_applicant"] else ""))
-    if record.counterfactuals:
-        show_counterfactuals(record.counterfactuals)
-    if record.lime:
+    if record.section("counterfactuals"):
+        show_counterfactuals(record.section("counterfactuals"))
+    if record.section("lime"):
         table("LIME weights toward " + prediction.adverse_class + " (top 8)", ["condition", "weight"],
-              [(w["condition"], f"{w['weight']:+.3f}") for w in record.lime["weights"][:8]])
-    if record.shap:
-        table(f"SHAP values toward {prediction.adverse_class} (base {record.shap['base_value']:.3f}, top 8)",
+              [(w["condition"], f"{w['weight']:+.3f}") for w in record.section("lime")["weights"][:8]])
+    if record.section("shap"):
+        table(f"SHAP values toward {prediction.adverse_class} (base {record.section('shap')['base_value']:.3f}, top 8)",
               ["feature", "value", "contribution"],
-              [(v["label"], v["value"], f"{v['contribution']:+.3f}") for v in record.shap["values"][:8]])
+              [(v["label"], v["value"], f"{v['contribution']:+.3f}") for v in record.section("shap")["values"][:8]])
     table("Quality at a glance", ["criterion", "value", "what it means", "policy"],
           [(row.criterion, row.value, row.meaning, row.policy_in_words())
            for row in record.quality_at_a_glance()])

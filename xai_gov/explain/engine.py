@@ -275,20 +275,22 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
         scores["recourse"] = recourse.scores(counterfactual_out)
     verdict = with_reason_checks(evaluate_explanation(policy, scores, withheld), reason_dicts,
                                  adverse=decision.adverse)
+    sections = {key: section for key, section in (
+        ("lime", _lime_dict(lime_out, schema, clean) if lime_out else None),
+        ("anchor", _anchor_dict(anchor_out) if anchor_out else None),
+        ("shap", _shap_dict(shap_out, schema, clean) if shap_out else None),
+        ("counterfactuals", None if counterfactual_out is None else recourse.to_record(
+            counterfactual_out, explainers.counterfactual, x, cutoff=rule.cutoff, params=options.counterfactual)),
+    ) if section is not None}
     return ExplanationRecord(
         id=uuid.uuid4().hex, model=version.name, version=version.version, decision_id=decision_id,
         requested_by=requested_by, requested_at=utcnow(), instance=as_entered(instance),
         instance_sha256=sha256_json(clean), prediction=prediction, methods=methods,
-        lime=_lime_dict(lime_out, schema, clean) if lime_out else None,
-        anchor=_anchor_dict(anchor_out) if anchor_out else None,
-        shap=_shap_dict(shap_out, schema, clean) if shap_out else None,
-        scores=scores, reasons=reason_dicts, withheld_reasons=withheld, seed=options.seed,
+        sections=sections, scores=scores, reasons=reason_dicts, withheld_reasons=withheld, seed=options.seed,
         parameters={**replace(options, methods=methods).parameters(), "model_path": space.model_path},
         library_versions=library_versions(),
         background_sha256=version.background_sha256, reason_map=reason_map.source, verdict=verdict.to_dict(),
-        timings=timings, decision=decision.to_dict(), cautions=schema.cautions(clean),
-        counterfactuals=None if counterfactual_out is None else recourse.to_record(
-            counterfactual_out, explainers.counterfactual, x, cutoff=rule.cutoff, params=options.counterfactual))
+        timings=timings, decision=decision.to_dict(), cautions=schema.cautions(clean))
 
 
 def as_entered(instance: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -12,12 +12,22 @@ from xai_gov.quality.glance import QualityRow, quality_at_a_glance
 from xai_gov.timeutil import format_utc, parse_utc
 
 METHODS: tuple[str, ...] = ("lime", "anchor", "shap", "counterfactual")
-#: Fields a replay does not compare: they describe the run, not its result.
+#: Fields a replay does not compare: they describe the run (or the record's form), not its result.
 RUN_FIELDS = frozenset({"id", "requested_by", "requested_at", "timings", "record_sha256", "replay_of",
-                        "re_explains"})
-#: Fields added after records were first stored: left out of a record while None, so an older record
-#: reads back, and hashes, exactly as it was stored.
-LATER_FIELDS = ("decision", "re_explains", "cautions", "counterfactuals")
+                        "re_explains", "schema_version"})
+
+#: The JSON form new records are written in. A record is hashed, and verified, in the form it was written
+#: in (``ExplanationRecord.body``), so records stored before a change of form keep verifying after it:
+#: 1  records stored before forms were versioned: no ``schema_version`` key; ``lime``, ``anchor`` and
+#:    ``shap`` always present (null where not run); ``decision``, ``re_explains``, ``cautions`` and
+#:    ``counterfactuals`` left out while empty (they were added to the record one by one).
+#: 2  ``"schema_version": 2``; a section for each method that ran and for no other, so a new method adds
+#:    a key without changing the form of any record written before it; every other field present, null
+#:    where empty.
+SCHEMA_VERSION = 2
+#: Version 1's method sections and its fields left out while None, in that form's words.
+_V1_SECTIONS = ("lime", "anchor", "shap")
+_V1_LATER_FIELDS = ("decision", "re_explains", "cautions", "counterfactuals")
 
 
 def canonical_json(value: Any) -> str:
@@ -64,10 +74,10 @@ class ExplanationRecord:
     instance: dict[str, Any]  # as entered
     instance_sha256: str  # canonical hash of the validated instance
     prediction: Prediction
-    methods: tuple[str, ...]
-    lime: dict[str, Any] | None
-    anchor: dict[str, Any] | None
-    shap: dict[str, Any] | None
+    methods: tuple[str, ...]  # the methods that ran
+    #: Each method's result, under its record section ("lime", "anchor", "shap", "counterfactuals"):
+    #: see ``xai_gov.explain.methods``. A method that did not run has no section.
+    sections: dict[str, dict[str, Any]]
     scores: dict[str, Any]
     reasons: list[dict[str, Any]]
     withheld_reasons: list[str]
@@ -84,12 +94,15 @@ class ExplanationRecord:
     decision: dict[str, Any] | None = None
     re_explains: str | None = None  # the earlier explanation of the same decision id this one re-explains
     cautions: list[dict[str, Any]] | None = None  # e.g. a value outside the range the model was trained on
-    # Counterfactual recourse (xai_gov.explain.counterfactual): for a decision the rule declines.
-    counterfactuals: dict[str, Any] | None = None
+    schema_version: int = SCHEMA_VERSION  # the JSON form it is written (and hashed) in: see SCHEMA_VERSION
 
     @property
     def model_ref(self) -> str:
         return f"{self.model}@{self.version}"
+
+    def section(self, key: str) -> dict[str, Any] | None:
+        """A method's result ("lime", "counterfactuals", ...), or None where it did not run."""
+        return self.sections.get(key)
 
     def quality_at_a_glance(self) -> tuple[QualityRow, ...]:
         """Fidelity, stability, sparsity and coverage, one row each, with the policy's verdict on each."""
@@ -107,15 +120,10 @@ class ExplanationRecord:
         return bool(self.decision and self.decision.get("overridden"))
 
     def body(self) -> dict[str, Any]:
-        """Everything but the hash, in JSON form."""
-        out = asdict(self)
-        out["requested_at"] = format_utc(self.requested_at)
-        out["prediction"] = self.prediction.to_dict()
-        out["methods"] = list(self.methods)
-        for name in LATER_FIELDS:
-            if out[name] is None:
-                del out[name]
-        return out
+        """Everything but the hash, in JSON form: the form of the record's ``schema_version``."""
+        if self.schema_version not in _WRITERS:
+            raise ValueError(f"unknown explanation record form {self.schema_version}; known: {sorted(_WRITERS)}")
+        return _WRITERS[self.schema_version](self)
 
     def to_dict(self) -> dict[str, Any]:
         body = self.body()
@@ -123,14 +131,51 @@ class ExplanationRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExplanationRecord:
+        """A record from its stored form, whichever version that is."""
         values = {k: v for k, v in data.items() if k != "record_sha256"}
+        form = values.pop("schema_version", 1)
         prediction = dict(values["prediction"])
         prediction.pop("decision", None)
         values["prediction"] = Prediction(**prediction)
         values["methods"] = tuple(values["methods"])
         values["requested_at"] = parse_utc(values["requested_at"], field="requested_at")
-        return cls(**values)
+        known = {f.name for f in fields(cls)}
+        # Every key that is not a field of the record is a method's section (in both forms so far).
+        values["sections"] = {k: values.pop(k) for k in list(values) if k not in known}
+        values["sections"] = {k: v for k, v in values["sections"].items() if v is not None}
+        return cls(**values, schema_version=form)
 
     def result_fields(self) -> dict[str, Any]:
-        """What a replay must reproduce."""
-        return {k: v for k, v in self.body().items() if k not in RUN_FIELDS}
+        """What a replay must reproduce, whatever form the record is in: every field and section with a
+        value, but those that describe the run or the form."""
+        return {k: v for k, v in _plain(self).items() if k not in RUN_FIELDS and v is not None}
+
+
+def _plain(record: ExplanationRecord) -> dict[str, Any]:
+    """Every field in JSON form, sections as top-level keys (the shape both forms share).
+
+    Nested values are the record's own, not copies (``asdict`` deep-copied every record, a few ms each):
+    read them, do not change them."""
+    out = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "sections"}
+    out["requested_at"] = format_utc(record.requested_at)
+    out["prediction"] = record.prediction.to_dict()
+    out["methods"] = list(record.methods)
+    return {**out, **record.sections}
+
+
+def _form_1(record: ExplanationRecord) -> dict[str, Any]:
+    out = _plain(record)
+    del out["schema_version"]
+    for key in _V1_SECTIONS:
+        out.setdefault(key, None)
+    for name in _V1_LATER_FIELDS:
+        if out.get(name, None) is None:
+            out.pop(name, None)
+    return out
+
+
+def _form_2(record: ExplanationRecord) -> dict[str, Any]:
+    return _plain(record)
+
+
+_WRITERS = {1: _form_1, 2: _form_2}

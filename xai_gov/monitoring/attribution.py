@@ -45,10 +45,10 @@ TRUST_SCORES: tuple[tuple[str, str], ...] = (
 
 def attributions(record: ExplanationRecord, method: str) -> dict[str, float] | None:
     """Feature -> attribution toward the adverse class from one stored explanation, or None without ``method``."""
-    if method == "shap" and record.shap:
-        return {v["feature"]: float(v["contribution"]) for v in record.shap["values"]}
-    if method == "lime" and record.lime:
-        return {w["feature"]: float(w["weight"]) for w in record.lime["weights"]}
+    if method == "shap" and record.section("shap"):
+        return {v["feature"]: float(v["contribution"]) for v in record.section("shap")["values"]}
+    if method == "lime" and record.section("lime"):
+        return {w["feature"]: float(w["weight"]) for w in record.section("lime")["weights"]}
     return None
 
 

@@ -145,7 +145,7 @@ def protected_words(record: ExplanationRecord) -> str:
 
 def _recourse(record: ExplanationRecord) -> list[Flowable]:
     """Counterfactual recourse: each minimal set of changes the model approves, as a sentence."""
-    section = record.counterfactuals
+    section = record.section("counterfactuals")
     if not section:
         return []
     flows: list[Flowable] = [heading("What would change the decision (counterfactual recourse)")]
@@ -167,9 +167,9 @@ def _recourse(record: ExplanationRecord) -> list[Flowable]:
 
 
 def _lime(record: ExplanationRecord) -> list[Flowable]:
-    if not record.lime:
+    if not record.section("lime"):
         return []
-    lime = record.lime
+    lime = record.section("lime")
     items = [(w["condition"], w["weight"]) for w in lime["weights"][:10]]
     return [heading("LIME"), together(
         bar_chart(items, title=f"LIME weights toward '{lime['explained_class']}' (top 10)",
@@ -180,9 +180,9 @@ def _lime(record: ExplanationRecord) -> list[Flowable]:
 
 
 def _anchor(record: ExplanationRecord) -> list[Flowable]:
-    if not record.anchor:
+    if not record.section("anchor"):
         return []
-    anchor = record.anchor
+    anchor = record.section("anchor")
     fidelity = record.scores["fidelity"]["anchor"]
     rule = " AND ".join(anchor["rule"]) or "(no condition: the model predicts this for nearly everyone)"
     then = (f"the rule decides {anchor['decision']}" if anchor.get("decision") else
@@ -206,9 +206,9 @@ def _anchor(record: ExplanationRecord) -> list[Flowable]:
 
 
 def _shap(record: ExplanationRecord) -> list[Flowable]:
-    if not record.shap:
+    if not record.section("shap"):
         return []
-    shap = record.shap
+    shap = record.section("shap")
     items = [(f"{v['label']} = {v['value']}", v["contribution"]) for v in shap["values"][:10]]
     return [heading("SHAP"), together(
         bar_chart(items, title=f"SHAP values toward '{shap['explained_class']}' (top 10, {shap['algorithm']})",

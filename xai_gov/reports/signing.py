@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from xai_gov.errors import InvalidInput
@@ -85,6 +87,7 @@ class DocumentSigner:
 
     def sign(self, pdf: bytes) -> bytes:
         """The PDF with a PAdES signature appended (an incremental update covering the whole file)."""
+        _import_pyhanko()
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
 
@@ -100,6 +103,7 @@ class DocumentSigner:
 
     def check(self, pdf: bytes) -> SignatureCheck:
         """The file's signature against this store's certificate."""
+        _import_pyhanko()
         from pyhanko.keys import load_cert_from_pemder
         from pyhanko.pdf_utils.reader import PdfFileReader
         from pyhanko.sign.validation import validate_pdf_signature
@@ -131,3 +135,12 @@ class DocumentSigner:
             return SignatureCheck("invalid", signer, "the signature covers only part of the file: something was "
                                                      "appended after signing")
         return SignatureCheck("valid", signer, f"signed by {signer}, intact, covering the whole file")
+
+
+def _import_pyhanko() -> None:
+    """Import pyHanko's signing modules once, without cryptography 51's warning that DSA is deprecated:
+    pyHanko imports the DSA key types for its own type checks; packets are signed with EC keys only."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="DSA is deprecated", category=CryptographyDeprecationWarning)
+        import pyhanko.sign.signers
+        import pyhanko.sign.validation  # noqa: F401
