@@ -32,7 +32,7 @@ import pandas as pd
 
 from xai_gov.datasets.german_credit import TARGET
 from xai_gov.examples import credit_model
-from xai_gov.explain.counterfactual import CounterfactualEngine, CounterfactualParams
+from xai_gov.explain.methods.counterfactual import CounterfactualEngine, CounterfactualParams
 from xai_gov.explain.space import ModelSpace
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.sdk import as_adapter

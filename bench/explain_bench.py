@@ -44,10 +44,10 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from xai_gov.config import Settings
 from xai_gov.datasets import GERMAN_CREDIT_LABELS
 from xai_gov.examples.credit_model import SEED, train_credit_model
-from xai_gov.explain.anchor import AnchorEngine, AnchorOutcome
-from xai_gov.explain.anchor_search import AnchorParams
 from xai_gov.explain.engine import ExplainOptions, VersionExplainers, explain_instance
-from xai_gov.explain.lime import LimeEngine, LimeParams
+from xai_gov.explain.methods.anchor import AnchorEngine, AnchorOutcome
+from xai_gov.explain.methods.anchor_search import AnchorParams
+from xai_gov.explain.methods.lime import LimeEngine, LimeParams
 from xai_gov.explain.space import ModelSpace
 from xai_gov.policies.models import load_policy
 from xai_gov.policies.reasons import REASON_CODES_FILE, ReasonMap

@@ -83,7 +83,7 @@ class DecisionView:
     trust: tuple[Row, ...]
     cautions: tuple[str, ...]
     verdict: dict[str, Any] | None
-    counterfactuals: dict[str, Any] | None  # the record's section (xai_gov.explain.counterfactual)
+    counterfactuals: dict[str, Any] | None  # the record's section (xai_gov.explain.methods.counterfactual)
     recourse_note: str | None  # why there is no counterfactual section, in words
     decision_rule: tuple[Row, ...]
     instance: tuple[Row, ...]

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from xai_gov.explain.anchor import AnchorEngine, threshold_met
-from xai_gov.explain.anchor_search import AnchorParams, AnchorSearch, run_lockstep
+from xai_gov.explain.methods.anchor import AnchorEngine, threshold_met
+from xai_gov.explain.methods.anchor_search import AnchorParams, AnchorSearch, run_lockstep
 from xai_gov.explain.space import ModelSpace
 from xai_gov.registry.schema import FeatureSchema
 

@@ -11,8 +11,8 @@ import pytest
 from anchor import anchor_base, anchor_tabular
 
 from xai_gov.errors import InvalidInput
-from xai_gov.explain.anchor import AnchorEngine
-from xai_gov.explain.anchor_search import AnchorParams
+from xai_gov.explain.methods.anchor import AnchorEngine
+from xai_gov.explain.methods.anchor_search import AnchorParams
 from xai_gov.explain.space import ModelSpace
 from xai_gov.sdk import Client
 

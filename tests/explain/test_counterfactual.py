@@ -20,7 +20,7 @@ from scipy.stats import median_abs_deviation
 
 from xai_gov.errors import InvalidInput
 from xai_gov.examples import credit_model, synthetic_model
-from xai_gov.explain.counterfactual import CounterfactualEngine, CounterfactualParams, to_record
+from xai_gov.explain.methods.counterfactual import CounterfactualEngine, CounterfactualParams, to_record
 from xai_gov.explain.space import ModelSpace
 from xai_gov.registry.schema import Feature
 from xai_gov.sdk import Client

@@ -5,7 +5,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from xai_gov.explain.lime import LimeEngine, LimeParams, local_model
+from xai_gov.explain.methods.lime import LimeEngine, LimeParams, local_model
 from xai_gov.explain.space import ModelSpace
 
 

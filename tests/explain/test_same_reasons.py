@@ -25,7 +25,7 @@ import pytest
 from tests.servers import model_server
 from xai_gov.datasets.german_credit import BAD
 from xai_gov.examples import credit_model, synthetic_model
-from xai_gov.explain.shap import KERNEL_TOLERANCE
+from xai_gov.explain.methods.shap import KERNEL_TOLERANCE
 from xai_gov.registry.adapters import HttpAdapter
 from xai_gov.sdk import Client
 

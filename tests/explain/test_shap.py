@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from xai_gov.examples.credit_model import TrainedCreditModel, train_credit_model
-from xai_gov.explain.shap import ShapEngine
+from xai_gov.explain.methods.shap import ShapEngine
 from xai_gov.explain.space import ModelSpace
 from xai_gov.registry.adapters import SklearnAdapter
 from xai_gov.registry.schema import FeatureSchema

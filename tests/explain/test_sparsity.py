@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xai_gov.explain.anchor import AnchorEngine
-from xai_gov.explain.anchor_search import AnchorParams
-from xai_gov.explain.lime import LimeEngine, LimeParams
-from xai_gov.explain.shap import ShapEngine
+from xai_gov.explain.methods.anchor import AnchorEngine
+from xai_gov.explain.methods.anchor_search import AnchorParams
+from xai_gov.explain.methods.lime import LimeEngine, LimeParams
+from xai_gov.explain.methods.shap import ShapEngine
 from xai_gov.explain.space import ModelSpace
 from xai_gov.quality.sparsity import anchor_sparsity, lime_sparsity, shap_sparsity
 

@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from xai_gov.explain.lime import LimeEngine, LimeParams
+from xai_gov.explain.methods.lime import LimeEngine, LimeParams
 from xai_gov.explain.space import ModelSpace
 from xai_gov.registry.adapters import SklearnAdapter
 from xai_gov.registry.schema import FeatureSchema

@@ -44,9 +44,9 @@ from xai_gov.validation import check_instance, check_optional_text, check_text
 
 MAX_PAGE = 500
 SHIPPED_VERSIONS = 8  # versions whose files are kept in memory, ready to send to workers
-TRIAL = replace(ExplainOptions.build(lime={"num_samples": 200, "repeats": 2},
-                                     anchor={"repeats": 1, "fresh_samples": 50, "threshold": 0.5,
-                                             "max_anchor_size": 1}), shap_samples=64)
+TRIAL = ExplainOptions.build(lime={"num_samples": 200, "repeats": 2},
+                             anchor={"repeats": 1, "fresh_samples": 50, "threshold": 0.5,
+                                     "max_anchor_size": 1}).with_params("shap", kernel_samples=64)
 
 
 def _plain(value: Any) -> Any:
@@ -326,11 +326,7 @@ class ExplanationService:
     def replay(self, explanation_id: str, *, progress: Progress | None = None) -> ReplayReport:
         """Re-run a stored explanation with its seed and parameters; compare every result field."""
         stored = self.get(explanation_id)
-        parameters = stored.parameters
-        options = ExplainOptions.build(stored.methods, stored.seed, lime={k: parameters["lime"][k] for k in
-                                                                          ("num_samples", "repeats", "top_n")},
-                                       anchor={k: v for k, v in parameters["anchor"].items() if k != "discretizer"},
-                                       counterfactual=parameters.get("counterfactual") or {})
+        options = ExplainOptions.of_record(stored)
         decision = stored.decision or {}
         replayed = explain_instance(self.explainers(stored.model_ref), stored.instance, options=options,
                                     decision_id=stored.decision_id, requested_by=stored.requested_by,

@@ -17,24 +17,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from xai_gov.errors import InvalidInput
+from xai_gov.explain import methods
 from xai_gov.lineage.models import LINEAGE_FIELDS
 from xai_gov.policies.monitoring import MonitoringPolicy
 
 Severity = Literal["warn", "fail"]  # also in xai_gov.policies.monitoring, which this module imports
 Outcome = Literal["pass", "warn", "fail", "not_measured"]
 
-#: Scores a rule may name (paths into an explanation's scores).
-METRICS: frozenset[str] = frozenset({
-    "fidelity.lime.fresh_weighted_r2", "fidelity.lime.in_sample_r2", "fidelity.lime.local_error",
-    "fidelity.anchor.search_precision", "fidelity.anchor.fresh_precision", "fidelity.anchor.fresh_precision_lower_95",
-    "fidelity.anchor.coverage", "fidelity.shap.additivity_error",
-    "stability.lime.top_n_jaccard", "stability.lime.vsi", "stability.lime.csi",
-    "stability.anchor.identical_share", "stability.anchor.predicate_jaccard",
-    "sparsity.lime.features_used", "sparsity.lime.effective_features_80", "sparsity.anchor.rule_length",
-    "sparsity.shap.features_for_80",
-    "agreement.top_n_overlap", "agreement.sign_agreement",
-    "protected.attribution_share",
-})
+#: Scores a rule may name (paths into an explanation's scores): every registered method's metrics and the
+#: engine's cross-method ones (``xai_gov.explain.methods``).
+METRICS: frozenset[str] = frozenset(metric.path for metric in methods.metrics())
 
 
 class ScoreRule(BaseModel):

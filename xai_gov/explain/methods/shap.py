@@ -28,13 +28,17 @@ probability is reported either way, so a fast path that drifted from
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from xai_gov.explain import global_rng
+from xai_gov.explain.method import Job, Method, Metric, Outcome
 from xai_gov.explain.space import ModelSpace
+from xai_gov.quality.fidelity import additivity_error
+from xai_gov.quality.sparsity import shap_sparsity
 from xai_gov.registry.adapters import SklearnAdapter
 
 BACKGROUND_ROWS = 100  # 50 left near-tied 4th reasons ordered differently by Kernel and Tree SHAP
@@ -199,3 +203,60 @@ def _column_map(transform: Any, names: list[str]) -> list[list[int]] | None:
             out[names.index(column)].extend(range(start, start + count))
             start += count
     return out
+
+
+@dataclass(frozen=True)
+class ShapParams:
+    """Nothing a request may set: Kernel SHAP's coalitions beyond 2M (None: ``KERNEL_SAMPLES``) are lowered
+    only by registration's trial explanation, which is never stored."""
+
+    kernel_samples: int | None = None
+
+
+class ShapMethod(Method):
+    name = section = "shap"
+    title = "SHAP"
+    order = 30
+    params = ShapParams
+    parameters_stored = False
+    attribution_rank = 1
+    metrics = (
+        Metric("fidelity.shap.additivity_error", "|base + sum of SHAP values - the model's P(adverse)|.",
+               "fidelity"),
+        Metric("sparsity.shap.features_for_80", "Fewest features carrying 80% of the absolute attribution.",
+               "sparsity"),
+    )
+
+    def build(self, space: ModelSpace) -> ShapEngine:
+        return ShapEngine(space)
+
+    def run(self, state: ShapEngine, job: Job) -> Outcome:
+        outcome = state.explain(job.x, seed=job.seed, samples=job.params.kernel_samples)
+        values = np.array(list(outcome.values.values()))
+        return Outcome(
+            section=_section(outcome, job), attributions=outcome.values,
+            scores={"fidelity.shap": {"additivity_error": additivity_error(outcome.base_value, values,
+                                                                           job.adverse_probability)},
+                    "sparsity.shap": shap_sparsity(outcome.values).to_dict()})
+
+    def glance(self, scores: Mapping[str, Any]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        if fit := scores.get("fidelity", {}).get("shap"):
+            out["fidelity"] = [f"SHAP additivity error {fit['additivity_error']:.1e}"]
+        if sparse := (scores.get("sparsity") or {}).get("shap"):
+            out["sparsity"] = [f"SHAP: 80% of the attribution on {sparse['features_for_80']} features"]
+        return out
+
+    def attributions_of(self, section: Mapping[str, Any]) -> dict[str, float]:
+        return {v["feature"]: float(v["contribution"]) for v in section["values"]}
+
+
+def _section(outcome: ShapOutcome, job: Job) -> dict[str, Any]:
+    schema, instance = job.schema, job.clean
+    values = sorted(outcome.values.items(), key=lambda item: (-abs(item[1]), item[0]))
+    return {"explained_class": schema.adverse_class, "algorithm": outcome.algorithm, "base_value": outcome.base_value,
+            "values": [{"feature": schema.features[j].name, "label": schema.features[j].label,
+                        "value": instance[schema.features[j].name], "contribution": v} for j, v in values]}
+
+
+METHOD = ShapMethod()

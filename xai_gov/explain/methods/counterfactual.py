@@ -43,17 +43,18 @@ value would leave the others as they are.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from xai_gov.errors import InvalidInput
+from xai_gov.explain.method import Bound, Job, Method, Metric, Outcome
 from xai_gov.explain.space import ModelSpace
 from xai_gov.registry import missing
 
-METHOD = "level-wise search on the model space over actionable features, verified by the model"
+SEARCH = "level-wise search on the model space over actionable features, verified by the model"
 FINE_STEPS = 10  # points between the applicant's value and a found value when a number is moved back
 
 Change = tuple[int, float]  # (feature index, new matrix value)
@@ -312,7 +313,7 @@ def to_record(outcome: CounterfactualOutcome, engine: CounterfactualEngine, x: n
         "fixed": [{"feature": schema.features[j].name, "label": schema.features[j].label, "why": why}
                   for j, why in sorted(outcome.fixed.items())],
         "monotone": {f.name: f.monotone for f in schema.features if f.monotone and f.changeable},
-        "method": METHOD, "sets_scored": outcome.sets_scored, "validity": outcome.validity,
+        "method": SEARCH, "sets_scored": outcome.sets_scored, "validity": outcome.validity,
         "note": None if options else (f"no set of at most {params.max_changes} changes to the actionable features "
                                       "within the ranges seen in training makes the rule approve this applicant"),
     }
@@ -355,3 +356,36 @@ def _words(value: Any) -> str:
     if isinstance(value, str):
         return f"'{value}'"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.6g}"
+
+
+class CounterfactualMethod(Method):
+    name = "counterfactual"
+    section = "counterfactuals"
+    title = "Counterfactual recourse"
+    order = 40
+    params = CounterfactualParams
+    bounds: ClassVar[Mapping[str, Bound]] = {
+        "count": Bound(1, 5), "max_changes": Bound(1, 5), "beam_size": Bound(1, 10), "grid": Bound(2, 40)}
+    only_adverse = True
+    metrics = (
+        Metric("recourse.options", "Sets of changes found that the model approves (at most count).", "recourse"),
+        Metric("recourse.validity", "Share of the chosen sets the model approved when each was sent to it.",
+               "recourse"),
+        Metric("recourse.mean_features_changed", "Mean number of features a set changes.", "recourse"),
+        Metric("recourse.mean_distance", "Mean distance of a set from the applicant, in median absolute "
+               "deviations (1 per category).", "recourse"),
+    )
+
+    def build(self, space: ModelSpace) -> CounterfactualEngine:
+        return CounterfactualEngine(space)
+
+    def run(self, state: CounterfactualEngine, job: Job) -> Outcome:
+        outcome = state.explain(job.x, cutoff=job.cutoff, protected=job.protected, params=job.params)
+        return Outcome(section=to_record(outcome, state, job.x, cutoff=job.cutoff, params=job.params),
+                       scores={"recourse": scores(outcome)})
+
+    def refuse_favourable(self, job: Job) -> None:
+        require_adverse("favourable", job.adverse_probability, job.cutoff)
+
+
+METHOD = CounterfactualMethod()

@@ -23,7 +23,7 @@ import numpy as np
 from anchor import anchor_base, anchor_tabular
 
 from xai_gov.explain import global_rng
-from xai_gov.explain.anchor_search import AnchorParams, AnchorSpace, Predicate, SearchResult
+from xai_gov.explain.methods.anchor_search import AnchorParams, AnchorSpace, Predicate, SearchResult
 from xai_gov.explain.space import ModelSpace
 
 #: anchor-exp uses numpy's global random state: one search at a time, whatever the model version.

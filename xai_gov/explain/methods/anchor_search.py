@@ -43,7 +43,7 @@ class AnchorParams:
     # calls: bench/explain_bench.py --arms 2|4|8 on a 200-tree forest, 10 applicants: 8 was 9.3x the floor.
     arms_per_step: int = 8
     # Which search runs: "batched" (this module, the default) or "anchor-exp" (the published implementation,
-    # xai_gov.explain.anchor_reference; same sampler settings, its own search, one model call per step).
+    # xai_gov.explain.methods.anchor_reference; same sampler settings, its own search, one model call per step).
     engine: str = "batched"
 
     def to_dict(self) -> dict[str, object]:

@@ -9,18 +9,22 @@ neighbourhoods go to the model in one batched call.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import sklearn.metrics
 from lime.discretize import QuartileDiscretizer
 from lime.lime_tabular import LimeTabularExplainer
 
+from xai_gov.explain.method import Bound, Job, Method, Metric, Outcome
 from xai_gov.explain.space import ModelSpace
 from xai_gov.quality.fidelity import weighted_r2
+from xai_gov.quality.sparsity import lime_sparsity
 from xai_gov.quality.stability import Interval, StabilityScores, coefficient_intervals, lime_stability
 from xai_gov.registry.missing import cuts as missing_cuts
+from xai_gov.registry.schema import Feature, FeatureSchema
 
 FRESH_SEED_OFFSET = 10_000
 
@@ -194,3 +198,83 @@ def local_model(data: np.ndarray, labels: np.ndarray, weights: np.ndarray, k: in
         used.append(best)
     ridge = np.linalg.solve(gram[np.ix_(used, used)] + alpha * np.eye(len(used)), cross[used])
     return used, ridge
+
+
+class LimeMethod(Method):
+    name = section = "lime"
+    title = "LIME"
+    order = 10
+    params = LimeParams
+    bounds: ClassVar[Mapping[str, Bound]] = {
+        "num_samples": Bound(50, 50_000), "repeats": Bound(1, 20), "top_n": Bound(1, 20)}
+    parameters_always_stored = True
+    attribution_rank = 2
+    metrics = (
+        Metric("fidelity.lime.fresh_weighted_r2", "Kernel-weighted R2 of LIME's surrogate on a fresh neighbourhood "
+               "it was not fitted on.", "fidelity"),
+        Metric("fidelity.lime.in_sample_r2", "LIME's own weighted R2 on the samples it was fitted on (optimistic).",
+               "fidelity"),
+        Metric("fidelity.lime.local_error", "|surrogate - model| at the applicant, on P(adverse).", "fidelity"),
+        Metric("stability.lime.top_n_jaccard", "Mean Jaccard overlap of the top-n features between seeds.",
+               "stability"),
+        Metric("stability.lime.vsi", "Variables stability index (Visani et al. 2022): same features chosen.",
+               "stability"),
+        Metric("stability.lime.csi", "Coefficients stability index (Visani et al. 2022): overlapping intervals.",
+               "stability"),
+        Metric("sparsity.lime.features_used", "Features with a non-zero LIME weight.", "sparsity"),
+        Metric("sparsity.lime.effective_features_80", "Fewest features carrying 80% of the absolute weight.",
+               "sparsity"),
+    )
+
+    def build(self, space: ModelSpace) -> LimeEngine:
+        return LimeEngine(space)
+
+    def run(self, state: LimeEngine, job: Job) -> Outcome:
+        outcome = state.explain(job.x, seed=job.seed, params=job.params)
+        return Outcome(
+            section=_section(outcome, job.schema, job.clean),
+            scores={"fidelity.lime": {"fresh_weighted_r2": outcome.fresh_r2, "in_sample_r2": outcome.fit.score,
+                                      "local_error": outcome.local_error},
+                    "stability.lime": outcome.stability.to_dict(),
+                    "sparsity.lime": lime_sparsity(outcome.fit.weights).to_dict()},
+            attributions=outcome.fit.weights)
+
+    def glance(self, scores: Mapping[str, Any]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        if fit := scores.get("fidelity", {}).get("lime"):
+            out["fidelity"] = [f"LIME R2 {fit['fresh_weighted_r2']:.2f} on a fresh neighbourhood, "
+                               f"|surrogate - model| {fit['local_error']:.3f}"]
+        if stable := scores.get("stability", {}).get("lime"):
+            out["stability"] = [f"LIME top-{stable['top_n']} Jaccard {stable['top_n_jaccard']:.2f} over "
+                                f"{stable['repeats']} seeds"]
+        if sparse := (scores.get("sparsity") or {}).get("lime"):
+            out["sparsity"] = [f"LIME: 80% of the weight on {sparse['effective_features_80']} of "
+                               f"{sparse['features_used']} features"]
+        return out
+
+    def attributions_of(self, section: Mapping[str, Any]) -> dict[str, float]:
+        return {w["feature"]: float(w["weight"]) for w in section["weights"]}
+
+
+def _section(outcome: LimeOutcome, schema: FeatureSchema, instance: dict[str, Any]) -> dict[str, Any]:
+    weights = sorted(outcome.fit.weights.items(), key=lambda item: (-abs(item[1]), item[0]))
+    return {
+        "explained_class": schema.adverse_class,
+        "weights": [{"feature": schema.features[j].name, "label": schema.features[j].label,
+                     "condition": _condition(schema.features[j], outcome.conditions.get(j), instance),
+                     "value": instance[schema.features[j].name], "weight": w} for j, w in weights],
+        "intercept": outcome.fit.intercept, "local_prediction": outcome.fit.local_prediction,
+        "model_prediction": outcome.model_prediction, "in_sample_r2": outcome.fit.score,
+    }
+
+
+def _condition(feature: Feature, binned: str | None, instance: dict[str, Any]) -> str:
+    """LIME's condition in the feature's words: the bin for numbers, the category for categories."""
+    if instance[feature.name] is None:
+        return f"{feature.label} is missing"
+    if feature.kind == "categorical" or binned is None:
+        return f"{feature.label} = {instance[feature.name]}"
+    return binned.replace(feature.name, feature.label)
+
+
+METHOD = LimeMethod()

@@ -1,0 +1,88 @@
+"""The method contract: the engine runs whatever is registered, and moving LIME, Anchor, SHAP and the
+counterfactual onto it changed no stored number."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.stores.make_store import register_examples
+from xai_gov.errors import InvalidInput
+from xai_gov.explain import methods
+from xai_gov.explain.engine import ExplainOptions
+from xai_gov.explain.records import ExplanationRecord
+from xai_gov.policies.models import METRICS
+from xai_gov.sdk import Client
+
+V1_STORE = Path(__file__).parents[1] / "fixtures" / "stores" / "v1.sqlite"
+
+
+def v1_records() -> list[ExplanationRecord]:
+    with sqlite3.connect(V1_STORE) as db:
+        rows = db.execute("SELECT record FROM explanations ORDER BY requested_at").fetchall()
+    return [ExplanationRecord.from_dict(json.loads(record)) for (record,) in rows]
+
+
+def test_records_stored_before_the_contract_replay_field_for_field(tmp_path: Path) -> None:
+    """The fixture's five records (both examples; written at d63cb2a, before the contract) are stored in a
+    fresh store beside the same two models, trained and registered the same way, and replayed."""
+    client = Client(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        assert register_examples(client) == ("credit-risk@1", "loans@1")
+        old = v1_records()
+        assert {r.background_sha256 for r in old} == {client.get_model(ref).background_sha256
+                                                      for ref in ("credit-risk@1", "loans@1")}
+        for record in old:  # re-explanations first need the record they re-explain
+            assert client.explanations.store_many([record], re_explain=record.re_explains is not None) == [record]
+        for record in old:
+            report = client.replay(record.id)
+            differing = [c.field for c in report.fields if c.field != "library_versions" and not c.matches
+                         and not _only_paths_differ(c.stored, c.replayed)]
+            assert differing == [], (record.decision_id, differing)
+    finally:
+        client.close()
+
+
+def test_every_registered_method_keeps_the_contract() -> None:
+    registered = methods.registered()
+    assert [m.name for m in registered] == ["lime", "anchor", "shap", "counterfactual"]
+    assert [m.section for m in registered] == ["lime", "anchor", "shap", "counterfactuals"]
+    for method in registered:
+        assert set(method.bounds) <= {f for f in method.params.__dataclass_fields__}, method.name
+        assert all(metric.path.split(".")[0] in {"fidelity", "stability", "sparsity", "recourse"}
+                   for metric in method.metrics)
+        assert {metric.path for metric in method.metrics} <= METRICS  # the policy may name every one
+
+
+def test_parameters_are_checked_by_each_methods_bounds() -> None:
+    options = ExplainOptions.build(["lime", "counterfactual"], 3, lime={"num_samples": 300},
+                                   counterfactual={"count": 2})
+    assert options.params["lime"].num_samples == 300 and options.params["counterfactual"].count == 2
+    assert options.parameters()["counterfactual"] == {"count": 2, "max_changes": 3, "beam_size": 10, "grid": 10}
+    assert "counterfactual" not in ExplainOptions.build(["lime"]).parameters()  # only where it ran
+    assert {"lime", "anchor"} <= set(ExplainOptions.build(["shap"]).parameters())  # as records always had
+    for parameters, field in (({"lime": {"num_samples": 10}}, "parameters.lime.num_samples"),
+                              ({"counterfactual": {"grid": 1.5}}, "parameters.counterfactual.grid"),
+                              ({"shap": {"kernel_samples": 8}}, "parameters.shap"),
+                              ({"anchor": {"engine": "other"}}, "parameters.anchor.engine"),
+                              ({"lime": {"__class__": 1}}, "parameters.lime.__class__")):
+        with pytest.raises(InvalidInput) as refused:
+            ExplainOptions.build(None, 0, **parameters)
+        assert refused.value.field == field
+    with pytest.raises(InvalidInput, match="choose from lime, anchor, shap, counterfactual"):
+        ExplainOptions.build(["dice"])
+
+
+def _only_paths_differ(stored: object, replayed: object) -> bool:
+    """Records name the policy and reason-code files by absolute path (the fixture's were under /work/main):
+    equal but for the directory of the checkout."""
+    def strip(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return Path(value).name if isinstance(value, str) and value.startswith("/") else value
+    return strip(stored) == strip(replayed)

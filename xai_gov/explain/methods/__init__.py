@@ -1,0 +1,71 @@
+"""The registered explanation methods: every module of this package that defines ``METHOD``.
+
+Adding a method is adding a module here (see ``xai_gov.explain.method`` for the
+contract) with its renderers and tests: the engine, the policy's metric names, the
+API's schema and the ``methods`` a request may name are read from this registry.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+
+from xai_gov.errors import InvalidInput
+from xai_gov.explain.method import Method, Metric
+from xai_gov.validation import printable
+
+#: Record fields a section may not shadow (a section is a top-level key of the stored record).
+_RECORD_FIELDS = frozenset({
+    "id", "model", "version", "decision_id", "requested_by", "requested_at", "instance", "instance_sha256",
+    "prediction", "methods", "sections", "scores", "reasons", "withheld_reasons", "seed", "parameters",
+    "library_versions", "background_sha256", "reason_map", "verdict", "timings", "replay_of", "decision",
+    "re_explains", "cautions", "schema_version", "record_sha256", "quality"})
+#: Scores the engine writes across methods (reasons' source, agreement of two attribution methods).
+CROSS_METHOD_METRICS: tuple[Metric, ...] = (
+    Metric("agreement.top_n_overlap", "Share of the top features two attribution methods have in common.",
+           "fidelity"),
+    Metric("agreement.sign_agreement", "Share of those shared features on which they agree in direction.",
+           "fidelity"),
+    Metric("protected.attribution_share", "Share of the attribution mass on protected features.", "fidelity"),
+)
+
+
+@cache
+def registered() -> tuple[Method, ...]:
+    """Every method, in its ``order``; a module whose method clashes with another's name or section, or with
+    a record field, is a programming error, raised at first use."""
+    found: list[Method] = []
+    for module in pkgutil.iter_modules(__path__):
+        method = getattr(importlib.import_module(f"{__name__}.{module.name}"), "METHOD", None)
+        if isinstance(method, Method):
+            found.append(method)
+    found.sort(key=lambda m: m.order)
+    for position, first in enumerate(found):
+        if first.section in _RECORD_FIELDS:
+            raise RuntimeError(f"method {first.name}'s section {first.section!r} is a field of the record")
+        for second in found[position + 1:]:
+            if {first.name, first.section} & {second.name, second.section}:
+                raise RuntimeError(f"methods {first.name} and {second.name} share a name or section")
+    return tuple(found)
+
+
+def names() -> tuple[str, ...]:
+    """What a request's ``methods`` may name, in order."""
+    return tuple(m.name for m in registered())
+
+
+def method(name: str) -> Method:
+    for candidate in registered():
+        if candidate.name == name:
+            return candidate
+    raise InvalidInput(f"unknown method {printable(name)}: choose from {', '.join(names())}", field="methods")
+
+
+def by_section(section: str) -> Method | None:
+    return next((m for m in registered() if m.section == section), None)
+
+
+def metrics() -> tuple[Metric, ...]:
+    """Every score a policy rule may name."""
+    return tuple(metric for m in registered() for metric in m.metrics) + CROSS_METHOD_METRICS
