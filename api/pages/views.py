@@ -10,15 +10,17 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from api.pages.charts import BarChart, Histogram, bar_chart, histogram
+from api.pages.charts import Histogram, histogram
+from api.pages.sections import Part, Row, shown
+from xai_gov.explain import methods as registry
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.policies.evaluate import score_at
-from xai_gov.quality.glance import QualityRow, quality_at_a_glance
+from xai_gov.quality.glance import QualityRow
 from xai_gov.registry.models import ModelVersion
-from xai_gov.reports.decision import FLAGS
+from xai_gov.reports.decision import every_flag
 from xai_gov.sdk import Client
 
-TOP_BARS = 10
+SECTIONS = "api.pages.sections"  # each method's part of the decision page
 
 
 def protected_features(client: Client, version: ModelVersion | None = None) -> frozenset[str]:
@@ -62,13 +64,6 @@ class VersionFactsCache:
 
 
 @dataclass(frozen=True)
-class Row:
-    name: str
-    value: str
-    meaning: str = ""
-
-
-@dataclass(frozen=True)
 class DecisionView:
     record: ExplanationRecord
     adverse: bool
@@ -76,15 +71,11 @@ class DecisionView:
     probabilities: tuple[Row, ...]
     reasons: tuple[dict[str, Any], ...]
     withheld: tuple[str, ...]
-    lime: BarChart | None
-    shap: BarChart | None
-    anchor: dict[str, Any] | None
+    parts: tuple[Part, ...]  # each method's part, in place (api.pages.sections)
     glance: tuple[QualityRow, ...]
     trust: tuple[Row, ...]
     cautions: tuple[str, ...]
     verdict: dict[str, Any] | None
-    counterfactuals: dict[str, Any] | None  # the record's section (xai_gov.explain.methods.counterfactual)
-    recourse_note: str | None  # why there is no counterfactual section, in words
     decision_rule: tuple[Row, ...]
     instance: tuple[Row, ...]
 
@@ -100,23 +91,18 @@ def decision_view(record: ExplanationRecord, protected: frozenset[str], labels: 
         probabilities=tuple(Row(name, f"{p:.1%}") for name, p in prediction.probabilities.items()),
         reasons=tuple({**r, "accuracy_words": reason_accuracy(r)} for r in record.reasons),
         withheld=tuple(labels.get(n, n) for n in record.withheld_reasons),
-        lime=_lime_chart(record, protected), shap=_shap_chart(record, protected), anchor=_anchor(record),
-        glance=quality_at_a_glance(record.scores, record.verdict), trust=trust_rows(record.scores),
+        parts=method_parts(record, protected),
+        glance=record.quality_at_a_glance(), trust=trust_rows(record.scores),
         cautions=tuple(c["message"] for c in record.cautions or ()) + cautions(record.scores),
-        verdict=record.verdict, counterfactuals=record.section("counterfactuals"), recourse_note=_recourse_note(record),
+        verdict=record.verdict,
         decision_rule=_decision_rows(record.decision),
-        instance=tuple(Row(labels.get(name, name), _text(value)) for name, value in record.instance.items()))
+        instance=tuple(Row(labels.get(name, name), shown(value)) for name, value in record.instance.items()))
 
 
-def _recourse_note(record: ExplanationRecord) -> str | None:
-    if record.section("counterfactuals"):
-        return None
-    if not record.adverse:
-        return "The decision is favourable: nothing needs to change."
-    if (record.decision or {}).get("by_rule") == "favourable":
-        return ("The model version's rule approves this applicant; the decline was the bank's own decision, so "
-                "there is no change to the application for the model to find.")
-    return "Counterfactual recourse was not part of this explanation."
+def method_parts(record: ExplanationRecord, protected: frozenset[str]) -> tuple[Part, ...]:
+    """Each method's part of the page, in place; a renderer whose view is None shows nothing."""
+    parts = (Part(renderer.TEMPLATE, renderer.view(record, protected)) for renderer in registry.renderers(SECTIONS))
+    return tuple(part for part in parts if part.data is not None)
 
 
 def _decision_rows(decision: dict[str, Any] | None) -> tuple[Row, ...]:
@@ -140,58 +126,10 @@ def reason_accuracy(reason: dict[str, Any]) -> str:
     return f"P(adverse) {change} if it were {accuracy['reference']}{verdict}"
 
 
-def _lime_chart(record: ExplanationRecord, protected: frozenset[str]) -> BarChart | None:
-    if not record.section("lime"):
-        return None
-    weights = record.section("lime")["weights"][:TOP_BARS]
-    return bar_chart([(w["condition"], float(w["weight"]), w["feature"] in protected) for w in weights],
-                     title=f"LIME: weight of each condition toward '{record.section('lime')['explained_class']}' "
-                           f"(top {len(weights)})",
-                     caption="Right (red): pushes toward the adverse outcome; left (blue): away from it.")
-
-
-def _shap_chart(record: ExplanationRecord, protected: frozenset[str]) -> BarChart | None:
-    if not record.section("shap"):
-        return None
-    values = record.section("shap")["values"][:TOP_BARS]
-    return bar_chart([(f"{v['label']} = {_text(v['value'])}", float(v["contribution"]), v["feature"] in protected)
-                      for v in values],
-                     title=f"SHAP: contribution of each feature to the probability of "
-                           f"'{record.section('shap')['explained_class']}' (top {len(values)})",
-                     caption=f"Starts from the average {record.section('shap')['base_value']:.3f} "
-                             f"({record.section('shap')['algorithm']}); right (red) raises it, left (blue) lowers it.")
-
-
-def _anchor(record: ExplanationRecord) -> dict[str, Any] | None:
-    if not record.section("anchor"):
-        return None
-    fidelity = record.scores.get("fidelity", {}).get("anchor") or {}
-    explained = record.section("anchor").get("decision") or record.prediction.predicted_class  # the rule's decision
-    return {"rule": list(record.section("anchor")["rule"]), "predicted": explained, **fidelity}
-
-
 def trust_rows(scores: dict[str, Any]) -> tuple[Row, ...]:
     """Each score with what it means, in plain words."""
-    rows: list[Row] = []
-    lime_f = score_at(scores, "fidelity.lime")
-    if lime_f:
-        rows.append(Row("How well LIME's summary fits the model here", f"{lime_f['fresh_weighted_r2']:.2f}",
-                        "weighted R² on fresh samples around the applicant: 1 is a perfect fit, 0 none"))
-        rows.append(Row("LIME's error at the applicant", f"{lime_f['local_error']:.3f}",
-                        "difference between LIME's summary and the model, in probability"))
-    lime_s = score_at(scores, "stability.lime")
-    if lime_s:
-        rows.append(Row("LIME under other random seeds", f"{lime_s['top_n_jaccard']:.0%} overlap",
-                        f"share of the top {lime_s['top_n']} features that stay the same over "
-                        f"{lime_s['repeats']} seeds"))
-    anchor_s = score_at(scores, "stability.anchor")
-    if anchor_s:
-        rows.append(Row("Anchor rule under other seeds", f"{anchor_s['identical_share']:.0%} identical",
-                        f"the same rule found in {anchor_s['repeats']} searches"))
-    shap_f = score_at(scores, "fidelity.shap")
-    if shap_f:
-        rows.append(Row("SHAP adds up to the model's output", f"off by {shap_f['additivity_error']:.1e}",
-                        "base value plus every contribution against the model's probability"))
+    rows: list[Row] = [row for renderer in registry.renderers(SECTIONS) if hasattr(renderer, "trust_rows")
+                       for row in renderer.trust_rows(scores)]
     agreement = scores.get("agreement")
     if agreement:
         signs = "-" if agreement["sign_agreement"] is None else f"{agreement['sign_agreement']:.0%}"
@@ -204,7 +142,7 @@ def trust_rows(scores: dict[str, Any]) -> tuple[Row, ...]:
 def cautions(scores: dict[str, Any]) -> tuple[str, ...]:
     """The packet's plain-words cautions for weak scores or disagreeing methods."""
     found = []
-    for path, test, message in FLAGS:
+    for path, test, message in every_flag():
         value = score_at(scores, path)
         if value is None:
             continue
@@ -216,14 +154,6 @@ def cautions(scores: dict[str, Any]) -> tuple[str, ...]:
             number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
             found.append(message.format(v=number))
     return tuple(found)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return "(empty)"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
+from xai_gov.explain.methods import glance_figures
 from xai_gov.quality.glance import criterion_of, quality_at_a_glance
 from xai_gov.quality.sparsity import anchor_sparsity, lime_sparsity, mass_count, shap_sparsity
 
@@ -72,7 +73,7 @@ def test_quality_at_a_glance_gives_four_rows_with_the_policys_word() -> None:
         {"metric": "fidelity.lime.fresh_weighted_r2", "outcome": "not_measured", "why": "-"},
         {"metric": "agreement.top_n_overlap", "outcome": "fail", "why": "not one of the four"},
     ]}
-    rows = {row.criterion: row for row in quality_at_a_glance(scores, verdict)}
+    rows = {row.criterion: row for row in quality_at_a_glance(glance_figures(scores), verdict)}
     assert list(rows) == ["fidelity", "stability", "sparsity", "coverage"]
     assert rows["sparsity"].value == "anchor rule of 6 conditions"
     assert (rows["sparsity"].policy, rows["sparsity"].cautions) == ("warning", ("Too many conditions.",))
@@ -82,5 +83,5 @@ def test_quality_at_a_glance_gives_four_rows_with_the_policys_word() -> None:
 
 
 def test_a_record_written_before_sparsity_still_shows_the_table() -> None:
-    rows = quality_at_a_glance({"fidelity": {}, "stability": {}, "agreement": None}, None)
+    rows = quality_at_a_glance(glance_figures({"fidelity": {}, "stability": {}, "agreement": None}), None)
     assert [(r.value, r.policy) for r in rows] == [("-", "no rule")] * 4

@@ -11,10 +11,12 @@ from rich.status import Status
 from xai_gov.cli.output import JsonFlag, console, errors, fields, print_json, run, table, when
 from xai_gov.cli.state import state
 from xai_gov.errors import InvalidInput
+from xai_gov.explain import methods as registry
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.registry.files import read_json_file
 from xai_gov.timeutil import parse_utc
 
+SECTIONS = "xai_gov.cli.sections"  # each method's part of show_record
 explanations_app = typer.Typer(help="Stored explanations: show, list.", no_args_is_help=True)
 
 
@@ -160,48 +162,15 @@ def show_record(record: ExplanationRecord) -> None:
         console.print("[red]no principal reason could be stated[/red] (see the policy verdict)")
     if record.withheld_reasons:
         console.print(f"withheld (protected, never stated): {', '.join(record.withheld_reasons)}")
-    if record.section("anchor"):
-        anchor = record.section("anchor")
-        fidelity = record.scores["fidelity"]["anchor"]
-        then = anchor.get("decision") or prediction.predicted_class
-        console.print("Anchor rule: [bold]IF " + " AND ".join(anchor["rule"]) + f" THEN {then}[/bold]"
-                      + (f" (engine: {anchor['engine']})" if anchor.get("engine") else ""))
-        judged = "its 95% lower bound" if "threshold_judged_on" in fidelity else "the re-estimate"
-        console.print(f"  precision {fidelity['fresh_precision']:.3f} re-estimated on {fidelity['fresh_samples']} "
-                      f"fresh synthetic samples satisfying the rule (95% lower bound "
-                      f"{fidelity['fresh_precision_lower_95']:.3f}); threshold {fidelity['threshold']} "
-                      f"{'met' if fidelity['threshold_met'] else 'NOT met'} (judged on {judged}); "
-                      f"the search's own estimate {fidelity['search_precision']:.3f}; "
-                      f"covers {fidelity['coverage']:.1%} of applicants"
-                      + (" - NO real applicant" if fidelity["covers_no_applicant"] else ""))
-    if record.section("counterfactuals"):
-        show_counterfactuals(record.section("counterfactuals"))
-    if record.section("lime"):
-        table("LIME weights toward " + prediction.adverse_class + " (top 8)", ["condition", "weight"],
-              [(w["condition"], f"{w['weight']:+.3f}") for w in record.section("lime")["weights"][:8]])
-    if record.section("shap"):
-        table(f"SHAP values toward {prediction.adverse_class} (base {record.section('shap')['base_value']:.3f}, top 8)",
-              ["feature", "value", "contribution"],
-              [(v["label"], v["value"], f"{v['contribution']:+.3f}") for v in record.section("shap")["values"][:8]])
+    for renderer in registry.renderers(SECTIONS):  # each method's part (xai_gov.cli.sections)
+        if renderer.SECTION in record.sections:
+            renderer.show(record)
     table("Quality at a glance", ["criterion", "value", "what it means", "policy"],
           [(row.criterion, row.value, row.meaning, row.policy_in_words())
            for row in record.quality_at_a_glance()])
     _show_scores(record.scores)
     if record.verdict:
         _show_verdict(record.verdict)
-
-
-def show_counterfactuals(section: dict[str, Any]) -> None:
-    """What would change the decision: each set of changes as a sentence, with what could not change."""
-    console.print(f"[bold]What would change the decision[/bold] (counterfactual recourse; target: {section['target']})")
-    for number, option in enumerate(section["options"], 1):
-        console.print(f"  {number}. {option['statement']} [dim]({option['features_changed']} change(s), distance "
-                      f"{option['distance']:.2f})[/dim]")
-    if section.get("note"):
-        console.print(f"  {section['note']}")
-    fixed = [f"{f['label']} ({f['why']})" for f in section.get("fixed", [])]
-    if fixed:
-        console.print(f"  [dim]not changed: {', '.join(fixed)}[/dim]")
 
 
 def reason_accuracy(reason: dict[str, Any]) -> str:
@@ -215,25 +184,8 @@ def reason_accuracy(reason: dict[str, Any]) -> str:
 
 
 def _show_scores(scores: dict[str, Any]) -> None:
-    rows = []
-    lime_fidelity = scores["fidelity"].get("lime")
-    if lime_fidelity:
-        rows.append(("LIME fidelity", f"weighted R2 on a fresh neighbourhood {lime_fidelity['fresh_weighted_r2']:.3f} "
-                                      f"(in-sample {lime_fidelity['in_sample_r2']:.3f}); "
-                                      f"|g(x) - f(x)| {lime_fidelity['local_error']:.3f}"))
-    lime_stability = scores["stability"].get("lime")
-    if lime_stability:
-        rows.append(("LIME stability", f"{lime_stability['repeats']} seeds: top-{lime_stability['top_n']} Jaccard "
-                                       f"{lime_stability['top_n_jaccard']:.3f}, VSI {lime_stability['vsi']:.3f}, "
-                                       f"CSI {lime_stability['csi']:.3f}"))
-    anchor_stability = scores["stability"].get("anchor")
-    if anchor_stability:
-        rows.append(("Anchor stability", f"{anchor_stability['repeats']} seeds: identical rules "
-                                         f"{anchor_stability['identical_share']:.0%}, predicate Jaccard "
-                                         f"{anchor_stability['predicate_jaccard']:.3f}"))
-    shap_fidelity = scores["fidelity"].get("shap")
-    if shap_fidelity:
-        rows.append(("SHAP additivity", f"|base + sum - f(x)| = {shap_fidelity['additivity_error']:.2e}"))
+    rows = [row for renderer in registry.renderers(SECTIONS) if hasattr(renderer, "score_rows")
+            for row in renderer.score_rows(scores)]
     agreement = scores.get("agreement")
     if agreement:
         signs = "-" if agreement["sign_agreement"] is None else f"{agreement['sign_agreement']:.0%}"

@@ -106,7 +106,9 @@ class ExplanationRecord:
 
     def quality_at_a_glance(self) -> tuple[QualityRow, ...]:
         """Fidelity, stability, sparsity and coverage, one row each, with the policy's verdict on each."""
-        return quality_at_a_glance(self.scores, self.verdict)
+        from xai_gov.explain.methods import glance_figures
+
+        return quality_at_a_glance(glance_figures(self.scores), self.verdict)
 
     @property
     def adverse(self) -> bool:

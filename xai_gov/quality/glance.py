@@ -14,6 +14,7 @@ show it too).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,62 +58,16 @@ def criterion_of(metric: str) -> str | None:
     return head if head in CRITERIA else None
 
 
-def quality_at_a_glance(scores: dict[str, Any], verdict: dict[str, Any] | None) -> tuple[QualityRow, ...]:
-    figures = {"fidelity": _fidelity(scores), "stability": _stability(scores), "sparsity": _sparsity(scores),
-               "coverage": _coverage(scores)}
+def quality_at_a_glance(figures: Mapping[str, list[str]], verdict: dict[str, Any] | None) -> tuple[QualityRow, ...]:
+    """The four rows: each criterion's headline ``figures`` in words (each method says its own:
+    ``xai_gov.explain.methods.glance_figures``) beside the worst outcome of the policy's rules on it."""
     rules = (verdict or {}).get("rules", [])
     rows = []
     for criterion in CRITERIA:
         mine = [r for r in rules if criterion_of(r["metric"]) == criterion]
         worst = max((r["outcome"] for r in mine), key=_RANK.__getitem__, default=None)
         cautions = tuple(r["why"] for r in mine if r["outcome"] in ("warn", "fail"))
-        rows.append(QualityRow(criterion=criterion, value="; ".join(figures[criterion]) or "-",
+        rows.append(QualityRow(criterion=criterion, value="; ".join(figures.get(criterion, [])) or "-",
                                meaning=MEANINGS[criterion],
                                policy="no rule" if worst is None else _POLICY_WORDS[worst], cautions=cautions))
     return tuple(rows)
-
-
-def _fidelity(scores: dict[str, Any]) -> list[str]:
-    fidelity = scores.get("fidelity", {})
-    parts = []
-    if lime := fidelity.get("lime"):
-        parts.append(f"LIME R2 {lime['fresh_weighted_r2']:.2f} on a fresh neighbourhood, "
-                     f"|surrogate - model| {lime['local_error']:.3f}")
-    if anchor := fidelity.get("anchor"):
-        parts.append(f"anchor precision {anchor['fresh_precision']:.3f} on fresh synthetic samples "
-                     f"(95% lower bound {anchor['fresh_precision_lower_95']:.3f})")
-    if shap := fidelity.get("shap"):
-        parts.append(f"SHAP additivity error {shap['additivity_error']:.1e}")
-    return parts
-
-
-def _stability(scores: dict[str, Any]) -> list[str]:
-    stability = scores.get("stability", {})
-    parts = []
-    if lime := stability.get("lime"):
-        parts.append(f"LIME top-{lime['top_n']} Jaccard {lime['top_n_jaccard']:.2f} over {lime['repeats']} seeds")
-    if anchor := stability.get("anchor"):
-        parts.append(f"anchor rules identical in {anchor['identical_share']:.0%} of seed pairs")
-    return parts
-
-
-def _sparsity(scores: dict[str, Any]) -> list[str]:
-    sparsity = scores.get("sparsity") or {}  # absent from records written before sparsity was measured
-    parts = []
-    if lime := sparsity.get("lime"):
-        parts.append(f"LIME: 80% of the weight on {lime['effective_features_80']} of "
-                     f"{lime['features_used']} features")
-    if anchor := sparsity.get("anchor"):
-        count = anchor["rule_length"]
-        parts.append(f"anchor rule of {count} condition{'' if count == 1 else 's'}")
-    if shap := sparsity.get("shap"):
-        parts.append(f"SHAP: 80% of the attribution on {shap['features_for_80']} features")
-    return parts
-
-
-def _coverage(scores: dict[str, Any]) -> list[str]:
-    anchor = scores.get("fidelity", {}).get("anchor")
-    if not anchor:
-        return []
-    return [f"the anchor rule describes {anchor['coverage']:.1%} of the reference applicants"
-            + (" (none: it is specific to this case)" if anchor["covers_no_applicant"] else "")]

@@ -8,6 +8,7 @@ from typing import Any
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak
 
+from xai_gov.explain import methods as registry
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.lineage.models import external_rows
 from xai_gov.policies.evaluate import score_at
@@ -15,31 +16,19 @@ from xai_gov.registry.models import ModelVersion
 from xai_gov.reports.layout import (
     WIDTH,
     Integrity,
-    bar_chart,
     heading,
     key_values,
     para,
     render,
     spacer,
     table,
-    together,
 )
 from xai_gov.timeutil import format_utc
 
-#: Plain-words flags: (score path, test, what to say).
+SECTIONS = "xai_gov.reports.sections"  # each method's renderer
+
+#: Plain-words flags across methods: (score path, test, what to say); each method's are in its renderer.
 FLAGS: tuple[tuple[str, Any, str], ...] = (
-    ("fidelity.lime.fresh_weighted_r2", lambda v: v < 0.3,
-     "LIME's linear summary explains only {v:.0%} of the model's behaviour around this applicant: read its "
-     "weights as a rough guide."),
-    ("fidelity.anchor.threshold_met", lambda v: v is False,
-     "The anchor rule did not reach its precision target when re-checked on fresh synthetic samples that "
-     "satisfy it (judged on the 95% lower bound)."),
-    ("fidelity.anchor.covers_no_applicant", lambda v: v is True,
-     "The anchor rule describes no applicant in the reference sample: it is specific to this case."),
-    ("stability.lime.top_n_jaccard", lambda v: v < 0.7,
-     "LIME's most important features change between random seeds (overlap {v:.0%}): weigh them with care."),
-    ("stability.anchor.identical_share", lambda v: v < 1.0,
-     "The anchor search found different rules under different seeds ({v:.0%} identical)."),
     ("agreement.top_n_overlap", lambda v: v < 0.6,
      "LIME and SHAP agree on only {v:.0%} of their top features: the methods disagree."),
     ("agreement.sign_agreement", lambda v: v is not None and v < 1.0,
@@ -57,10 +46,7 @@ def decision_packet(record: ExplanationRecord, version: ModelVersion, *, ledger_
              f"explanation {record.id}", "subtitle"),
         *_decision(record, version.schema.class_label),
         *_reasons(record),
-        *_recourse(record),
-        *_lime(record),
-        *_anchor(record),
-        *_shap(record),
+        *_method_sections(record),
         *_trust(record),
         *_verdict(record),
         PageBreak(),
@@ -143,106 +129,29 @@ def protected_words(record: ExplanationRecord) -> str:
     return text.strip()
 
 
-def _recourse(record: ExplanationRecord) -> list[Flowable]:
-    """Counterfactual recourse: each minimal set of changes the model approves, as a sentence."""
-    section = record.section("counterfactuals")
-    if not section:
-        return []
-    flows: list[Flowable] = [heading("What would change the decision (counterfactual recourse)")]
-    if not section["options"]:
-        flows.append(para(section["note"]))
-    rows = [("#", "Had the application been so, the model would have approved it", "Changes", "Distance")] + [
-        (str(n), option["statement"], str(option["features_changed"]), f"{option['distance']:.2f}")
-        for n, option in enumerate(section["options"], 1)]
-    if section["options"]:
-        flows.append(table(rows, [8 * mm, WIDTH - 46 * mm, 18 * mm, 20 * mm]))
-    fixed = ", ".join(f"{f['label']} ({f['why']})" for f in section.get("fixed", []))
-    validity = section.get("validity")
-    flows.append(para(f"Target: {section['target']}. Only features the applicant can act on change; never changed: "
-                      f"{fixed or 'none'}. Each set was checked by the model itself"
-                      + (f" (validity {validity:.0%})" if validity is not None else "") +
-                      ". Distance: the size of the changes (in median absolute deviations of each number in the "
-                      "background, 1 per category). What the model would decide, not advice.", "small"))
-    return flows
+def every_flag() -> list[tuple[str, Any, str]]:
+    """Each method's plain-words flags (its renderer's ``FLAGS``), then those across methods."""
+    return [flag for renderer in registry.renderers(SECTIONS) for flag in getattr(renderer, "FLAGS", ())] + [*FLAGS]
 
 
-def _lime(record: ExplanationRecord) -> list[Flowable]:
-    if not record.section("lime"):
-        return []
-    lime = record.section("lime")
-    items = [(w["condition"], w["weight"]) for w in lime["weights"][:10]]
-    return [heading("LIME"), together(
-        bar_chart(items, title=f"LIME weights toward '{lime['explained_class']}' (top 10)",
-                  value_label="weight on the probability of the adverse class: red pushes toward it, blue away"),
-        para(f"Intercept {lime['intercept']:.3f}; surrogate at the applicant {lime['local_prediction']:.3f} vs the "
-             f"model's {lime['model_prediction']:.3f}; LIME's own in-sample R2 {lime['in_sample_r2']:.3f}.",
-             "small"))]
-
-
-def _anchor(record: ExplanationRecord) -> list[Flowable]:
-    if not record.section("anchor"):
-        return []
-    anchor = record.section("anchor")
-    fidelity = record.scores["fidelity"]["anchor"]
-    rule = " AND ".join(anchor["rule"]) or "(no condition: the model predicts this for nearly everyone)"
-    then = (f"the rule decides {anchor['decision']}" if anchor.get("decision") else
-            f"the model predicts '{record.prediction.predicted_class}'")
-    judged = "its 95% lower bound" if "threshold_judged_on" in fidelity else "the fresh re-estimate"
-    return [heading("Anchor rule"), together(
-        para(f"IF {rule} THEN {then}."),
-        spacer(2),
-        key_values([
-            ("Precision (to trust)", f"{fidelity['fresh_precision']:.3f}, re-estimated on {fidelity['fresh_samples']} "
-                                     f"fresh synthetic samples that satisfy the rule (not applicants); 95% lower "
-                                     f"bound {fidelity['fresh_precision_lower_95']:.3f}"),
-            ("Search's own estimate", f"{fidelity['search_precision']:.3f} (biased upward by the search's choice)"),
-            ("Target", f"{fidelity['threshold']:.2f}: {'met' if fidelity['threshold_met'] else 'NOT met'} "
-                       f"(judged on {judged})"),
-            ("Engine", anchor.get("engine") or "batched"),
-            ("Coverage", f"{fidelity['coverage']:.1%} of the reference applicants satisfy the rule"
-                         + (" (none: the rule is specific to this case)" if fidelity["covers_no_applicant"]
-                            else "")),
-        ]))]
-
-
-def _shap(record: ExplanationRecord) -> list[Flowable]:
-    if not record.section("shap"):
-        return []
-    shap = record.section("shap")
-    items = [(f"{v['label']} = {v['value']}", v["contribution"]) for v in shap["values"][:10]]
-    return [heading("SHAP"), together(
-        bar_chart(items, title=f"SHAP values toward '{shap['explained_class']}' (top 10, {shap['algorithm']})",
-                  value_label=f"contribution to the probability of the adverse class; base value "
-                              f"{shap['base_value']:.3f}"))]
+def _method_sections(record: ExplanationRecord) -> list[Flowable]:
+    """Each method's part (``xai_gov.reports.sections``), for the sections the record holds."""
+    return [flow for renderer in registry.renderers(SECTIONS) if renderer.SECTION in record.sections
+            for flow in renderer.flowables(record)]
 
 
 def _trust(record: ExplanationRecord) -> list[Flowable]:
     scores = record.scores
     rows: list[tuple[str, str, str]] = [("Score", "Value", "What it measures")]
-    lime_f = scores["fidelity"].get("lime")
-    if lime_f:
-        rows += [("LIME fidelity", f"{lime_f['fresh_weighted_r2']:.3f}",
-                  "weighted R2 of LIME's surrogate on a fresh neighbourhood (1 = perfect)"),
-                 ("LIME local error", f"{lime_f['local_error']:.3f}", "|surrogate - model| at the applicant")]
-    lime_s = scores["stability"].get("lime")
-    if lime_s:
-        rows += [("LIME stability", f"Jaccard {lime_s['top_n_jaccard']:.3f}, VSI {lime_s['vsi']:.3f}, "
-                                    f"CSI {lime_s['csi']:.3f}",
-                  f"top-{lime_s['top_n']} features over {lime_s['repeats']} seeds (Visani et al. 2020)")]
-    anchor_s = scores["stability"].get("anchor")
-    if anchor_s:
-        rows += [("Anchor stability", f"{anchor_s['identical_share']:.0%} identical, Jaccard "
-                                      f"{anchor_s['predicate_jaccard']:.3f}", f"over {anchor_s['repeats']} seeds")]
-    shap_f = scores["fidelity"].get("shap")
-    if shap_f:
-        rows += [("SHAP additivity", f"{shap_f['additivity_error']:.1e}", "|base + sum of values - model|")]
+    for renderer in registry.renderers(SECTIONS):
+        rows += renderer.trust_rows(scores) if hasattr(renderer, "trust_rows") else []
     agreement = scores.get("agreement")
     if agreement:
         signs = "-" if agreement["sign_agreement"] is None else f"{agreement['sign_agreement']:.0%}"
         rows += [("LIME vs SHAP", f"overlap {agreement['top_n_overlap']:.0%}, direction {signs}",
                   f"top-{agreement['top_n']} features in common, and pointing the same way")]
     flags = []
-    for path, test, message in FLAGS:
+    for path, test, message in every_flag():
         value = score_at(scores, path)
         if value is not None and _safe(test, value):
             number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0

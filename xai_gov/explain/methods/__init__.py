@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
 from functools import cache
+from types import ModuleType
+from typing import Any
 
 from xai_gov.errors import InvalidInput
 from xai_gov.explain.method import Method, Metric
@@ -66,6 +69,25 @@ def by_section(section: str) -> Method | None:
     return next((m for m in registered() if m.section == section), None)
 
 
+def glance_figures(scores: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Each quality criterion's headline figures in words, from every method that measured it, in order."""
+    figures: dict[str, list[str]] = {}
+    for registered_method in registered():
+        for criterion, parts in registered_method.glance(scores).items():
+            figures.setdefault(criterion, []).extend(parts)
+    return figures
+
+
 def metrics() -> tuple[Metric, ...]:
     """Every score a policy rule may name."""
     return tuple(metric for m in registered() for metric in m.metrics) + CROSS_METHOD_METRICS
+
+
+@cache
+def renderers(package: str) -> tuple[ModuleType, ...]:
+    """A surface's renderers (the packet's, the CLI's, the web page's): every module of ``package`` that names
+    the record section it renders in ``SECTION``, in their ``PLACE`` (the order the surface shows them)."""
+    root = importlib.import_module(package)
+    found = [importlib.import_module(f"{package}.{module.name}") for module in pkgutil.iter_modules(root.__path__)]
+    return tuple(sorted((m for m in found if isinstance(getattr(m, "SECTION", None), str)),
+                        key=lambda m: getattr(m, "PLACE", 100)))
