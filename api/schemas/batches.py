@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.explanations import EXAMPLE_APPLICANT
 from xai_gov.batch.jobs import MAX_ROWS, BatchJob
-from xai_gov.explain.records import METHODS
+from xai_gov.explain import methods as registry
 
 
 class BatchIn(BaseModel):
@@ -18,11 +18,10 @@ class BatchIn(BaseModel):
                                                                  "job is submitted)")
     decisions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ROWS,
                                             description="one object per decision: `decision_id` and every feature")
-    methods: list[str] | None = Field(default=None, min_length=1, max_length=len(METHODS),
-                                      description=f"default: all ({', '.join(METHODS)}), the counterfactual only for "
-                                                  "decisions the rule declines")
+    methods: list[str] | None = Field(default=None, min_length=1, max_length=len(registry.names()),
+                                      description=registry.choice_words())
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    options: dict[str, dict[str, Any]] = Field(default_factory=dict, description='{"lime": {...}, "anchor": {...}}')
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict, description=registry.parameter_words())
 
 
 class BatchJobOut(BaseModel):

@@ -3,13 +3,15 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
-from xai_gov.explain.records import METHODS, ExplanationRecord
+from xai_gov.explain import methods as registry
+from xai_gov.explain.records import ExplanationRecord
 from xai_gov.registry.models import REF_PATTERN
 from xai_gov.validation import TEXT_PATTERN
 
-Method = Literal["lime", "anchor", "shap", "counterfactual"]
+#: The registered methods' names (xai_gov.explain.methods), as the schema's enum.
+Method = Literal[registry.names()]  # type: ignore[valid-type]
 
 EXAMPLE_APPLICANT = {
     "checking_account": "below 0 DM", "duration_months": 24, "credit_history": "existing credits paid back duly so far",
@@ -31,13 +33,10 @@ class ExplainIn(BaseModel):
                              description="The bank's id of the decision (no control characters)")
     instance: dict[Annotated[str, StringConstraints(max_length=200, pattern=TEXT_PATTERN)], Any] = Field(
         description="The applicant as entered: feature name -> value (text or a number up to 2**53 in magnitude)")
-    methods: list[Method] | None = Field(
-        default=None, min_length=1, max_length=len(METHODS),
-        description=f"default: all ({', '.join(METHODS)}), the counterfactual only where the rule declines; "
-                    "the counterfactual named for a decision the rule approves is refused (422)")
+    methods: list[Method] | None = Field(default=None, min_length=1, max_length=len(registry.names()),
+                                         description=registry.choice_words())
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    options: dict[str, dict[str, Any]] = Field(default_factory=dict, description='{"lime": {...}, "anchor": {...}, '
-                                                                           '"counterfactual": {...}}')
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict, description=registry.parameter_words())
     bank_decision: str | None = Field(default=None, max_length=200, pattern=TEXT_PATTERN,
                                       description="The class the bank actually decided, if it overrode the rule")
     what_counted_against: bool = Field(default=False, description="A favourable decision: list what pushed "
@@ -53,8 +52,9 @@ class ExplainIn(BaseModel):
         return instance
 
 
-class ExplanationOut(BaseModel):
-    """One stored explanation record (see the README for every field)."""
+class _ExplanationFields(BaseModel):
+    """One stored explanation record (see the README for every field); each method's section is added from
+    the registry (``ExplanationOut``)."""
 
     id: str
     model: str
@@ -68,9 +68,6 @@ class ExplanationOut(BaseModel):
     methods: list[str]
     schema_version: int = Field(default=1, description="The form the record is written and hashed in (1: before "
                                                       "forms were versioned)")
-    lime: dict[str, Any] | None = None
-    anchor: dict[str, Any] | None = None
-    shap: dict[str, Any] | None = None
     scores: dict[str, Any]
     reasons: list[dict[str, Any]]
     withheld_reasons: list[str]
@@ -85,18 +82,22 @@ class ExplanationOut(BaseModel):
     decision: dict[str, Any] | None = Field(default=None, description="The rule, the bank's decision, the outcome")
     re_explains: str | None = None
     cautions: list[dict[str, Any]] | None = None
-    counterfactuals: dict[str, Any] | None = Field(
-        default=None, description="Counterfactual recourse for a decision the rule declines: up to 3 minimal sets "
-                                  "of changes to actionable features the model approves, each with its statement")
     record_sha256: str
     quality: list[dict[str, Any]] = Field(
         description="Quality at a glance: fidelity, stability, sparsity and coverage, one row each, with whether "
                     "the policy is met. Derived from scores and verdict; not part of the hashed record.")
 
     @classmethod
-    def from_domain(cls, record: ExplanationRecord) -> ExplanationOut:
+    def from_domain(cls, record: ExplanationRecord) -> _ExplanationFields:
         quality = [row.to_dict() for row in record.quality_at_a_glance()]
         return cls.model_validate({**record.to_dict(), "quality": quality})
+
+
+#: The record as the API returns it: a section per registered method, null where the method did not run.
+ExplanationOut = create_model(  # type: ignore[call-overload]
+    "ExplanationOut", __base__=_ExplanationFields, __doc__=_ExplanationFields.__doc__,
+    **{m.section: (dict[str, Any] | None, Field(default=None, description=f"{m.title}: {m.summary}"))
+       for m in registry.registered()})
 
 
 class ExplanationPage(BaseModel):

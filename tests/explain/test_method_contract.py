@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from xai_gov.errors import InvalidInput
 from xai_gov.explain import methods
 from xai_gov.explain.engine import ExplainOptions
 from xai_gov.explain.records import ExplanationRecord
-from xai_gov.policies.models import METRICS
+from xai_gov.policies.models import known_metrics
 from xai_gov.sdk import Client
 
 V1_STORE = Path(__file__).parents[1] / "fixtures" / "stores" / "v1.sqlite"
@@ -54,7 +56,7 @@ def test_every_registered_method_keeps_the_contract() -> None:
         assert set(method.bounds) <= {f for f in method.params.__dataclass_fields__}, method.name
         assert all(metric.path.split(".")[0] in {"fidelity", "stability", "sparsity", "recourse"}
                    for metric in method.metrics)
-        assert {metric.path for metric in method.metrics} <= METRICS  # the policy may name every one
+        assert {metric.path for metric in method.metrics} <= known_metrics()  # the policy may name every one
 
 
 def test_parameters_are_checked_by_each_methods_bounds() -> None:
@@ -86,3 +88,72 @@ def _only_paths_differ(stored: object, replayed: object) -> bool:
             return [strip(v) for v in value]
         return Path(value).name if isinstance(value, str) and value.startswith("/") else value
     return strip(stored) == strip(replayed)
+
+
+TOY = """
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from collections.abc import Mapping
+
+from xai_gov.explain.method import Bound, Job, Method, Metric, Outcome
+
+
+@dataclass(frozen=True)
+class ToyParams:
+    scale: float = 1.0
+
+
+class Toy(Method):
+    name = "toy"
+    section = "toys"
+    title = "Toy"
+    summary = "the applicant's largest number, scaled"
+    order = 35
+    params = ToyParams
+    bounds: ClassVar[Mapping[str, Bound]] = {"scale": Bound(0.5, 2.0)}
+    metrics = (Metric("fidelity.toy.largest", "The largest number, scaled.", "fidelity"),)
+
+    def build(self, space: Any) -> Any:
+        return space
+
+    def run(self, state: Any, job: Job) -> Outcome:
+        largest = float(max(abs(v) for v in job.x)) * job.params.scale
+        return Outcome(section={"largest": largest}, scores={"fidelity.toy": {"largest": largest}})
+
+
+METHOD = Toy()
+"""
+
+
+@pytest.fixture
+def with_a_toy_method(tmp_path: Path) -> Iterator[None]:
+    """A new method as a new module of the methods package, and nothing else."""
+    (tmp_path / "toy.py").write_text(TOY)
+    methods.__path__.append(str(tmp_path))
+    methods.registered.cache_clear()
+    try:
+        yield
+    finally:
+        methods.__path__.remove(str(tmp_path))
+        methods.registered.cache_clear()
+        sys.modules.pop("xai_gov.explain.methods.toy", None)
+
+
+def test_a_new_method_is_one_module_and_everything_else_finds_it(with_a_toy_method: None, client: Client,
+                                                                 small_model, german_xy) -> None:
+    assert methods.names() == ("lime", "anchor", "shap", "toy", "counterfactual")
+    assert "fidelity.toy.largest" in known_metrics()  # a policy rule may name its score
+    X, y = german_xy
+    version = client.register(small_model, X, y, name="toys", adverse_class="bad", code_path=None)
+    applicant = {k: v.item() if hasattr(v, "item") else v for k, v in X.iloc[1].items()}
+    record = client.explain(version.ref, applicant, decision_id="T-1", methods=["lime", "toy"],
+                            parameters={"toy": {"scale": 2.0}, "lime": {"num_samples": 300, "repeats": 2}})
+    assert record.methods == ("lime", "toy") and record.section("toys")["largest"] > 0
+    assert record.scores["fidelity"]["toy"] == record.section("toys")
+    assert record.parameters["toy"] == {"scale": 2.0}
+    assert client.replay(record.id).matches and client.verify_ledger().ok
+    with pytest.raises(InvalidInput) as refused:
+        client.explain(version.ref, applicant, decision_id="T-2", methods=["toy"], parameters={"toy": {"scale": 9}})
+    assert refused.value.field == "parameters.toy.scale"
+    # No renderer yet: the packet is whole without its part, and shows its parameters.
+    assert client.export_decision(record.id).startswith(b"%PDF")

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from xai_gov.batch.service import BatchProgress, BatchSummary
 from xai_gov.cli.output import JsonFlag, errors, fields, print_json, run, table
 from xai_gov.cli.state import state
+from xai_gov.explain import methods as registry
 
 batch_app = typer.Typer(help="Many decisions at once: resumable by decision id.", no_args_is_help=True)
 
@@ -23,8 +24,7 @@ def explain(
     decision_id_column: Annotated[str, typer.Option(help="The column holding the bank's decision ids.")]
     = "decision_id",
     methods: Annotated[str | None, typer.Option(
-        help="Comma-separated: lime, anchor, shap, counterfactual (default: all; the counterfactual only for "
-             "declined applicants).")] = None,
+        help="Comma-separated: " + registry.choice_words() + ".")] = None,
     seed: Annotated[int, typer.Option(help="Random seed for every row (stored; a replay reuses it).")] = 0,
     workers: Annotated[int | None, typer.Option(help="Local worker processes (default: the number of cores).")]
     = None,

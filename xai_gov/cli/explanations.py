@@ -26,8 +26,7 @@ def explain(
     instance: Annotated[Path, typer.Option(help="The applicant as a JSON object of feature values.")],
     decision_id: Annotated[str, typer.Option(help="The bank's id of the decision being explained.")],
     methods: Annotated[str | None, typer.Option(
-        help="Comma-separated: lime, anchor, shap, counterfactual (default: all; counterfactual runs only for a "
-             "declined applicant, and named for an approved one it is refused).")] = None,
+        help="Comma-separated: " + registry.choice_words() + ".")] = None,
     seed: Annotated[int, typer.Option(help="Random seed (stored; a replay reuses it).")] = 0,
     bank_decision: Annotated[str | None, typer.Option(
         help="The class the bank actually decided, if it overrode the model version's rule.")] = None,

@@ -88,6 +88,7 @@ class Method(ABC):
     name: ClassVar[str]
     section: ClassVar[str]
     title: ClassVar[str]
+    summary: ClassVar[str]  # what its section holds, in a sentence (the API's schema says it)
     #: Place in records, packets and pages (and in the default ``methods``): lower comes first.
     order: ClassVar[int]
     params: ClassVar[type]

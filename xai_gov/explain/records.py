@@ -11,7 +11,6 @@ from typing import Any
 from xai_gov.quality.glance import QualityRow, quality_at_a_glance
 from xai_gov.timeutil import format_utc, parse_utc
 
-METHODS: tuple[str, ...] = ("lime", "anchor", "shap", "counterfactual")
 #: Fields a replay does not compare: they describe the run (or the record's form), not its result.
 RUN_FIELDS = frozenset({"id", "requested_by", "requested_at", "timings", "record_sha256", "replay_of",
                         "re_explains", "schema_version"})
@@ -75,8 +74,8 @@ class ExplanationRecord:
     instance_sha256: str  # canonical hash of the validated instance
     prediction: Prediction
     methods: tuple[str, ...]  # the methods that ran
-    #: Each method's result, under its record section ("lime", "anchor", "shap", "counterfactuals"):
-    #: see ``xai_gov.explain.methods``. A method that did not run has no section.
+    #: Each method's result under its record section (``Method.section``: see ``xai_gov.explain.methods``).
+    #: A method that did not run has no section.
     sections: dict[str, dict[str, Any]]
     scores: dict[str, Any]
     reasons: list[dict[str, Any]]

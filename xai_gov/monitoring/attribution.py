@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
+from xai_gov.explain import methods as registry
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.monitoring.models import (
     Distribution,
@@ -45,18 +46,22 @@ TRUST_SCORES: tuple[tuple[str, str], ...] = (
 
 def attributions(record: ExplanationRecord, method: str) -> dict[str, float] | None:
     """Feature -> attribution toward the adverse class from one stored explanation, or None without ``method``."""
-    if method == "shap" and record.section("shap"):
-        return {v["feature"]: float(v["contribution"]) for v in record.section("shap")["values"]}
-    if method == "lime" and record.section("lime"):
-        return {w["feature"]: float(w["weight"]) for w in record.section("lime")["weights"]}
-    return None
+    section = record.section(registry.method(method).section)
+    return None if section is None else registry.method(method).attributions_of(section)
+
+
+def attribution_methods() -> tuple[str, ...]:
+    """The attribution methods, the source of reasons first (SHAP, then LIME)."""
+    ranked = sorted((m for m in registry.registered() if m.attribution_rank is not None),
+                    key=lambda m: m.attribution_rank or 0)
+    return tuple(m.name for m in ranked)
 
 
 def explanation_drift(schema: FeatureSchema, reference: Sequence[ExplanationRecord],
                       current: Sequence[ExplanationRecord],
                       policy: ExplanationDriftPolicy) -> ExplanationDrift | NotComputed:
     """Mean |attribution| per feature, now against the reference window."""
-    for method in ("shap", "lime"):
+    for method in attribution_methods():
         ref = [a for a in (attributions(r, method) for r in reference) if a is not None]
         cur = [a for a in (attributions(r, method) for r in current) if a is not None]
         if len(ref) >= policy.min_decisions and len(cur) >= policy.min_decisions:

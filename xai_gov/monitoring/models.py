@@ -84,7 +84,7 @@ class FeatureAttribution(_Frozen):
 
 
 class ExplanationDrift(_Frozen):
-    method: Literal["shap", "lime"]
+    method: str  # the attribution method compared (xai_gov.monitoring.attribution.attribution_methods)
     reference_n: int
     current_n: int
     top_n: int

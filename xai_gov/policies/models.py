@@ -26,7 +26,8 @@ Outcome = Literal["pass", "warn", "fail", "not_measured"]
 
 #: Scores a rule may name (paths into an explanation's scores): every registered method's metrics and the
 #: engine's cross-method ones (``xai_gov.explain.methods``).
-METRICS: frozenset[str] = frozenset(metric.path for metric in methods.metrics())
+def known_metrics() -> frozenset[str]:
+    return frozenset(metric.path for metric in methods.metrics())
 
 
 class ScoreRule(BaseModel):
@@ -40,8 +41,9 @@ class ScoreRule(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ScoreRule:
-        if self.metric not in METRICS:
-            raise ValueError(f"unknown metric {self.metric!r}; known: {', '.join(sorted(METRICS))}")
+        known = known_metrics()
+        if self.metric not in known:
+            raise ValueError(f"unknown metric {self.metric!r}; known: {', '.join(sorted(known))}")
         if (self.min is None) == (self.max is None):
             raise ValueError("a rule sets exactly one of min or max")
         return self

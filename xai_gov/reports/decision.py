@@ -222,13 +222,10 @@ def _lineage(version: ModelVersion) -> list[Flowable]:
 
 def _reproducibility(record: ExplanationRecord) -> list[Flowable]:
     params = record.parameters
-    lime, anchor = params.get("lime", {}), params.get("anchor", {})
     return [heading("How it was computed"), key_values([
         ("Methods, seed", f"{', '.join(record.methods)}; seed {record.seed}"),
-        ("LIME", ", ".join(f"{k} {v}" for k, v in lime.items())),
-        ("Anchor", ", ".join(f"{k} {v}" for k, v in anchor.items())),
-        *([("Counterfactual", ", ".join(f"{k} {v}" for k, v in params["counterfactual"].items()))]
-          if "counterfactual" in params else []),
+        *[(method.title, ", ".join(f"{k} {v}" for k, v in params[method.name].items()))
+          for method in registry.registered() if method.name in params],
         ("Model calls", params.get("model_path", "-")),
         ("Libraries", ", ".join(f"{k} {v}" for k, v in record.library_versions.items())),
         ("Background sample", f"sha256 {record.background_sha256}"),

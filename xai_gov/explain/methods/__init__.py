@@ -69,6 +69,22 @@ def by_section(section: str) -> Method | None:
     return next((m for m in registered() if m.section == section), None)
 
 
+def choice_words() -> str:
+    """What a request's ``methods`` may be, in words (for help texts and the API's schema)."""
+    only_adverse = [m.name for m in registered() if m.only_adverse]
+    text = f"any of {', '.join(names())} (default: all"
+    if only_adverse:
+        text += (f"; {', '.join(only_adverse)} only where the version's rule declines, and named for an applicant "
+                 "it approves, refused")
+    return text + ")"
+
+
+def parameter_words() -> str:
+    """Which parameter groups a request may set, in words."""
+    settable = [m for m in registered() if m.bounds]
+    return "per method: " + ", ".join(f'"{m.name}": {{{", ".join(sorted(m.bounds))}}}' for m in settable)
+
+
 def glance_figures(scores: Mapping[str, Any]) -> dict[str, list[str]]:
     """Each quality criterion's headline figures in words, from every method that measured it, in order."""
     figures: dict[str, list[str]] = {}

@@ -152,6 +152,8 @@ def _number(value: float | None) -> str:
 class AnchorMethod(Method):
     name = section = "anchor"
     title = "Anchor"
+    summary = ("a rule (IF conditions THEN the decision) with its precision re-estimated on fresh samples and "
+               "its coverage")
     order = 20
     params = AnchorParams
     bounds: ClassVar[Mapping[str, Bound]] = {

@@ -362,6 +362,8 @@ class CounterfactualMethod(Method):
     name = "counterfactual"
     section = "counterfactuals"
     title = "Counterfactual recourse"
+    summary = ("for a decision the rule declines, up to 3 minimal sets of changes to actionable features the "
+               "model approves, each with its statement")
     order = 40
     params = CounterfactualParams
     bounds: ClassVar[Mapping[str, Bound]] = {

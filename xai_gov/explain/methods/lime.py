@@ -203,6 +203,8 @@ def local_model(data: np.ndarray, labels: np.ndarray, weights: np.ndarray, k: in
 class LimeMethod(Method):
     name = section = "lime"
     title = "LIME"
+    summary = ("a local linear surrogate around the applicant: each condition's weight toward the adverse "
+               "class, with its fit")
     order = 10
     params = LimeParams
     bounds: ClassVar[Mapping[str, Bound]] = {

@@ -216,6 +216,7 @@ class ShapParams:
 class ShapMethod(Method):
     name = section = "shap"
     title = "SHAP"
+    summary = "each feature's Shapley contribution to P(adverse), from the base value (tree or kernel)"
     order = 30
     params = ShapParams
     parameters_stored = False
