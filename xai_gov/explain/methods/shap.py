@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from xai_gov.explain import global_rng
+from xai_gov.explain import library_rng
 from xai_gov.explain.method import Job, Method, Metric, Outcome
 from xai_gov.explain.space import ModelSpace
 from xai_gov.quality.fidelity import additivity_error
@@ -59,6 +59,7 @@ def _import_shap() -> Any:
     with warnings.catch_warnings():  # shap imports matplotlib, which warns about its own future
         warnings.simplefilter("ignore")
         import shap
+    library_rng.use_local_generators("shap.explainers._kernel")
     return shap
 
 
@@ -81,8 +82,8 @@ class ShapEngine:
     def explain(self, x: np.ndarray, *, seed: int, samples: int | None = None) -> ShapOutcome:
         if self._tree is not None:
             return self._tree.explain(x)
-        # KernelExplainer draws its coalitions from numpy's global generator: one explanation at a time.
-        with global_rng.seeded(seed), warnings.catch_warnings():
+        # KernelExplainer draws its coalitions from np.random: this call's own generator (library_rng).
+        with library_rng.seeded(seed), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             values = np.asarray(self._kernel.shap_values(x.reshape(1, -1), silent=True, l1_reg=False,
                                                          nsamples=2 * len(x) + (samples or KERNEL_SAMPLES))
