@@ -48,9 +48,9 @@ from xai_gov.explain.engine import ExplainOptions, VersionExplainers, explain_in
 from xai_gov.explain.methods.anchor import AnchorEngine, AnchorOutcome
 from xai_gov.explain.methods.anchor_search import AnchorParams
 from xai_gov.explain.methods.lime import LimeEngine, LimeParams
+from xai_gov.explain.reasons import REASON_CODES_FILE, ReasonMap
 from xai_gov.explain.space import ModelSpace
 from xai_gov.policies.models import load_policy
-from xai_gov.policies.reasons import REASON_CODES_FILE, ReasonMap
 from xai_gov.registry.adapters import SklearnAdapter
 from xai_gov.registry.models import ModelVersion
 from xai_gov.registry.schema import FeatureSchema

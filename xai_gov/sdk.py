@@ -32,6 +32,7 @@ from xai_gov.config import Settings
 from xai_gov.errors import InvalidInput
 from xai_gov.explain.engine import ExplainOptions, Progress
 from xai_gov.explain.pool import ExplainPool
+from xai_gov.explain.reasons import REASON_CODES_FILE, ReasonMap
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.explain.service import ExplanationService, ReplayReport
 from xai_gov.lineage.capture import (
@@ -48,7 +49,6 @@ from xai_gov.monitoring.models import MonitoringReport
 from xai_gov.monitoring.service import MonitoringService
 from xai_gov.policies.fair_use import check_explanation_cost
 from xai_gov.policies.models import load_policy
-from xai_gov.policies.reasons import REASON_CODES_FILE, ReasonMap
 from xai_gov.registry.adapters import ModelAdapter, PythonAdapter, Serialization, SklearnAdapter
 from xai_gov.registry.artifacts import ArtifactStore
 from xai_gov.registry.declarations import Declarations

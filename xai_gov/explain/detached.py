@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 
 from xai_gov.explain.engine import ExplainOptions, Progress, VersionExplainers, explain_instance
+from xai_gov.explain.reasons import ReasonMap
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.policies.models import Policy
-from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.adapters import adapter_from_spec
 from xai_gov.registry.models import ModelVersion
 

@@ -26,12 +26,12 @@ from xai_gov.errors import InvalidInput, ModelCheckFailed, Unavailable, XaiGovEr
 from xai_gov.explain import methods as registry
 from xai_gov.explain.accuracy import References, reason_accuracy
 from xai_gov.explain.method import Job, Method, Outcome
+from xai_gov.explain.reasons import ReasonMap, version_reason_map
 from xai_gov.explain.records import ExplanationRecord, Prediction, sha256_json
 from xai_gov.explain.space import ModelSpace
 from xai_gov.policies.evaluate import evaluate_explanation, with_reason_checks
 from xai_gov.policies.models import Policy
 from xai_gov.policies.protected import attribution_share, protected_names
-from xai_gov.policies.reasons import ReasonMap, version_reason_map
 from xai_gov.quality.agreement import lime_shap_agreement
 from xai_gov.registry.adapters import ModelAdapter
 from xai_gov.registry.decision import decide

@@ -30,11 +30,11 @@ from xai_gov.explain.engine import (
     explain_instance,
 )
 from xai_gov.explain.pool import ExplainPool
+from xai_gov.explain.reasons import ReasonMap
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.lineage.models import LineageView
 from xai_gov.lineage.service import record_lookup
 from xai_gov.policies.models import Policy
-from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.adapters import ModelAdapter
 from xai_gov.registry.models import ModelRef, ModelVersion
 from xai_gov.registry.service import RegistryService

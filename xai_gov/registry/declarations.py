@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from xai_gov.errors import InvalidInput
+from xai_gov.explain.reasons import ReasonMap
 from xai_gov.policies.protected import looks_protected, matches_policy, protected_names
-from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.schema import FeatureSchema
 
 

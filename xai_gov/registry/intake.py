@@ -17,10 +17,10 @@ import pandas as pd
 import yaml
 
 from xai_gov.errors import InvalidInput
+from xai_gov.explain.reasons import ReasonMap
 from xai_gov.lineage.capture import build_lineage
 from xai_gov.lineage.models import LineageRecord
 from xai_gov.lineage.service import normalise_data_hash
-from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.adapters import PICKLE_FORMATS, HttpAdapter, ModelAdapter, PythonAdapter, SklearnAdapter
 from xai_gov.registry.sandbox import PickledArtifact
 from xai_gov.registry.schema import FeatureSchema

@@ -174,7 +174,7 @@ class FeatureSchema:
     adverse_class: str | None = None
     target: str | None = None
     #: per-version declarations (DESIGN §8), written at registration: the reason-code map
-    #: (``xai_gov.policies.reasons``), why undeclared protected-looking features were let through,
+    #: (``xai_gov.explain.reasons``), why undeclared protected-looking features were let through,
     #: and display names for the classes (e.g. {"0": "repaid", "1": "defaulted"}).
     reason_codes: Mapping[str, Any] | None = None
     protected_override: str | None = None

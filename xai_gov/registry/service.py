@@ -23,10 +23,10 @@ from xai_gov.audit import ledger
 from xai_gov.audit.records import alias_pointer, resolve_verified
 from xai_gov.auth.permissions import Permission, allowed
 from xai_gov.errors import Conflict, InvalidInput, NotFound, PermissionDenied, XaiGovError
+from xai_gov.explain.reasons import ReasonMap
 from xai_gov.lineage.models import LineageRecord
 from xai_gov.policies.evaluate import PolicyViolation, check_production_lineage
 from xai_gov.policies.models import Policy
-from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.adapters import (
     PICKLE_FORMATS,
     ModelAdapter,

@@ -10,10 +10,10 @@ import pandas as pd
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Table
 
+from xai_gov.explain.reasons import ReasonMap, version_reason_map
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.monitoring.models import MonitoringReport
 from xai_gov.policies.protected import protected_names
-from xai_gov.policies.reasons import ReasonMap, version_reason_map
 from xai_gov.registry.models import AliasMove, ModelVersion
 from xai_gov.reports.decision import lineage_rows
 from xai_gov.reports.layout import WIDTH, Integrity, heading, histogram, key_values, para, render, spacer, table

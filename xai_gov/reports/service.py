@@ -13,10 +13,10 @@ from xai_gov.actors import Actor
 from xai_gov.audit import ledger
 from xai_gov.auth.permissions import Permission, require
 from xai_gov.errors import InvalidInput, NotFound
+from xai_gov.explain.reasons import ReasonMap
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.explain.service import MAX_PAGE, ExplanationService
 from xai_gov.monitoring.service import MonitoringService
-from xai_gov.policies.reasons import ReasonMap
 from xai_gov.registry.service import RegistryService
 from xai_gov.reports.layout import read_attachment
 from xai_gov.reports.signing import DocumentSigner, SignatureCheck

@@ -7,7 +7,7 @@ import pytest
 from xai_gov.config import Settings
 from xai_gov.datasets import GERMAN_CREDIT_LABELS
 from xai_gov.errors import InvalidInput
-from xai_gov.policies.reasons import REASON_CODES_FILE, VAGUE, ReasonMap
+from xai_gov.explain.reasons import REASON_CODES_FILE, VAGUE, ReasonMap
 from xai_gov.registry.schema import FeatureSchema
 
 SHIPPED = Settings().resolved_policies_dir / REASON_CODES_FILE
