@@ -206,14 +206,16 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
                                                   top_n=options.agreement_top_n).to_dict()
     scores["protected"] = {"features": sorted(protected), "source": source,
                            "attribution_share": attribution_share(contributions, schema, protected)}
-    verdict = with_reason_checks(evaluate_explanation(policy, scores, withheld), reason_dicts,
+    sections = {m.section: outcomes[m].section for m in to_run}
+    verdict = with_reason_checks(evaluate_explanation(policy, scores, withheld, sections=sections,
+                                                      protected=protected), reason_dicts,
                                  adverse=decision.adverse)
     methods = tuple(m.name for m in to_run)
     return ExplanationRecord(
         id=uuid.uuid4().hex, model=version.name, version=version.version, decision_id=decision_id,
         requested_by=requested_by, requested_at=utcnow(), instance=as_entered(instance),
         instance_sha256=sha256_json(clean), prediction=prediction, methods=methods,
-        sections={m.section: outcomes[m].section for m in to_run}, scores=scores, reasons=reason_dicts,
+        sections=sections, scores=scores, reasons=reason_dicts,
         withheld_reasons=withheld, seed=options.seed,
         parameters={**replace(options, methods=methods).parameters(), "model_path": space.model_path},
         library_versions=library_versions(),

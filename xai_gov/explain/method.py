@@ -122,6 +122,14 @@ class Method(ABC):
         """Headline figures per quality criterion, in words, from an explanation's scores (none by default)."""
         return {}
 
+    #: Whether ``features_of`` names the features its result rests on (a policy rule may then forbid some).
+    rests_on_features: ClassVar[bool] = False
+
+    def features_of(self, section: Mapping[str, Any]) -> list[str]:
+        """The features a stored section's result rests on (an anchor's conditions, a counterfactual's
+        changes); only for a method with ``rests_on_features``."""
+        return []
+
     def attributions_of(self, section: Mapping[str, Any]) -> dict[str, float] | None:
         """A stored section's attribution per feature name (for monitoring), or None."""
         return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from xai_gov.errors import XaiGovError
+from xai_gov.explain import methods
 from xai_gov.lineage.models import LineageRecord
-from xai_gov.policies.models import Outcome, Policy
+from xai_gov.policies.models import FeatureRule, Outcome, Policy
 
 _RANK = {"pass": 0, "not_measured": 0, "warn": 1, "fail": 2}
 
@@ -39,10 +41,15 @@ class Verdict:
                 "withheld_reasons": list(self.withheld_reasons), "policy": self.policy}
 
 
-def evaluate_explanation(policy: Policy, scores: dict[str, Any], withheld: list[str]) -> Verdict:
-    """Each rule against the measured score; a score the request did not compute is 'not_measured'."""
+def evaluate_explanation(policy: Policy, scores: dict[str, Any], withheld: list[str], *,
+                         sections: Mapping[str, Any] | None = None, protected: Iterable[str] = ()) -> Verdict:
+    """Each rule against the explanation: a threshold against its score, a feature rule against the method's
+    section; a score or section the request did not compute is 'not_measured'."""
     verdicts = []
     for rule in policy.document.explanation.rules:
+        if isinstance(rule, FeatureRule):
+            verdicts.append(_feature_verdict(rule, sections or {}, frozenset(protected)))
+            continue
         value = _lookup(scores, rule.metric)
         if rule.min is not None:
             threshold, passed = f">= {rule.min:g}", value is not None and value >= rule.min
@@ -53,6 +60,17 @@ def evaluate_explanation(policy: Policy, scores: dict[str, Any], withheld: list[
     worst = max((v.outcome for v in verdicts), key=lambda o: _RANK[o], default="pass")
     return Verdict(outcome="pass" if worst == "not_measured" else worst, rules=tuple(verdicts),
                    withheld_reasons=tuple(withheld), policy=policy.to_dict())
+
+
+def _feature_verdict(rule: FeatureRule, sections: Mapping[str, Any], protected: frozenset[str]) -> RuleVerdict:
+    method = methods.method(rule.method)
+    section = sections.get(method.section)
+    metric = f"{rule.kind}.{rule.method}"
+    if section is None:
+        return RuleVerdict(metric, "not_measured", None, "no protected feature", rule.severity, rule.why)
+    found = sorted(protected.intersection(method.features_of(section)))
+    return RuleVerdict(metric, rule.severity if found else "pass", float(len(found)), "no protected feature",
+                       rule.severity, rule.why + (f" (it rests on: {', '.join(found)})" if found else ""))
 
 
 def with_reason_checks(verdict: Verdict, reasons: list[dict[str, Any]], *, adverse: bool) -> Verdict:

@@ -11,10 +11,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from xai_gov.errors import InvalidInput
 from xai_gov.explain import methods
@@ -31,8 +40,11 @@ def known_metrics() -> frozenset[str]:
 
 
 class ScoreRule(BaseModel):
+    """A threshold on one score: ``min`` or ``max``."""
+
     model_config = ConfigDict(extra="forbid")
 
+    kind: Literal["threshold"] = "threshold"
     metric: str
     min: float | None = None
     max: float | None = None
@@ -49,10 +61,40 @@ class ScoreRule(BaseModel):
         return self
 
 
+class FeatureRule(BaseModel):
+    """A rule on which features a method's result rests on, not a threshold: ``no_protected_feature`` fails
+    (or warns) when the result names a protected feature, e.g. an anchor rule that conditions on age."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["no_protected_feature"]
+    method: str
+    severity: Severity
+    why: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> FeatureRule:
+        named = [m.name for m in methods.registered() if m.rests_on_features]
+        if self.method not in named:
+            raise ValueError(f"{self.kind} needs a method whose result names the features it rests on: one of "
+                             f"{', '.join(named)}, not {self.method!r}")
+        return self
+
+
+def _rule_kind(rule: Any) -> str:
+    """A rule's kind: its ``kind`` (a threshold where it has none, as every rule once was)."""
+    return str(rule.get("kind", "threshold") if isinstance(rule, dict) else getattr(rule, "kind", "threshold"))
+
+
+RULE_KINDS = ("threshold", "no_protected_feature")
+Rule = Annotated[Annotated[ScoreRule, Tag("threshold")] | Annotated[FeatureRule, Tag("no_protected_feature")],
+                 Discriminator(_rule_kind)]
+
+
 class ExplanationPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rules: list[ScoreRule] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
     protected_features: list[str] = Field(default_factory=list)
     max_reasons: int = Field(default=4, ge=1, le=4)
 
@@ -156,7 +198,8 @@ def load_policy(path: Path) -> Policy:
         document = PolicyDocument.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        location = tuple(first["loc"])
+        # A rule's kind appears in the location as the tagged union's tag: not a key of the file.
+        location = tuple(part for part in first["loc"] if part not in RULE_KINDS)
         line = _line_of(text, location)
         dotted = ".".join(str(part) for part in location) or "(top level)"
         message = first["msg"].removeprefix("Value error, ")

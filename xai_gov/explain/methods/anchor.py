@@ -194,6 +194,11 @@ class AnchorMethod(Method):
             "stability.anchor": outcome.stability.to_dict(),
             "sparsity.anchor": anchor_sparsity(outcome.conditions).to_dict()})
 
+    rests_on_features = True
+
+    def features_of(self, section: Mapping[str, Any]) -> list[str]:
+        return list(section["features"])
+
     def glance(self, scores: Mapping[str, Any]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         if fit := scores.get("fidelity", {}).get("anchor"):

@@ -386,6 +386,11 @@ class CounterfactualMethod(Method):
         return Outcome(section=to_record(outcome, state, job.x, cutoff=job.cutoff, params=job.params),
                        scores={"recourse": scores(outcome)})
 
+    rests_on_features = True
+
+    def features_of(self, section: Mapping[str, Any]) -> list[str]:
+        return sorted({change["feature"] for option in section["options"] for change in option["changes"]})
+
     def refuse_favourable(self, job: Job) -> None:
         require_adverse("favourable", job.adverse_probability, job.cutoff)
 
