@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.stores.make_store import register_examples
+from xai_gov.config import Settings
 from xai_gov.errors import InvalidInput
 from xai_gov.explain import methods
 from xai_gov.explain.engine import ExplainOptions
@@ -20,6 +21,7 @@ from xai_gov.policies.models import known_metrics
 from xai_gov.sdk import Client
 
 V1_STORE = Path(__file__).parents[1] / "fixtures" / "stores" / "v1.sqlite"
+V1_POLICIES = V1_STORE.parent / "policies"  # policies/ at d63cb2a, where the fixture was written
 
 
 def v1_records() -> list[ExplanationRecord]:
@@ -31,7 +33,9 @@ def v1_records() -> list[ExplanationRecord]:
 def test_records_stored_before_the_contract_replay_field_for_field(tmp_path: Path) -> None:
     """The fixture's five records (both examples; written at d63cb2a, before the contract) are stored in a
     fresh store beside the same two models, trained and registered the same way, and replayed."""
-    client = Client(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'store.db'}")
+    # The policy files as they were when the fixture was written: a verdict names its policy's hash.
+    client = Client(Settings(policies_dir=V1_POLICIES), home=tmp_path / "home",
+                    database_url=f"sqlite:///{tmp_path / 'store.db'}")
     try:
         assert register_examples(client) == ("credit-risk@1", "loans@1")
         old = v1_records()

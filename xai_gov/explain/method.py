@@ -94,6 +94,8 @@ class Method(ABC):
     params: ClassVar[type]
     bounds: ClassVar[Mapping[str, Bound]] = {}
     metrics: ClassVar[tuple[Metric, ...]] = ()
+    #: The parameters that set what one explanation costs: the policy's fair-use caps may limit them per role.
+    costs: ClassVar[tuple[str, ...]] = ()
     #: Runs by default only where the rule declines; named for an applicant it approves, it is refused.
     only_adverse: ClassVar[bool] = False
     #: The record's parameters hold this method's even where it did not run (LIME's and Anchor's always

@@ -117,12 +117,12 @@ class ModelPolicy(BaseModel):
         return fields
 
 
-#: Explainer parameters that set what an explanation costs, with the value a request gets without asking
-#: (LimeParams, AnchorParams): a role's cap is the most a request may ask for, and never below the default.
-COST_PARAMETERS: dict[str, int] = {
-    "lime.num_samples": 5000, "lime.repeats": 5,
-    "anchor.repeats": 3, "anchor.fresh_samples": 1000, "anchor.batch_size": 100, "anchor.beam_size": 1,
-}
+def cost_parameters() -> dict[str, Any]:
+    """Explainer parameters that set what an explanation costs (each method's ``costs``), with the value a
+    request gets without asking: a role's cap is the most a request may ask for, never below the default."""
+    return {f"{m.name}.{name}": getattr(m.params(), name) for m in methods.registered() for name in m.costs}
+
+
 ROLES: tuple[str, ...] = ("officer", "auditor", "owner", "approver", "admin")
 
 
@@ -140,11 +140,12 @@ class FairUsePolicy(BaseModel):
         for role, limits in caps.items():
             if role not in ROLES:
                 raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLES)}")
+            known = cost_parameters()
             for name, cap in limits.items():
-                if name not in COST_PARAMETERS:
-                    raise ValueError(f"{role}: unknown cost parameter {name!r}; known: {', '.join(COST_PARAMETERS)}")
-                if cap < COST_PARAMETERS[name]:
-                    raise ValueError(f"{role}: {name} cap {cap} is below its default {COST_PARAMETERS[name]} (a "
+                if name not in known:
+                    raise ValueError(f"{role}: unknown cost parameter {name!r}; known: {', '.join(known)}")
+                if cap < known[name]:
+                    raise ValueError(f"{role}: {name} cap {cap} is below its default {known[name]} (a "
                                      "request with the default parameters must always be allowed)")
         return caps
 

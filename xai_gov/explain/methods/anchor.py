@@ -163,6 +163,7 @@ class AnchorMethod(Method):
         "fresh_samples": Bound(50, 100_000), "arms_per_step": Bound(2, 64),
         "engine": Bound(choices=("batched", "anchor-exp"))}
     parameters_always_stored = True
+    costs = ("repeats", "fresh_samples", "batch_size", "beam_size")
     metrics = (
         Metric("fidelity.anchor.search_precision", "The search's own precision estimate (biased upward by its "
                "selection).", "fidelity"),

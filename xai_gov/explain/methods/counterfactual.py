@@ -369,6 +369,7 @@ class CounterfactualMethod(Method):
     bounds: ClassVar[Mapping[str, Bound]] = {
         "count": Bound(1, 5), "max_changes": Bound(1, 5), "beam_size": Bound(1, 10), "grid": Bound(2, 40)}
     only_adverse = True
+    costs = ("count", "max_changes", "beam_size", "grid")
     metrics = (
         Metric("recourse.options", "Sets of changes found that the model approves (at most count).", "recourse"),
         Metric("recourse.validity", "Share of the chosen sets the model approved when each was sent to it.",

@@ -211,6 +211,7 @@ class LimeMethod(Method):
         "num_samples": Bound(50, 50_000), "repeats": Bound(1, 20), "top_n": Bound(1, 20)}
     parameters_always_stored = True
     attribution_rank = 2
+    costs = ("num_samples", "repeats")
     metrics = (
         Metric("fidelity.lime.fresh_weighted_r2", "Kernel-weighted R2 of LIME's surrogate on a fresh neighbourhood "
                "it was not fitted on.", "fidelity"),
