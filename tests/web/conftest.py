@@ -112,9 +112,12 @@ def site(database: str, tmp_path_factory: pytest.TempPathFactory, small_model: P
         client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
-    """Debian's Chromium under Playwright; absent, the tests skip (locally) or fail (CI=true)."""
+    """Debian's Chromium under Playwright; absent, the tests skip (locally) or fail (CI=true).
+
+    Package-scoped: Playwright's sync API keeps an event loop running in the main thread while it is open,
+    and tests run after it that call ``asyncio.run`` (PDF signing) would fail in that loop."""
     if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
         _needs(f"no Chromium at {CHROMIUM}: apt-get install chromium (make test does, as root)")
     try:
