@@ -22,6 +22,7 @@ from xai_gov.reports.layout import (
     render,
     spacer,
     table,
+    together,
 )
 from xai_gov.timeutil import format_utc
 
@@ -156,7 +157,7 @@ def _trust(record: ExplanationRecord) -> list[Flowable]:
         if value is not None and _safe(test, value):
             number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
             flags.append(para("Caution: " + message.format(v=number), "flag"))
-    return [heading("How far to trust this explanation"), *_quality_at_a_glance(record), spacer(2),
+    return [together(heading("How far to trust this explanation"), *_quality_at_a_glance(record)), spacer(2),
             para("Every score", "small"), table(rows, [32 * mm, 55 * mm, WIDTH - 87 * mm]),
             spacer(2), *(flags or [para("No score is weak and the methods agree.", "body")])]
 

@@ -29,7 +29,8 @@ def flowables(record: ExplanationRecord) -> list[Flowable]:
     then = (f"the rule decides {anchor['decision']}" if anchor.get("decision") else
             f"the model predicts '{record.prediction.predicted_class}'")
     judged = "its 95% lower bound" if "threshold_judged_on" in fidelity else "the fresh re-estimate"
-    return [heading("Anchor rule"), together(
+    return [together(
+        heading("Anchor rule"),
         para(f"IF {rule} THEN {then}."),
         spacer(2),
         key_values([

@@ -23,7 +23,8 @@ FLAGS: tuple[tuple[str, Any, str], ...] = (
 def flowables(record: ExplanationRecord) -> list[Flowable]:
     lime = record.sections[SECTION]
     items = [(w["condition"], w["weight"]) for w in lime["weights"][:10]]
-    return [heading("LIME"), together(
+    return [together(  # the heading stays with its chart: never alone at the foot of a page
+        heading("LIME"),
         bar_chart(items, title=f"LIME weights toward '{lime['explained_class']}' (top 10)",
                   value_label="weight on the probability of the adverse class: red pushes toward it, blue away"),
         para(f"Intercept {lime['intercept']:.3f}; surrogate at the applicant {lime['local_prediction']:.3f} vs the "

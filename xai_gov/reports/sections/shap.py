@@ -16,7 +16,8 @@ PLACE = 30
 def flowables(record: ExplanationRecord) -> list[Flowable]:
     shap = record.sections[SECTION]
     items = [(f"{v['label']} = {v['value']}", v["contribution"]) for v in shap["values"][:10]]
-    return [heading("SHAP"), together(
+    return [together(
+        heading("SHAP"),
         bar_chart(items, title=f"SHAP values toward '{shap['explained_class']}' (top 10, {shap['algorithm']})",
                   value_label=f"contribution to the probability of the adverse class; base value "
                               f"{shap['base_value']:.3f}"))]
