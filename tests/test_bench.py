@@ -51,3 +51,8 @@ def test_scale_bench_runs_the_service_with_one_and_two_workers_and_the_store() -
 def test_counterfactual_bench_runs_without_dice() -> None:
     out = run("bench/counterfactual_bench.py", "--applicants", "2", "--methods", "")
     assert "xai-gov: found for" in out and "validity" in out
+
+
+def test_record_bench_runs() -> None:
+    out = run("bench/record_bench.py", "--repeats", "3")
+    assert "5 records" in out and "ratio (before / now)" in out
