@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
@@ -10,10 +10,13 @@ from xai_gov.explain.records import ExplanationRecord
 from xai_gov.registry.models import REF_PATTERN
 from xai_gov.validation import TEXT_PATTERN
 
-#: The registered methods' names (xai_gov.explain.methods), as the schema's enum.
-Method = Literal[registry.names()]  # type: ignore[valid-type]
+#: The registered methods' names (xai_gov.explain.methods), as the schema's enum; a str to the type checker.
+if TYPE_CHECKING:
+    Method = str
+else:
+    Method = Literal[registry.names()]
 
-EXAMPLE_APPLICANT = {
+EXAMPLE_APPLICANT: dict[str, Any] = {
     "checking_account": "below 0 DM", "duration_months": 24, "credit_history": "existing credits paid back duly so far",
     "purpose": "new car", "credit_amount": 4870, "savings": "below 100 DM", "employment_since": "1 to 4 years",
     "installment_rate": 3, "personal_status_sex": "male, single", "other_debtors": "none", "residence_since": 4,
@@ -93,11 +96,15 @@ class _ExplanationFields(BaseModel):
         return cls.model_validate({**record.to_dict(), "quality": quality})
 
 
-#: The record as the API returns it: a section per registered method, null where the method did not run.
-ExplanationOut = create_model(  # type: ignore[call-overload]
-    "ExplanationOut", __base__=_ExplanationFields, __doc__=_ExplanationFields.__doc__,
-    **{m.section: (dict[str, Any] | None, Field(default=None, description=f"{m.title}: {m.summary}"))
-       for m in registry.registered()})
+#: The record as the API returns it: a section per registered method, null where the method did not run
+#: (to the type checker, the fields every record has).
+if TYPE_CHECKING:
+    ExplanationOut = _ExplanationFields
+else:
+    ExplanationOut = create_model(
+        "ExplanationOut", __base__=_ExplanationFields, __doc__=_ExplanationFields.__doc__,
+        **{m.section: (dict[str, Any] | None, Field(default=None, description=f"{m.title}: {m.summary}"))
+           for m in registry.registered()})
 
 
 class ExplanationPage(BaseModel):

@@ -26,7 +26,7 @@ from xai_gov.errors import InvalidInput, ModelCheckFailed, Unavailable, XaiGovEr
 from xai_gov.explain import methods as registry
 from xai_gov.explain.accuracy import References, reason_accuracy
 from xai_gov.explain.method import Job, Method, Outcome
-from xai_gov.explain.reasons import ReasonMap, version_reason_map
+from xai_gov.explain.reasons import Reason, ReasonMap, version_reason_map
 from xai_gov.explain.records import ExplanationRecord, Prediction, sha256_json
 from xai_gov.explain.space import ModelSpace
 from xai_gov.policies.evaluate import evaluate_explanation, with_reason_checks
@@ -188,7 +188,8 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
     contributions = outcomes[attributing[0]].attributions or {} if attributing else {}
     source = attributing[0].name if attributing else "none"
     reason_map = version_reason_map(schema, reason_map)
-    reasons, withheld = [], []
+    reasons: list[Reason] = []
+    withheld: list[str] = []
     if decision.reasons_kind is not None:
         reasons, withheld = reason_map.principal_reasons(
             contributions, schema, clean, source=source, protected=protected,

@@ -32,6 +32,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from typing import Any
 
 from xai_gov.errors import InvalidInput, Unavailable, XaiGovError
@@ -90,17 +91,17 @@ class ExplainPool:
                 bank_decision: str | None = None, reasons_asked: bool = False,
                 budget_seconds: float | None = None) -> ExplanationRecord:
         deadline = time.time() + budget_seconds if budget_seconds is not None else None
-        arguments = (explain_in_worker, explainer, decision_id, instance)
-        options = {"bank_decision": bank_decision, "reasons_asked": reasons_asked, "deadline": deadline}
+        job = partial(explain_in_worker, explainer, decision_id, instance, bank_decision=bank_decision,
+                      reasons_asked=reasons_asked, deadline=deadline)
         executor = self._current()
         try:
-            return self._wait(executor, executor.submit(*arguments, **options), deadline)
+            return self._wait(executor, executor.submit(job), deadline)
         except BrokenProcessPool:
             self._replace(executor)
         # The pool broke: this request may be the one that killed it, or one that was merely in flight.
         alone = self._new_executor(1)
         try:
-            return self._wait(alone, alone.submit(*arguments, **options), deadline)
+            return self._wait(alone, alone.submit(job), deadline)
         except BrokenProcessPool:
             raise Unavailable("the worker process computing this explanation died (killed or out of memory), "
                               "also when it ran alone; nothing was stored", code="worker_died") from None

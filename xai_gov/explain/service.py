@@ -159,7 +159,7 @@ class ExplanationService:
         check_optional_text(bank_decision, "bank_decision", max_length=200)
         check_instance(instance)  # before any work: odd text or numbers never reach the model or the store
         self._check_decision_id(decision_id, re_explain=re_explain)  # fail fast, before the work
-        options = options or ExplainOptions()
+        options = options or ExplainOptions.build()
         if self.pool is None:
             record = explain_instance(self.explainers(model), instance, options=options, decision_id=decision_id,
                                       requested_by=requested_by, reason_map=self.reason_map, policy=self.policy,
@@ -238,6 +238,7 @@ class ExplanationService:
                     record = replace(record, re_explains=earlier)
                     form = record.to_dict()
                     payload = _event_payload(record, form)
+                assert form is not None and payload is not None  # built above, or before the transaction
                 latest[record.decision_id] = record.id  # a later record of this decision id comes after it
                 rows.append((record, form, version_id))
                 events.append(ledger.NewEvent(record.requested_by, "explanation.created", record.id, payload))

@@ -206,7 +206,7 @@ class AnchorSearch:
         state = self.state
         members, labels = state.all_members(), state.all_labels()
         if not previous:
-            tuples = [(p,) for p in range(len(state.predicates))]
+            tuples: list[Tuple] = [(p,) for p in range(len(state.predicates))]
             for t in tuples:
                 idx = np.nonzero(members[:, t[0]])[0] if len(members) else np.zeros(0, dtype=int)
                 state.t_idx[t], state.t_n[t], state.t_pos[t] = idx, float(len(idx)), float(labels[idx].sum())

@@ -137,11 +137,14 @@ class CounterfactualEngine:
                 break  # more changes cannot be sparser than what was found
             beam = sorted(growing.values(), key=lambda item: (item[0], item[1]))[:params.beam_size]
             level = self._grow([changes for _, _, changes in beam], candidates, found)
-        distance = lambda changes: self.distance(x, changes)  # noqa: E731
+        def distance_of(changes: tuple[Change, ...]) -> float:
+            return self.distance(x, changes)
+
         # Tighten a few more than needed: two sets can shrink to the same one.
-        shortlist = _choose(found, distance, params.count * 3)
+        shortlist = _choose(found, distance_of, params.count * 3)
         tightened = [self._minimal(x, self._tighten(x, changes, cutoff), cutoff) for changes in shortlist]
-        chosen = _choose({frozenset(j for j, _ in changes): changes for changes in tightened}, distance, params.count)
+        chosen = _choose({frozenset(j for j, _ in changes): changes for changes in tightened}, distance_of,
+                         params.count)
         return self._verify(x, chosen, cutoff=cutoff, fixed=fixed, scored=scored)
 
     def distance(self, x: np.ndarray, changes: Iterable[Change]) -> float:
@@ -324,7 +327,7 @@ def scores(outcome: CounterfactualOutcome) -> dict[str, Any]:
     found = outcome.found
     return {"options": len(found), "validity": outcome.validity,
             "mean_features_changed": float(np.mean([len(f.changes) for f in found])) if found else None,
-            "mean_distance": _stored(np.mean([f.distance for f in found])) if found else None}
+            "mean_distance": _stored(float(np.mean([f.distance for f in found]))) if found else None}
 
 
 def statement(changes: list[dict[str, Any]], *, adverse: str, probability: float, cutoff: float) -> str:

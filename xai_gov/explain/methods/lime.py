@@ -93,7 +93,7 @@ class LimeEngine:
         main = fits[0]
         fresh_data, _ = neighbourhoods[-1]
         fresh_target = per_seed[-1][:, self.space.adverse_index]
-        surrogate = main.intercept + sum(w * fresh_data[:, j] for j, w in main.weights.items())
+        surrogate = np.asarray(main.intercept + sum(w * fresh_data[:, j] for j, w in main.weights.items()))
         kernel_weights = self.explainer.base.kernel_fn(self._distances(fresh_data))
         model_prediction = float(per_seed[0][0, self.space.adverse_index])
         return LimeOutcome(
