@@ -16,7 +16,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from xai_gov.explain.records import ExplanationRecord, sha256_json
+from xai_gov.canonical import sha256_json
+from xai_gov.explain.records import ExplanationRecord
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "stores" / "v1.sqlite"
 

@@ -13,7 +13,8 @@ from sqlalchemy import delete, select, update
 
 from xai_gov.audit import ledger
 from xai_gov.audit.signing import create_signing_key
-from xai_gov.explain.records import ExplanationRecord, sha256_json
+from xai_gov.canonical import sha256_json
+from xai_gov.explain.records import ExplanationRecord
 from xai_gov.sdk import Client
 from xai_gov.store.orm import AuditEventRow, ExplanationRow, LineageRow
 

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from tests.monitoring.conftest import CHEAP, Months, as_entered, policy_client
 from tests.monitoring.models import REASON_CODES, synthetic_applicants
 from xai_gov.actors import Actor, Role
+from xai_gov.canonical import sha256_json
 from xai_gov.errors import InvalidInput, PermissionDenied
-from xai_gov.explain.records import sha256_json
 from xai_gov.sdk import Client
 
 

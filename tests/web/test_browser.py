@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from sqlalchemy import update
 
 from tests.web.conftest import Site, http_session, shoot, signed_in_page
-from xai_gov.explain.records import sha256_json
+from xai_gov.canonical import sha256_json
 from xai_gov.store.orm import ExplanationRow
 
 

@@ -1,7 +1,7 @@
 """The audit ledger: an append-only, hash-chained log of every write and every auditor lookup.
 
 Each event holds its sequence number, UTC time, actor, action, subject, the
-SHA-256 of its payload (canonical JSON, ``xai_gov.explain.records.canonical_json``)
+SHA-256 of its payload (canonical JSON, ``xai_gov.canonical.canonical_json``)
 and the hash of the event before it; its own hash covers all of that:
 
     hash = SHA-256(canonical_json({"seq", "at", "actor", "action", "subject",
@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xai_gov.explain.records import canonical_json, sha256_json
+from xai_gov.canonical import canonical_json, sha256_json
 from xai_gov.store.db import LEDGER_LOCK_KEY, lock_ledger
 from xai_gov.store.orm import AuditEventRow
 from xai_gov.timeutil import format_utc, utcnow

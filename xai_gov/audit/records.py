@@ -25,8 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xai_gov.audit import ledger
+from xai_gov.canonical import sha256_json
 from xai_gov.errors import IntegrityError
-from xai_gov.explain.records import ExplanationRecord, sha256_json
+from xai_gov.explain.records import ExplanationRecord
 from xai_gov.registry.models import ModelRef, ModelVersion
 from xai_gov.store import monitoring as monitoring_repo
 from xai_gov.store import repos

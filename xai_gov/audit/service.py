@@ -39,8 +39,8 @@ from xai_gov.audit.checkpoints import (
 )
 from xai_gov.audit.records import Events, Problem, check_store
 from xai_gov.audit.signing import key_id, load_private_key, load_public_key, public_pem
+from xai_gov.canonical import sha256_json
 from xai_gov.errors import IntegrityError, InvalidInput, NotFound
-from xai_gov.explain.records import sha256_json
 from xai_gov.registry.artifacts import ArtifactStore
 from xai_gov.store.db import Database
 from xai_gov.store.orm import AuditCheckpointRow, AuditEventRow, ModelVersionRow

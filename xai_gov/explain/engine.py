@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xai_gov.canonical import sha256_json
 from xai_gov.errors import InvalidInput, ModelCheckFailed, Unavailable, XaiGovError
 from xai_gov.explain import methods as registry
 from xai_gov.explain.accuracy import References, reason_accuracy
 from xai_gov.explain.method import Job, Method, Outcome
 from xai_gov.explain.reasons import Reason, ReasonMap, version_reason_map
-from xai_gov.explain.records import ExplanationRecord, Prediction, sha256_json
+from xai_gov.explain.records import ExplanationRecord, Prediction
 from xai_gov.explain.space import ModelSpace
 from xai_gov.policies.evaluate import evaluate_explanation, with_reason_checks
 from xai_gov.policies.models import Policy

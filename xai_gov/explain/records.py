@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from xai_gov.canonical import sha256_json
 from xai_gov.quality.glance import QualityRow, quality_at_a_glance
 from xai_gov.timeutil import format_utc, parse_utc
 
@@ -27,15 +26,6 @@ SCHEMA_VERSION = 2
 #: Version 1's method sections and its fields left out while None, in that form's words.
 _V1_SECTIONS = ("lime", "anchor", "shap")
 _V1_LATER_FIELDS = ("decision", "re_explains", "cautions", "counterfactuals")
-
-
-def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, floats as Python's shortest round-trip repr (RFC 8785 in spirit)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def sha256_json(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ import pandas as pd
 from xai_gov.actors import Actor
 from xai_gov.audit import ledger
 from xai_gov.auth.permissions import Permission, require
+from xai_gov.canonical import sha256_json
 from xai_gov.errors import InvalidInput
-from xai_gov.explain.records import ExplanationRecord, sha256_json
+from xai_gov.explain.records import ExplanationRecord
 from xai_gov.explain.service import ExplanationService
 from xai_gov.monitoring import verdict as judge
 from xai_gov.monitoring.attribution import explanation_drift, trust_drift
