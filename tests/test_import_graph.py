@@ -6,6 +6,7 @@ placed in a layer by the longest matching prefix in ``LAYERS``. A module may imp
 its own layer and the layers below it, never one above. Further rules:
 
 - the core never imports FastAPI or Starlette (DESIGN §2: the SDK, CLI and API share one core);
+- ORM rows stay inside ``xai_gov.store``: no module outside it imports ``xai_gov.store.orm``;
 - every module is in the table, so a new module is placed on purpose.
 """
 
@@ -27,7 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
               "xai_gov.config", "xai_gov.datasets")),
     # The bottom of the store: the engine and sessions, the ORM rows, and the hash-chained audit ledger that
     # every write appends to in its own transaction. Knows no domain type.
-    ("database", ("xai_gov.store.db", "xai_gov.store.orm", "xai_gov.audit.ledger")),
+    ("database", ("xai_gov.store.db", "xai_gov.store.orm", "xai_gov.store.ledger")),
     # Domain types: the plain data the store saves and hands back (no sessions, no files).
     ("domain", ("xai_gov.registry.schema", "xai_gov.registry.missing", "xai_gov.registry.decision",
                 "xai_gov.registry.models", "xai_gov.lineage.models", "xai_gov.explain.records",
@@ -60,6 +61,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 ALLOWED_UPWARD: frozenset[tuple[str, str]] = frozenset()
 
 FORBIDDEN_PACKAGES = ("fastapi", "starlette")
+ORM = "xai_gov.store.orm"
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,10 @@ def upward_imports(edges: Sequence[Edge], layers: Sequence[tuple[str, tuple[str,
 
 
 def forbidden_imports(edges: Sequence[Edge]) -> list[str]:
-    return [str(e) for e in edges if e.imported.split(".")[0] in FORBIDDEN_PACKAGES]
+    problems = [str(e) for e in edges if e.imported.split(".")[0] in FORBIDDEN_PACKAGES]
+    problems += [f"{e} (ORM rows stay inside xai_gov.store)" for e in edges
+                 if e.imported == ORM and not e.importer.startswith("xai_gov.store")]
+    return problems
 
 
 def test_no_module_imports_a_layer_above_its_own() -> None:
@@ -155,7 +160,7 @@ def test_every_module_is_placed_in_a_layer() -> None:
     assert [m for m in modules(ROOT) if layer_of(m) is None] == []
 
 
-def test_core_never_imports_fastapi_or_starlette() -> None:
+def test_core_never_imports_fastapi_starlette_or_orm_rows_outside_the_store() -> None:
     assert forbidden_imports(import_edges(ROOT)) == []
 
 
@@ -200,7 +205,8 @@ def test_checker_catches_an_upward_import(fake_root: Path) -> None:
     assert upward_imports(edges, layers, frozenset({("xai_gov.store.repos", "xai_gov.sdk")})) == []
 
 
-def test_checker_catches_fastapi(fake_root: Path) -> None:
+def test_checker_catches_fastapi_and_orm_outside_the_store(fake_root: Path) -> None:
     assert forbidden_imports(import_edges(fake_root)) == [
         "xai_gov.audit.ledger:2 imports fastapi.routing",
+        "xai_gov.audit.ledger:1 imports xai_gov.store.orm (ORM rows stay inside xai_gov.store)",
     ]

@@ -20,7 +20,6 @@ import pandas as pd
 
 from xai_gov.actors import Actor, Role
 from xai_gov.audit.checkpoints import CheckpointSchedule
-from xai_gov.audit.ledger import AuditEvent
 from xai_gov.audit.service import AuditService, Checkpoint, VerifyReport
 from xai_gov.audit.signing import create_signing_key
 from xai_gov.auth.keys import KeyService
@@ -58,6 +57,7 @@ from xai_gov.registry.service import RegistryService
 from xai_gov.reports.service import PacketCheck, PacketService
 from xai_gov.reports.signing import DocumentSigner
 from xai_gov.store.db import Database
+from xai_gov.store.ledger import AuditEvent
 
 BACKGROUND_SEED = 0
 

@@ -11,11 +11,11 @@ import pytest
 from sklearn.pipeline import Pipeline
 from sqlalchemy import delete, select, update
 
-from xai_gov.audit import ledger
 from xai_gov.audit.signing import create_signing_key
 from xai_gov.canonical import sha256_json
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.sdk import Client
+from xai_gov.store import ledger
 from xai_gov.store.orm import AuditEventRow, ExplanationRow, LineageRow
 
 QUICK = {"lime": {"num_samples": 300, "repeats": 2}, "anchor": {"repeats": 1, "fresh_samples": 200}}

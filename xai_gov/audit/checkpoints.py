@@ -25,11 +25,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from xai_gov.audit import ledger
 from xai_gov.audit.records import Problem
 from xai_gov.audit.signing import key_id, verify_signature
 from xai_gov.canonical import canonical_json
 from xai_gov.errors import InvalidInput
+from xai_gov.store import ledger
 from xai_gov.timeutil import format_utc, parse_utc
 
 FILE_GLOB = "checkpoints-*.jsonl"

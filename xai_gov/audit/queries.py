@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
-
-from xai_gov.audit import ledger
+from xai_gov.store import ledger
 from xai_gov.store.db import Database
-from xai_gov.store.orm import AuditEventRow
 
 MAX_EVENTS = 200
 
@@ -18,10 +15,5 @@ def events_about(database: Database, subjects: Iterable[str], *, limit: int = MA
 
     An explanation's events have its id as subject (created) or ``"decision <id>"``
     (packet exported); a model version's have its ref or ``"model <ref>"``."""
-    wanted = sorted(set(subjects))
-    if not wanted:
-        return []
     with database.session() as session:
-        rows = session.scalars(select(AuditEventRow).where(AuditEventRow.subject.in_(wanted))
-                               .order_by(AuditEventRow.seq).limit(limit)).all()
-        return [ledger.to_event(row) for row in rows]
+        return ledger.events_about(session, subjects, limit=limit)

@@ -21,25 +21,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xai_gov.audit import ledger
 from xai_gov.canonical import sha256_json
 from xai_gov.errors import IntegrityError
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.registry.models import ModelRef, ModelVersion
+from xai_gov.store import audited, ledger
 from xai_gov.store import monitoring as monitoring_repo
-from xai_gov.store import repos
-from xai_gov.store.orm import (
-    AliasEventRow,
-    AliasRow,
-    ApiKeyRow,
-    AuditCheckpointRow,
-    AuditEventRow,
-    ExplanationRow,
-    ModelVersionRow,
-)
+from xai_gov.store.audited import StoredAlias, StoredExplanation
+from xai_gov.store.keys import StoredKey, all_keys
 from xai_gov.timeutil import format_utc
 
 
@@ -75,8 +66,7 @@ class Events:
 # -- model versions ---------------------------------------------------------------
 
 
-def check_version(session: Session, row: ModelVersionRow, event: ledger.AuditEvent | None) -> Problem | None:
-    version = repos.version_entity(session, row)
+def check_version(version: ModelVersion, event: ledger.AuditEvent | None) -> Problem | None:
     return compare_fields("model version", version.ref, event, ledger.field_hashes(version.record()))
 
 
@@ -97,8 +87,9 @@ def compare_fields(noun: str, subject: str, event: ledger.AuditEvent | None, fie
 # -- explanations -----------------------------------------------------------------
 
 
-def check_explanation(session: Session, row: ExplanationRow, event: ledger.AuditEvent | None) -> Problem | None:
-    """The record's JSON against its event, then every lookup column against the (now trusted) JSON."""
+def check_explanation(_session: Session, row: StoredExplanation, event: ledger.AuditEvent | None) -> Problem | None:
+    """The record's JSON against its event, then every lookup column against the (now trusted) JSON.
+    (``_session`` is unused: explain/service.py still passes one.)"""
     subject = f"explanation {row.id}"
     record = ExplanationRecord.from_dict(dict(row.record))
     stored = record.to_dict()
@@ -111,10 +102,8 @@ def check_explanation(session: Session, row: ExplanationRow, event: ledger.Audit
     if row.id != record.id:
         return Problem("changed", subject, f"{subject}'s id column says {row.id} but its record says {record.id}",
                        ("id",))
-    version = session.get(ModelVersionRow, row.model_version_id)
     columns = {
-        "model_version_id": (None if version is None else f"{version.model.name}@{version.version}",
-                             record.model_ref),
+        "model_version_id": (row.model_ref, record.model_ref),
         "decision_id": (row.decision_id, record.decision_id),
         "requested_by": (row.requested_by, record.requested_by),
         "requested_at": (format_utc(row.requested_at), format_utc(record.requested_at)),
@@ -133,14 +122,12 @@ def check_explanation(session: Session, row: ExplanationRow, event: ledger.Audit
 
 def alias_pointer(session: Session, model_version_id: int) -> dict[str, Any]:
     """What an ``alias.moved`` event records of where the alias now points."""
-    row = session.get(ModelVersionRow, model_version_id)
-    ref = None if row is None else f"{row.model.name}@{row.version}"
-    return {"model_version_id": model_version_id, "ref": ref}
+    return {"model_version_id": model_version_id, "ref": audited.version_ref(session, model_version_id)}
 
 
-def check_alias(session: Session, row: AliasRow, last_move: ledger.AuditEvent | None) -> Problem | None:
+def check_alias(session: Session, row: StoredAlias, last_move: ledger.AuditEvent | None) -> Problem | None:
     """The alias's current pointer against the pointer its last recorded move set."""
-    name = row.model.name
+    name = row.model_name
     subject = f"alias {name}@{row.alias}"
     if last_move is None:
         return Problem("inserted", subject, f"{subject} has no ledger event: it was created outside the ledger",
@@ -151,10 +138,8 @@ def check_alias(session: Session, row: AliasRow, last_move: ledger.AuditEvent | 
     if pointer is not None:
         expected = pointer
     else:  # events written before moves carried the pointer: the model and version number they name
-        target = session.scalar(select(ModelVersionRow).where(ModelVersionRow.model_id == payload.get("model_id"),
-                                                              ModelVersionRow.version == payload.get("to_version")))
-        expected = {"model_version_id": None if target is None else target.id,
-                    "ref": None if target is None else f"{target.model.name}@{target.version}"}
+        target_id, target_ref = audited.version_by_number(session, payload.get("model_id"), payload.get("to_version"))
+        expected = {"model_version_id": target_id, "ref": target_ref}
     if now["model_version_id"] != expected.get("model_version_id") or row.model_id != payload.get("model_id"):
         return Problem("changed", subject,
                        f"{subject} points to {now['ref'] or 'a missing version'}, but its last move (ledger event "
@@ -163,11 +148,10 @@ def check_alias(session: Session, row: AliasRow, last_move: ledger.AuditEvent | 
     return None
 
 
-def check_alias_move(row: AliasEventRow, event: ledger.AuditEvent | None) -> Problem | None:
-    subject = f"alias move {row.id}"
+def check_alias_move(move_id: int, stored: dict[str, Any], event: ledger.AuditEvent | None) -> Problem | None:
+    subject = f"alias move {move_id}"
     if event is None:
         return Problem("inserted", subject, f"{subject} has no ledger event: it was written outside the ledger")
-    stored = repos.alias_move_record(row)
     changed = tuple(k for k in stored if stored[k] != event.payload.get(k))
     if changed:
         return Problem("changed", subject, f"{subject} was changed after ledger event {event.seq} recorded it: "
@@ -178,23 +162,17 @@ def check_alias_move(row: AliasEventRow, event: ledger.AuditEvent | None) -> Pro
 # -- API keys ---------------------------------------------------------------------
 
 
-def key_record(row: ApiKeyRow) -> dict[str, Any]:
-    """What the ledger covers of a key at creation (the key itself is never stored: only its hash)."""
-    return {"id": row.id, "prefix": row.prefix, "name": row.name, "role": row.role, "key_sha256": row.key_sha256,
-            "created_at": format_utc(row.created_at), "created_by": row.created_by}
-
-
-def check_key(row: ApiKeyRow, created: ledger.AuditEvent | None, revoked: ledger.AuditEvent | None) -> Problem | None:
+def check_key(row: StoredKey, created: ledger.AuditEvent | None, revoked: ledger.AuditEvent | None) -> Problem | None:
     subject = f"key {row.prefix}"
     if created is None:
         return Problem("inserted", subject, f"{subject} has no ledger event: it was created outside the ledger")
     payload = created.payload
     if "fields" in payload:
-        problem = compare_fields("key", row.prefix, created, ledger.field_hashes(key_record(row)))
+        problem = compare_fields("key", row.prefix, created, ledger.field_hashes(row.record()))
         if problem:
             return problem
     else:  # keys created before the ledger covered every field: the ones their event names
-        stored = key_record(row)
+        stored = row.record()
         changed = tuple(k for k in ("id", "prefix", "name", "role") if payload.get(k) != stored[k])
         if changed:
             return Problem("changed", subject, f"{subject} was changed after ledger event {created.seq} recorded it: "
@@ -218,12 +196,12 @@ def check_key(row: ApiKeyRow, created: ledger.AuditEvent | None, revoked: ledger
 # -- checkpoints ------------------------------------------------------------------
 
 
-def checkpoint_record(row: AuditCheckpointRow) -> dict[str, Any]:
+def checkpoint_record(row: ledger.StoredCheckpoint) -> dict[str, Any]:
     return {"id": row.id, "seq": row.seq, "head_hash": row.head_hash, "signed_at": format_utc(row.signed_at),
             "signed_by": row.signed_by, "key_id": row.key_id, "signature": row.signature}
 
 
-def check_checkpoint(row: AuditCheckpointRow, event: ledger.AuditEvent | None, head_seq: int) -> Problem | None:
+def check_checkpoint(row: ledger.StoredCheckpoint, event: ledger.AuditEvent | None, head_seq: int) -> Problem | None:
     subject = f"checkpoint {row.id}"
     if event is None:
         where = "the chain was truncated" if head_seq <= row.seq else "it was deleted"
@@ -260,20 +238,19 @@ def _unseen(events: Events, action: str, seen: set[str], noun: str) -> Problem |
 
 
 def _versions(session: Session, events: Events, counts: dict[str, int], _head: int) -> Problem | None:
-    rows = session.scalars(select(ModelVersionRow).order_by(ModelVersionRow.id)).all()
-    counts["model_versions"] = len(rows)
+    stored = audited.versions(session)
+    counts["model_versions"] = len(stored)
     seen = set()
-    for row in rows:
-        ref = f"{row.model.name}@{row.version}"
-        problem = check_version(session, row, events.first.get(("model.registered", ref)))
+    for version in stored:
+        problem = check_version(version, events.first.get(("model.registered", version.ref)))
         if problem:
             return problem
-        seen.add(ref)
+        seen.add(version.ref)
     return _unseen(events, "model.registered", seen, "model version")
 
 
 def _explanations(session: Session, events: Events, counts: dict[str, int], _head: int) -> Problem | None:
-    rows = session.scalars(select(ExplanationRow).order_by(ExplanationRow.requested_at, ExplanationRow.id)).all()
+    rows = audited.explanations(session)
     counts["explanations"] = len(rows)
     for row in rows:
         problem = check_explanation(session, row, events.first.get(("explanation.created", row.id)))
@@ -283,18 +260,18 @@ def _explanations(session: Session, events: Events, counts: dict[str, int], _hea
 
 
 def _aliases(session: Session, events: Events, counts: dict[str, int], _head: int) -> Problem | None:
-    moves = session.scalars(select(AliasEventRow).order_by(AliasEventRow.id)).all()
+    moves = audited.alias_moves(session)
     counts["alias_moves"] = len(moves)
     by_id = {e.payload.get("alias_event_id"): e for e in events.all if e.action == "alias.moved"}
-    for move in moves:
-        problem = check_alias_move(move, by_id.get(move.id))
+    for move_id, record in moves:
+        problem = check_alias_move(move_id, record, by_id.get(move_id))
         if problem:
             return problem
-    pointers = session.scalars(select(AliasRow).order_by(AliasRow.model_id, AliasRow.alias)).all()
+    pointers = audited.aliases(session)
     counts["aliases"] = len(pointers)
     seen = set()
     for row in pointers:
-        subject = f"{row.model.name}@{row.alias}"
+        subject = f"{row.model_name}@{row.alias}"
         problem = check_alias(session, row, events.last.get(("alias.moved", subject)))
         if problem:
             return problem
@@ -318,7 +295,7 @@ def _monitoring_runs(session: Session, events: Events, counts: dict[str, int], _
 
 
 def _keys(session: Session, events: Events, counts: dict[str, int], _head: int) -> Problem | None:
-    rows = session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id)).all()
+    rows = all_keys(session)
     counts["api_keys"] = len(rows)
     for row in rows:
         subject = f"key {row.prefix}"
@@ -330,19 +307,12 @@ def _keys(session: Session, events: Events, counts: dict[str, int], _head: int) 
 
 
 def _checkpoints(session: Session, events: Events, counts: dict[str, int], head: int) -> Problem | None:
-    rows = session.scalars(select(AuditCheckpointRow).order_by(AuditCheckpointRow.id)).all()
+    rows = ledger.checkpoints(session)
     for row in rows:
         problem = check_checkpoint(row, events.first.get(("checkpoint.signed", f"checkpoint {row.id}")), head)
         if problem:
             return problem
     return _unseen(events, "checkpoint.signed", {f"checkpoint {row.id}" for row in rows}, "")
-
-
-def last_event(session: Session, *, action: str, subject: str) -> ledger.AuditEvent | None:
-    """The newest event recording ``action`` on ``subject`` (e.g. an alias's last move)."""
-    row = session.scalar(select(AuditEventRow).where(AuditEventRow.action == action, AuditEventRow.subject == subject)
-                         .order_by(AuditEventRow.seq.desc()).limit(1))
-    return None if row is None else ledger.to_event(row)
 
 
 # -- resolution through the ledger --------------------------------------------------
@@ -353,17 +323,17 @@ def resolve_verified(session: Session, ref: ModelRef) -> ModelVersion:
     recorded move set it, and the version's row (artifact and background hashes included) must hash
     as it did when registered. Otherwise IntegrityError, naming what changed: nothing is explained
     with a model the ledger does not vouch for."""
-    row = repos.version_row(session, ref)
+    version = audited.resolve(session, ref)
     if ref.alias is not None:
         subject = f"{ref.name}@{ref.alias}"
-        problem = check_alias(session, repos.alias_row(session, ref.name, ref.alias),
-                              last_event(session, action="alias.moved", subject=subject))
+        problem = check_alias(session, audited.alias(session, ref.name, ref.alias),
+                              ledger.last_event(session, action="alias.moved", subject=subject))
         if problem:
             raise IntegrityError(f"{problem.message}; refusing to resolve {subject}", code="alias_pointer_changed",
                                  field="model")
-    version_ref = f"{row.model.name}@{row.version}"
-    problem = check_version(session, row, ledger.find_event(session, action="model.registered", subject=version_ref))
+    version_ref = version.ref
+    problem = check_version(version, ledger.find_event(session, action="model.registered", subject=version_ref))
     if problem:
         raise IntegrityError(f"{problem.message}; refusing to use {version_ref}", code="model_version_changed",
                              field="model")
-    return repos.version_entity(session, row)
+    return version

@@ -24,11 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xai_gov.actors import Actor
-from xai_gov.audit import ledger
 from xai_gov.audit.checkpoints import (
     Checkpoint,
     CheckpointFiles,
@@ -42,8 +40,8 @@ from xai_gov.audit.signing import key_id, load_private_key, load_public_key, pub
 from xai_gov.canonical import sha256_json
 from xai_gov.errors import IntegrityError, InvalidInput, NotFound
 from xai_gov.registry.artifacts import ArtifactStore
+from xai_gov.store import audited, ledger
 from xai_gov.store.db import Database
-from xai_gov.store.orm import AuditCheckpointRow, AuditEventRow, ModelVersionRow
 from xai_gov.timeutil import utcnow
 
 __all__ = ["AuditService", "Checkpoint", "Problem", "VerifyReport"]
@@ -70,8 +68,9 @@ class VerifyReport:
                 "checkpoint_files": self.checkpoint_files}
 
 
-def _row_checkpoint(row: AuditCheckpointRow) -> Checkpoint:
-    return Checkpoint(row.id, row.seq, row.head_hash, row.signed_at, row.signed_by, row.key_id, row.signature)
+def _checkpoint(stored: ledger.StoredCheckpoint) -> Checkpoint:
+    return Checkpoint(stored.id, stored.seq, stored.head_hash, stored.signed_at, stored.signed_by, stored.key_id,
+                      stored.signature)
 
 
 class AuditService:
@@ -85,9 +84,7 @@ class AuditService:
 
     def events(self, *, after: int = 0, limit: int = 100) -> list[ledger.AuditEvent]:
         with self.database.session() as session:
-            rows = session.scalars(select(AuditEventRow).where(AuditEventRow.seq > after)
-                                   .order_by(AuditEventRow.seq).limit(limit)).all()
-            return [ledger.to_event(row) for row in rows]
+            return ledger.events_after(session, after=after, limit=limit)
 
     def public_key_pem(self) -> str:
         return public_pem(load_public_key(self.signing_key_path))
@@ -105,17 +102,13 @@ class AuditService:
         signer = key_id(private.public_key())
         with self.database.session() as session:
             ledger.lock(session)  # the head read below is the head the checkpoint event follows
-            head = session.execute(select(AuditEventRow.seq, AuditEventRow.hash)
-                                   .order_by(AuditEventRow.seq.desc()).limit(1)).first()
-            seq, head_hash = (head[0], head[1]) if head else (0, ledger.GENESIS)
+            seq, head_hash = ledger.head(session)
             signed_at = utcnow()
             signature = private.sign(checkpoint_message(seq, head_hash, signed_at, signer))
-            row = AuditCheckpointRow(seq=seq, head_hash=head_hash, signed_at=signed_at, signed_by=actor.name,
-                                     key_id=signer, signature=base64.b64encode(signature).decode("ascii"))
-            session.add(row)
-            session.flush()
-            checkpoint = _row_checkpoint(row)
-            ledger.append(session, actor=actor.name, action="checkpoint.signed", subject=f"checkpoint {row.id}",
+            checkpoint = _checkpoint(ledger.add_checkpoint(
+                session, seq=seq, head_hash=head_hash, signed_at=signed_at, signed_by=actor.name, key_id=signer,
+                signature=base64.b64encode(signature).decode("ascii")))
+            ledger.append(session, actor=actor.name, action="checkpoint.signed", subject=f"checkpoint {checkpoint.id}",
                           payload=checkpoint.to_dict())
         if self.checkpoint_dir is not None:
             CheckpointFiles(self.checkpoint_dir).append(checkpoint)
@@ -124,11 +117,10 @@ class AuditService:
     def checkpoint_due(self) -> bool:
         """Whether the schedule asks for a checkpoint now (something was appended since the last one)."""
         with self.database.session() as session:
-            head = session.scalar(select(AuditEventRow.seq).order_by(AuditEventRow.seq.desc()).limit(1)) or 0
-            newest = session.scalar(select(AuditCheckpointRow).order_by(AuditCheckpointRow.id.desc()).limit(1))
-            first_at = session.scalar(select(AuditEventRow.at).order_by(AuditEventRow.seq).limit(1))
-            return self.schedule.due(head_seq=head, newest=None if newest is None else _row_checkpoint(newest),
-                                     first_event_at=first_at, now=utcnow())
+            head_seq, _ = ledger.head(session)
+            newest = ledger.newest_checkpoint(session)
+            return self.schedule.due(head_seq=head_seq, newest=None if newest is None else _checkpoint(newest),
+                                     first_event_at=ledger.first_event_at(session), now=utcnow())
 
     def checkpoint_if_due(self, *, actor: Actor) -> Checkpoint | None:
         """Sign when the schedule says so (every N events or M minutes); None when not due."""
@@ -140,13 +132,11 @@ class AuditService:
                checkpoint_dir: Path | None = None) -> VerifyReport:
         files = CheckpointFiles(checkpoint_dir).read() if checkpoint_dir is not None else None
         with self.database.session() as session:
-            events = [ledger.to_event(row) for row in session.scalars(select(AuditEventRow)
-                                                                      .order_by(AuditEventRow.seq)).all()]
+            events = ledger.events_after(session)
             head_seq, head_hash = (events[-1].seq, events[-1].hash) if events else (0, ledger.GENESIS)
             counts: dict[str, int] = {}
             problem = _check_chain(events) or check_store(session, Events(events), counts)
-            stored = [_row_checkpoint(row) for row in session.scalars(select(AuditCheckpointRow)
-                                                                     .order_by(AuditCheckpointRow.id)).all()]
+            stored = [_checkpoint(c) for c in ledger.checkpoints(session)]
             if problem is None and (stored or files):
                 public = load_public_key(public_key_path or self.signing_key_path)
                 problem = _check_signed(stored, events, public)
@@ -178,9 +168,10 @@ class AuditService:
         if self.artifacts is None:
             raise NotFound("this service has no artifact directory to check", field="artifacts")
         checked: dict[str, Problem | None] = {}
-        for row in session.scalars(select(ModelVersionRow).order_by(ModelVersionRow.id)).all():
-            ref = f"{row.model.name}@{row.version}"
-            for column, sha in (("artifact_sha256", row.artifact_sha256), ("background_sha256", row.background_sha256)):
+        for version in audited.versions(session):
+            ref = version.ref
+            for column, sha in (("artifact_sha256", version.artifact_sha256),
+                                ("background_sha256", version.background_sha256)):
                 if sha is None:
                     continue
                 if sha not in checked:

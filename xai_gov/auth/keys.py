@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from xai_gov.actors import Actor, Role
-from xai_gov.audit import ledger
-from xai_gov.audit.records import check_key, key_record
-from xai_gov.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from xai_gov.audit.records import check_key
+from xai_gov.errors import InvalidInput, PermissionDenied, Unauthenticated
+from xai_gov.store import keys as key_store
+from xai_gov.store import ledger
 from xai_gov.store.db import Database
-from xai_gov.store.orm import ApiKeyRow
+from xai_gov.store.keys import StoredKey
 from xai_gov.timeutil import format_utc, utcnow
 from xai_gov.validation import check_text
 
@@ -44,7 +43,7 @@ class ApiKey:
                 "revoked_at": format_utc(self.revoked_at)}
 
 
-def _entity(row: ApiKeyRow) -> ApiKey:
+def _entity(row: StoredKey) -> ApiKey:
     return ApiKey(row.id, row.prefix, row.name, Role(row.role), row.created_at, row.created_by, row.revoked_at)
 
 
@@ -68,18 +67,14 @@ class KeyService:
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
             raise InvalidInput("a key's name is 1 to 200 characters", field="name")
         check_text(name, "name")
-        prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
-        with self.database.session(serialised=True) as session:
-            while session.scalar(select(ApiKeyRow.id).where(ApiKeyRow.prefix == prefix)) is not None:
-                prefix = secrets.token_hex(4)  # a prefix finds the row: it must be unique (checked under the lock)
-            row = ApiKeyRow(prefix=prefix, key_sha256=_digest(secret), name=name.strip(), role=role.value,
-                            created_at=utcnow(), created_by=actor.name)
-            session.add(row)
-            session.flush()
-            key = _entity(row)
+        secret = secrets.token_urlsafe(32)
+        with self.database.session(serialised=True) as session:  # the new prefix is unique under the lock
+            row = key_store.add_key(session, key_sha256=_digest(secret), name=name.strip(), role=role.value,
+                                    created_at=utcnow(), created_by=actor.name)
+            key, prefix = _entity(row), row.prefix
             # Every field is covered (role and key hash too): audit verify names a role raised in the database.
             ledger.append(session, actor=actor.name, action="key.created", subject=f"key {prefix}",
-                          payload=ledger.record_payload(key_record(row), id=key.id, prefix=prefix, name=key.name,
+                          payload=ledger.record_payload(row.record(), id=key.id, prefix=prefix, name=key.name,
                                                         role=role.value))
         return key, f"xg_{prefix}_{secret}"
 
@@ -87,11 +82,8 @@ class KeyService:
         if actor.role is not Role.ADMIN:
             raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not revoke keys", field="role")
         with self.database.session() as session:
-            row = session.get(ApiKeyRow, key_id)
-            if row is None:
-                raise NotFound(f"no API key {key_id}", code="key_not_found", field="id")
-            if row.revoked_at is None:
-                row.revoked_at, row.revoked_by = utcnow(), actor.name
+            row, revoked = key_store.revoke_key(session, key_id, at=utcnow(), by=actor.name)
+            if revoked:
                 ledger.append(session, actor=actor.name, action="key.revoked", subject=f"key {row.prefix}",
                               payload={"id": row.id, "prefix": row.prefix,
                                        "revoked_at": format_utc(row.revoked_at), "revoked_by": row.revoked_by})
@@ -99,7 +91,7 @@ class KeyService:
 
     def list(self) -> list[ApiKey]:
         with self.database.session() as session:
-            return [_entity(row) for row in session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id)).all()]
+            return [_entity(row) for row in key_store.all_keys(session)]
 
     def has_admin(self) -> bool:
         return any(k.role is Role.ADMIN and k.revoked_at is None for k in self.list())
@@ -113,7 +105,7 @@ class KeyService:
             raise Unauthenticated("the API key is malformed", field="authorization")
         prefix, secret = match.groups()
         with self.database.session() as session:
-            row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.prefix == prefix))
+            row = key_store.key_by_prefix(session, prefix)
             if row is None or not hmac.compare_digest(row.key_sha256, _digest(secret)):
                 raise Unauthenticated("unknown API key", field="authorization")
             if row.revoked_at is not None:

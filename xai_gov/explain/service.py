@@ -16,7 +16,6 @@ from typing import Any
 import pandas as pd
 
 from xai_gov.actors import Actor
-from xai_gov.audit import ledger
 from xai_gov.audit.records import check_explanation
 from xai_gov.auth.permissions import Permission, allowed
 from xai_gov.errors import Conflict, IntegrityError, InvalidInput, ModelCheckFailed, NotFound, XaiGovError
@@ -38,7 +37,7 @@ from xai_gov.policies.models import Policy
 from xai_gov.registry.adapters import ModelAdapter
 from xai_gov.registry.models import ModelRef, ModelVersion
 from xai_gov.registry.service import RegistryService
-from xai_gov.store import repos
+from xai_gov.store import ledger, repos
 from xai_gov.store.db import Database
 from xai_gov.validation import check_instance, check_optional_text, check_text
 

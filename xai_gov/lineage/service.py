@@ -8,11 +8,10 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from xai_gov.audit import ledger
 from xai_gov.errors import InvalidInput, NotFound
 from xai_gov.lineage.models import LineageView
 from xai_gov.registry.models import ModelRef
-from xai_gov.store import repos
+from xai_gov.store import ledger, repos
 from xai_gov.store.db import Database
 from xai_gov.timeutil import as_utc, format_utc
 from xai_gov.validation import check_optional_text

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from xai_gov.actors import Actor
-from xai_gov.audit import ledger
 from xai_gov.auth.permissions import Permission, require
 from xai_gov.canonical import sha256_json
 from xai_gov.errors import InvalidInput
@@ -36,6 +35,7 @@ from xai_gov.policies.models import Policy
 from xai_gov.policies.protected import protected_names
 from xai_gov.registry.models import ModelVersion
 from xai_gov.registry.service import RegistryService
+from xai_gov.store import ledger
 from xai_gov.store import monitoring as repo
 from xai_gov.store.db import Database
 from xai_gov.timeutil import as_utc, format_utc, utcnow

@@ -19,7 +19,6 @@ import pandas as pd
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from xai_gov.actors import Actor, Role
-from xai_gov.audit import ledger
 from xai_gov.audit.records import alias_pointer, resolve_verified
 from xai_gov.auth.permissions import Permission, allowed
 from xai_gov.errors import Conflict, InvalidInput, NotFound, PermissionDenied, XaiGovError
@@ -40,7 +39,7 @@ from xai_gov.registry.declarations import Declarations, apply
 from xai_gov.registry.models import AliasMove, ModelRef, ModelSummary, ModelVersion, check_alias, check_model_name
 from xai_gov.registry.sandbox import PickledArtifact
 from xai_gov.registry.schema import FeatureSchema
-from xai_gov.store import repos
+from xai_gov.store import ledger, repos
 from xai_gov.store.db import Database
 from xai_gov.timeutil import utcnow
 from xai_gov.validation import check_document, check_optional_text, printable
@@ -218,10 +217,10 @@ class RegistryService:
                     check_production_lineage(self.policy, target.ref, target.lineage)
                 move = repos.move_alias(session, name=name, alias=alias, version=version, actor=actor.name)
                 # The event carries the pointer the move set: verify and every resolution compare the alias with it.
-                row = repos.alias_move_row(session, move.id or 0)
+                recorded = repos.alias_move_payload(session, move.id or 0)
                 pointer = alias_pointer(session, repos.alias_target_id(session, name=name, alias=alias))
                 ledger.append(session, actor=actor.name, action="alias.moved", subject=subject,
-                              payload={**repos.alias_move_record(row), "pointer": pointer})
+                              payload={**recorded, "pointer": pointer})
                 return move
         except (PermissionDenied, PolicyViolation) as refused:
             if alias == PRODUCTION:

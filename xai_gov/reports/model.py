@@ -38,8 +38,8 @@ def model_packet(version: ModelVersion, *, background: pd.DataFrame, explanation
                  history: list[AliasMove], versions: list[ModelVersion], reason_map: ReasonMap,
                  ledger_seq: int | None, ledger_hash: str | None,
                  monitoring: MonitoringReport | None = None) -> bytes:
-    from xai_gov.audit.ledger import field_hashes
     from xai_gov.canonical import sha256_json
+    from xai_gov.store.ledger import field_hashes
 
     record = version.record()
     integrity = Integrity("Model version record", sha256_json(field_hashes(record)), ledger_seq, ledger_hash)

@@ -7,10 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from xai_gov.actors import Actor
-from xai_gov.audit import ledger
 from xai_gov.auth.permissions import Permission, require
 from xai_gov.errors import InvalidInput, NotFound
 from xai_gov.explain.reasons import ReasonMap
@@ -20,8 +17,8 @@ from xai_gov.monitoring.service import MonitoringService
 from xai_gov.registry.service import RegistryService
 from xai_gov.reports.layout import read_attachment
 from xai_gov.reports.signing import DocumentSigner, SignatureCheck
+from xai_gov.store import ledger
 from xai_gov.store.db import Database
-from xai_gov.store.orm import AuditEventRow
 from xai_gov.timeutil import format_utc
 
 MAX_EXPLANATIONS_IN_MODEL_PACKET = 5000
@@ -181,10 +178,7 @@ class PacketService:
 
     def _exports(self, kind: str, subject: str) -> list[ledger.AuditEvent]:
         with self.database.session() as session:
-            rows = session.scalars(select(AuditEventRow).where(AuditEventRow.action == "packet.exported",
-                                                               AuditEventRow.subject == f"{kind} {subject}")
-                                   .order_by(AuditEventRow.seq)).all()
-            return [ledger.to_event(row) for row in rows]
+            return ledger.find_events(session, action="packet.exported", subject=f"{kind} {subject}")
 
     def _event(self, action: str, subject: str) -> ledger.AuditEvent | None:
         with self.database.session() as session:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from xai_gov.errors import InvalidInput, XaiGovError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-#: The PostgreSQL advisory lock the audit ledger takes for each append (xai_gov.audit.ledger.ADVISORY_LOCK_KEY).
+#: The PostgreSQL advisory lock the audit ledger takes for each append (xai_gov.store.ledger.ADVISORY_LOCK_KEY).
 LEDGER_LOCK_KEY = 0x7861_6967
 _LEDGER_LOCK_HELD = "xai_gov.ledger_lock_held"  # session.info: the transaction that holds the ledger's lock
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -140,11 +141,12 @@ def alias_move_record(row: AliasEventRow) -> dict[str, Any]:
             "to_version": row.to_version, "actor": row.actor, "moved_at": format_utc(row.moved_at)}
 
 
-def alias_move_row(session: Session, move_id: int) -> AliasEventRow:
+def alias_move_payload(session: Session, move_id: int) -> dict[str, Any]:
+    """An alias move, by id, as the ledger records it."""
     row = session.get(AliasEventRow, move_id)
     if row is None:
         raise NotFound(f"no alias move {move_id}", field="alias")
-    return row
+    return alias_move_record(row)
 
 
 def alias_target_id(session: Session, *, name: str, alias: str) -> int:
@@ -206,11 +208,6 @@ def _model_row(session: Session, name: str) -> RegisteredModelRow:
     if row is None:
         raise NotFound(f"no model named {name!r} is registered", code="model_not_found", field="model")
     return row
-
-
-def version_row(session: Session, ref: ModelRef) -> ModelVersionRow:
-    """The row ``ref`` resolves to (for checks that need the row itself)."""
-    return _find_version_row(session, ref)
 
 
 def alias_row(session: Session, name: str, alias: str) -> AliasRow:
@@ -363,10 +360,41 @@ def find_explanations(session: Session, *, decision_id: str | None = None, model
     return [ExplanationRecord.from_dict(dict(row.record)) for row in rows]
 
 
-def explanation_rows(session: Session, *, decision_id: str) -> list[ExplanationRow]:
-    """The stored rows of a decision's explanations (for checks that need the row itself)."""
-    return list(session.scalars(select(ExplanationRow).where(ExplanationRow.decision_id == decision_id)
-                                .order_by(ExplanationRow.requested_at)).all())
+@dataclass(frozen=True)
+class StoredExplanation:
+    """An explanation row's record and its lookup columns (``model_ref``: the version its id column names),
+    for the checks that compare the columns with the record."""
+
+    id: str
+    record: dict[str, Any]
+    record_sha256: str
+    model_ref: str | None
+    decision_id: str
+    requested_by: str
+    requested_at: datetime
+    instance_sha256: str
+
+
+def stored_explanations(session: Session, *, decision_id: str | None = None) -> list[StoredExplanation]:
+    """Every stored explanation (or a decision's), oldest first, as stored."""
+    query = select(ExplanationRow)
+    if decision_id is not None:
+        query = query.where(ExplanationRow.decision_id == decision_id)
+    rows = session.scalars(query.order_by(ExplanationRow.requested_at, ExplanationRow.id)).all()
+    refs: dict[int, str | None] = {}
+    out = []
+    for row in rows:
+        if row.model_version_id not in refs:
+            version = session.get(ModelVersionRow, row.model_version_id)
+            refs[row.model_version_id] = None if version is None else f"{version.model.name}@{version.version}"
+        out.append(StoredExplanation(row.id, dict(row.record), row.record_sha256, refs[row.model_version_id],
+                                     row.decision_id, row.requested_by, row.requested_at, row.instance_sha256))
+    return out
+
+
+def explanation_rows(session: Session, *, decision_id: str) -> list[StoredExplanation]:
+    """A decision's stored explanations, as stored (for the checks against the ledger)."""
+    return stored_explanations(session, decision_id=decision_id)
 
 
 def explained_decision_ids(session: Session, decision_ids: list[str]) -> set[str]:

@@ -13,12 +13,16 @@ serialised: PostgreSQL takes a transaction-scoped advisory lock; SQLite
 transactions begin IMMEDIATE (``xai_gov.store.db``), which takes the write lock
 before the head is read. The chain therefore never forks, and a sequence number
 never repeats (it is the primary key).
+
+The ledger sits at the bottom of the house, next to the database it writes in:
+it knows no domain type, and everything that records or checks a fact calls it.
+Its readers below hand out ``AuditEvent`` values, never rows.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from xai_gov.canonical import canonical_json, sha256_json
 from xai_gov.store.db import LEDGER_LOCK_KEY, lock_ledger
-from xai_gov.store.orm import AuditEventRow
+from xai_gov.store.orm import AuditCheckpointRow, AuditEventRow
 from xai_gov.timeutil import format_utc, utcnow
 
 GENESIS = "0" * 64
@@ -85,9 +89,7 @@ def append_many(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent
     """Append events in their order inside the caller's transaction: the lock and the head are taken once,
     and the chain is extended event by event (each holds the hash of the one before)."""
     lock(session)
-    head = session.execute(select(AuditEventRow.seq, AuditEventRow.hash)
-                           .order_by(AuditEventRow.seq.desc()).limit(1)).first()
-    seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
+    seq, prev_hash = head(session)
     appended = []
     for new in events:
         seq, at, payload_sha256 = seq + 1, utcnow(), sha256_json(new.payload)
@@ -119,8 +121,94 @@ def record_payload(record: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"fields_sha256": sha256_json(fields), "fields": fields, **extra}
 
 
+# -- reading the chain ----------------------------------------------------------------
+
+
 def find_event(session: Session, *, action: str, subject: str) -> AuditEvent | None:
     """The first event recording ``action`` on ``subject`` (e.g. the creation of an explanation)."""
     row = session.scalar(select(AuditEventRow).where(AuditEventRow.action == action, AuditEventRow.subject == subject)
                          .order_by(AuditEventRow.seq).limit(1))
     return None if row is None else to_event(row)
+
+
+def last_event(session: Session, *, action: str, subject: str) -> AuditEvent | None:
+    """The newest event recording ``action`` on ``subject`` (e.g. an alias's last move)."""
+    row = session.scalar(select(AuditEventRow).where(AuditEventRow.action == action, AuditEventRow.subject == subject)
+                         .order_by(AuditEventRow.seq.desc()).limit(1))
+    return None if row is None else to_event(row)
+
+
+def find_events(session: Session, *, action: str, subject: str) -> list[AuditEvent]:
+    """Every event recording ``action`` on ``subject``, in sequence order."""
+    rows = session.scalars(select(AuditEventRow).where(AuditEventRow.action == action, AuditEventRow.subject == subject)
+                           .order_by(AuditEventRow.seq)).all()
+    return [to_event(row) for row in rows]
+
+
+def events_after(session: Session, *, after: int = 0, limit: int | None = None) -> list[AuditEvent]:
+    """Events with a sequence number above ``after``, in order (all of them without ``limit``)."""
+    query = select(AuditEventRow).where(AuditEventRow.seq > after).order_by(AuditEventRow.seq)
+    if limit is not None:
+        query = query.limit(limit)
+    return [to_event(row) for row in session.scalars(query).all()]
+
+
+def events_about(session: Session, subjects: Iterable[str], *, limit: int) -> list[AuditEvent]:
+    """Events whose subject is one of ``subjects``, in sequence order (at most ``limit``)."""
+    wanted = sorted(set(subjects))
+    if not wanted:
+        return []
+    rows = session.scalars(select(AuditEventRow).where(AuditEventRow.subject.in_(wanted))
+                           .order_by(AuditEventRow.seq).limit(limit)).all()
+    return [to_event(row) for row in rows]
+
+
+def head(session: Session) -> tuple[int, str]:
+    """The newest event's sequence number and hash; ``(0, GENESIS)`` for an empty chain."""
+    row = session.execute(select(AuditEventRow.seq, AuditEventRow.hash)
+                          .order_by(AuditEventRow.seq.desc()).limit(1)).first()
+    return (row[0], row[1]) if row else (0, GENESIS)
+
+
+def first_event_at(session: Session) -> datetime | None:
+    return session.scalar(select(AuditEventRow.at).order_by(AuditEventRow.seq).limit(1))
+
+
+# -- checkpoint rows -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A checkpoint row as stored (``xai_gov.audit.checkpoints.Checkpoint`` checks its signature)."""
+
+    id: int
+    seq: int
+    head_hash: str
+    signed_at: datetime
+    signed_by: str
+    key_id: str
+    signature: str
+
+
+def _checkpoint(row: AuditCheckpointRow) -> StoredCheckpoint:
+    return StoredCheckpoint(row.id, row.seq, row.head_hash, row.signed_at, row.signed_by, row.key_id, row.signature)
+
+
+def add_checkpoint(session: Session, *, seq: int, head_hash: str, signed_at: datetime, signed_by: str, key_id: str,
+                   signature: str) -> StoredCheckpoint:
+    row = AuditCheckpointRow(seq=seq, head_hash=head_hash, signed_at=signed_at, signed_by=signed_by, key_id=key_id,
+                             signature=signature)
+    session.add(row)
+    session.flush()
+    return _checkpoint(row)
+
+
+def checkpoints(session: Session) -> list[StoredCheckpoint]:
+    """Every checkpoint row, oldest first."""
+    return [_checkpoint(row) for row in session.scalars(select(AuditCheckpointRow)
+                                                        .order_by(AuditCheckpointRow.id)).all()]
+
+
+def newest_checkpoint(session: Session) -> StoredCheckpoint | None:
+    row = session.scalar(select(AuditCheckpointRow).order_by(AuditCheckpointRow.id.desc()).limit(1))
+    return None if row is None else _checkpoint(row)
