@@ -6,6 +6,8 @@ import getpass
 from dataclasses import dataclass
 from enum import StrEnum
 
+from xai_gov.errors import InvalidInput
+
 
 class Role(StrEnum):
     OFFICER = "officer"
@@ -13,6 +15,15 @@ class Role(StrEnum):
     OWNER = "owner"
     APPROVER = "approver"  # approves model versions for production (the second person); reads models
     ADMIN = "admin"
+
+
+def parse_role(value: str, *, field: str = "role") -> Role:
+    """A role by name; InvalidInput naming the roles otherwise."""
+    try:
+        return Role(value)
+    except ValueError:
+        raise InvalidInput(f"unknown role {value!r}: one of {', '.join(r.value for r in Role)}",
+                           field=field) from None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from tests.integrations.mlflow_store import COMMIT, REPOSITORY, MlflowStore
 from tests.net import free_port
 from xai_gov.actors import Actor, Role
+from xai_gov.auth.permissions import GRANTS, Permission
 from xai_gov.cli import app
 from xai_gov.errors import InvalidInput, NotFound, PermissionDenied
 from xai_gov.lineage.datahash import hash_file
@@ -181,8 +182,11 @@ def test_a_model_served_over_mlflows_protocol_registers_with_the_runs_lineage(
 
 
 def test_pickled_flavours_load_only_for_the_owner_role(sqlite_client: Client, store: MlflowStore,
-                                                       small_model: Pipeline, train: pd.DataFrame) -> None:
+                                                       small_model: Pipeline, train: pd.DataFrame,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     client = sqlite_client
+    # A bank that lets admins register models still keeps pickles to the owner (its own grant).
+    monkeypatch.setitem(GRANTS, Permission.WRITE_MODELS, frozenset({Role.OWNER, Role.ADMIN}))
     model = clone(small_model)
     logged = store.log_sklearn(model, train, "credit_risk", registered_name="credit-pyfunc",
                                pyfunc_predict_fn="predict_proba", serialization_format="cloudpickle")

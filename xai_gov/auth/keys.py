@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from xai_gov.actors import Actor, Role
+from xai_gov.actors import Actor, Role, parse_role
 from xai_gov.audit.records import check_key
-from xai_gov.errors import InvalidInput, PermissionDenied, Unauthenticated
+from xai_gov.auth.permissions import Permission, require
+from xai_gov.errors import InvalidInput, Unauthenticated
 from xai_gov.store import keys as key_store
 from xai_gov.store import ledger
 from xai_gov.store.db import Database
@@ -57,13 +58,8 @@ class KeyService:
 
     def create(self, *, name: str, role: Role | str, actor: Actor) -> tuple[ApiKey, str]:
         """A new key; the returned string is the only time the key itself exists outside its holder."""
-        if actor.role is not Role.ADMIN:
-            raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not create keys", field="role")
-        try:
-            role = Role(role)
-        except ValueError:
-            raise InvalidInput(f"unknown role {role!r}: one of {', '.join(r.value for r in Role)}",
-                               field="role") from None
+        require(actor, Permission.MANAGE_KEYS)
+        role = parse_role(role)
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
             raise InvalidInput("a key's name is 1 to 200 characters", field="name")
         check_text(name, "name")
@@ -79,8 +75,7 @@ class KeyService:
         return key, f"xg_{prefix}_{secret}"
 
     def revoke(self, *, key_id: int, actor: Actor) -> ApiKey:
-        if actor.role is not Role.ADMIN:
-            raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not revoke keys", field="role")
+        require(actor, Permission.MANAGE_KEYS)
         with self.database.session() as session:
             row, revoked = key_store.revoke_key(session, key_id, at=utcnow(), by=actor.name)
             if revoked:

@@ -1,4 +1,9 @@
-"""Who may do what (DESIGN §5), in one table the SDK, CLI and API all read."""
+"""Who may do what (DESIGN §5), in one table the SDK, CLI and API all read.
+
+The core services enforce it (``require``, or ``allowed`` where a refusal needs its own words or is itself
+recorded), so the three surfaces allow and refuse alike: ``tests/test_permissions_table.py`` checks every
+operation that takes an actor, for every role, through all three.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from xai_gov.errors import PermissionDenied
 class Permission(StrEnum):
     READ_MODELS = "read models"
     WRITE_MODELS = "register models and move aliases"
+    REGISTER_CODE_ARTIFACTS = "register a model whose artifact runs code when loaded (pickle, joblib)"
     APPROVE_MODELS = "approve model versions for production"
     EXPLAIN = "explain decisions"
     READ_EXPLANATIONS = "read explanations"
@@ -27,7 +33,9 @@ class Permission(StrEnum):
 
 GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.READ_MODELS: frozenset(Role),
+    # The owner only: an admin manages keys, and does not also put models in front of applicants.
     Permission.WRITE_MODELS: frozenset({Role.OWNER}),
+    Permission.REGISTER_CODE_ARTIFACTS: frozenset({Role.OWNER}),
     # The second person: never the one who registered the version (the registry checks who that was).
     Permission.APPROVE_MODELS: frozenset({Role.OWNER, Role.APPROVER}),
     Permission.EXPLAIN: frozenset({Role.OFFICER}),
@@ -48,6 +56,11 @@ GRANTS: dict[Permission, frozenset[Role]] = {
 
 def allowed(actor: Actor, permission: Permission) -> bool:
     return actor.role in GRANTS[permission]
+
+
+def holders(permission: Permission) -> str:
+    """The roles granted ``permission``, in words ("the owner role", "the auditor or owner role")."""
+    return "the " + " or ".join(sorted(role.value for role in GRANTS[permission])) + " role"
 
 
 def require(actor: Actor, permission: Permission) -> Actor:

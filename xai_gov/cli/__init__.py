@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from xai_gov.actors import parse_role
 from xai_gov.cli import audit as audit_commands
 from xai_gov.cli import batch as batch_commands
 from xai_gov.cli import explanations as explanation_commands
@@ -17,7 +18,7 @@ from xai_gov.cli import lineage as lineage_commands
 from xai_gov.cli import models as model_commands
 from xai_gov.cli import monitor as monitor_commands
 from xai_gov.cli import packets as packet_commands
-from xai_gov.cli.output import JsonFlag, console, fields, print_json, run
+from xai_gov.cli.output import JsonFlag, console, fields, print_json, reported_errors, run
 from xai_gov.cli.state import CliState, state
 from xai_gov.errors import InvalidInput
 from xai_gov.lineage.datahash import hash_file
@@ -58,8 +59,15 @@ def main(
     database_url: Annotated[str | None, typer.Option(envvar="XAI_GOV_DATABASE_URL",
                                                      help="SQLAlchemy URL (default SQLite in the data directory).")]
     = None,
+    as_role: Annotated[str | None, typer.Option(
+        "--as-role", envvar="XAI_GOV_ROLE",
+        help="Act in this role: officer, auditor, owner, approver or admin (default: the role the command "
+             "needs: owner to register and move aliases, admin for keys, auditor to export and monitor).")]
+    = None,
 ) -> None:
-    ctx.obj = CliState(home=home, database_url=database_url)
+    with reported_errors():
+        role = parse_role(as_role, field="as_role") if as_role is not None else None
+    ctx.obj = CliState(home=home, database_url=database_url, role=role)
     ctx.call_on_close(ctx.obj.close)  # release database connections when the command ends
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from xai_gov.actors import Role
 from xai_gov.cli.models import (
     ClassLabelOption,
     CutoffOption,
@@ -83,7 +84,7 @@ def import_mlflow(
             parent_version=parent, description=description, alias=alias, protected=protected,
             not_protected=not_protected, nullable=nullable, reason_codes=reason_codes,
             protected_override=protected_override, class_labels=parse_class_labels(class_label or []), cutoff=cutoff,
-            immutable=immutable, monotone=monotone)
+            immutable=immutable, monotone=monotone, actor=state(ctx).actor(Role.OWNER))
 
     version = run(action)
     if as_json:

@@ -6,15 +6,11 @@ from typing import Annotated
 
 import typer
 
-from xai_gov.actors import Actor, Role
+from xai_gov.actors import Role
 from xai_gov.cli.output import JsonFlag, console, print_json, run, table, when
 from xai_gov.cli.state import state
 
 keys_app = typer.Typer(help="API keys: create (shown once), revoke, list.", no_args_is_help=True)
-
-
-def _local_admin() -> Actor:
-    return Actor(name=Actor.local_owner().name, role=Role.ADMIN)
 
 
 @keys_app.command("create")
@@ -23,7 +19,7 @@ def create(ctx: typer.Context,
            name: Annotated[str, typer.Option(help="Who or what holds the key.")],
            as_json: JsonFlag = False) -> None:
     """Create a key and print it once: it is stored only as a hash."""
-    key, secret = run(lambda: state(ctx).client().keys.create(name=name, role=role, actor=_local_admin()))
+    key, secret = run(lambda: state(ctx).client().keys.create(name=name, role=role, actor=state(ctx).actor(Role.ADMIN)))
     if as_json:
         print_json({**key.to_dict(), "key": secret})
     else:
@@ -34,7 +30,7 @@ def create(ctx: typer.Context,
 @keys_app.command("revoke")
 def revoke(ctx: typer.Context, key_id: int, as_json: JsonFlag = False) -> None:
     """Revoke a key by its id: it stops working at once."""
-    key = run(lambda: state(ctx).client().keys.revoke(key_id=key_id, actor=_local_admin()))
+    key = run(lambda: state(ctx).client().keys.revoke(key_id=key_id, actor=state(ctx).actor(Role.ADMIN)))
     if as_json:
         print_json(key.to_dict())
     else:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from xai_gov.actors import Role
 from xai_gov.cli.lineage import show_lineage
 from xai_gov.cli.output import JsonFlag, console, fields, print_json, run, table, when
 from xai_gov.cli.state import state
@@ -125,7 +126,7 @@ def register(
         return state(ctx).client().register_adapter(name=name, adapter=adapter, schema=feature_schema,
                                                     background=sample, lineage=lineage, description=description,
                                                     alias=alias, declarations=declarations,
-                                                    cutoff=cutoff)
+                                                    cutoff=cutoff, actor=state(ctx).actor(Role.OWNER))
 
     version = run(action)
     if as_json:
@@ -171,7 +172,8 @@ def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name@versi
 @models_app.command("alias")
 def move_alias(ctx: typer.Context, name: str, alias: str, version: int, as_json: JsonFlag = False) -> None:
     """Point NAME@ALIAS at VERSION (recorded with who and when)."""
-    move = run(lambda: state(ctx).client().move_alias(name, alias, version))
+    move = run(lambda: state(ctx).client().move_alias(name, alias, version,
+                                                           actor=state(ctx).actor(Role.OWNER)))
     if as_json:
         print_json(move.to_dict())
     else:
@@ -184,7 +186,7 @@ def approve(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name@ve
             note: Annotated[str | None, typer.Option(help="Why, for the record.")] = None,
             as_json: JsonFlag = False) -> None:
     """Approve REF for production as the second person: not the one who registered it."""
-    version = run(lambda: state(ctx).client().approve(ref, note=note))
+    version = run(lambda: state(ctx).client().approve(ref, note=note, actor=state(ctx).actor(Role.OWNER)))
     if as_json:
         print_json(version.to_dict())
     else:

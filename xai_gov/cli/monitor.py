@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from xai_gov.actors import Role
 from xai_gov.cli.output import JsonFlag, console, fields, print_json, run, table, when
 from xai_gov.cli.state import state
 from xai_gov.monitoring.models import MonitoringReport
@@ -32,7 +33,7 @@ def monitor(
     report = run(lambda: client.monitor(
         ref, since=parse_utc(since, field="since"), until=parse_utc(until, field="until"),
         reference_since=parse_utc(reference_since, field="reference_since"),
-        reference_until=parse_utc(reference_until, field="reference_until")))
+        reference_until=parse_utc(reference_until, field="reference_until"), actor=state(ctx).actor(Role.AUDITOR)))
     if as_json:
         print_json(report.to_dict())
     else:
@@ -44,7 +45,7 @@ def monitor(
 @monitoring_app.command("show")
 def show(ctx: typer.Context, run_id: str, as_json: JsonFlag = False) -> None:
     """One stored monitoring run."""
-    report = run(lambda: state(ctx).client().monitoring_run(run_id))
+    report = run(lambda: state(ctx).client().monitoring_run(run_id, actor=state(ctx).actor(Role.AUDITOR)))
     if as_json:
         print_json(report.to_dict())
     else:
@@ -54,7 +55,7 @@ def show(ctx: typer.Context, run_id: str, as_json: JsonFlag = False) -> None:
 @monitoring_app.command("list")
 def list_runs(ctx: typer.Context, ref: str, limit: int = 20, as_json: JsonFlag = False) -> None:
     """The version's stored monitoring runs, newest first."""
-    reports = run(lambda: state(ctx).client().monitoring_runs(ref, limit=limit))
+    reports = run(lambda: state(ctx).client().monitoring_runs(ref, limit=limit, actor=state(ctx).actor(Role.AUDITOR)))
     if as_json:
         print_json([r.to_dict() for r in reports])
         return

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from xai_gov.actors import Role
 from xai_gov.cli.output import JsonFlag, console, print_json, run
 from xai_gov.cli.state import state
 from xai_gov.registry.files import read_bytes
@@ -20,7 +21,7 @@ Output = Annotated[Path, typer.Option("-o", "--output", help="Where to write the
 @export_app.command("decision")
 def export_decision(ctx: typer.Context, explanation_id: str, output: Output) -> None:
     """The decision packet of one stored explanation."""
-    pdf = run(lambda: state(ctx).client().export_decision(explanation_id))
+    pdf = run(lambda: state(ctx).client().export_decision(explanation_id, actor=state(ctx).actor(Role.AUDITOR)))
     output.write_bytes(pdf)
     console.print(f"decision packet written to {output} ({len(pdf):,} bytes)")
 
@@ -28,7 +29,7 @@ def export_decision(ctx: typer.Context, explanation_id: str, output: Output) -> 
 @export_app.command("notice")
 def export_notice(ctx: typer.Context, explanation_id: str, output: Output) -> None:
     """The adverse action notice the applicant receives (an adverse decision only)."""
-    pdf = run(lambda: state(ctx).client().export_notice(explanation_id))
+    pdf = run(lambda: state(ctx).client().export_notice(explanation_id, actor=state(ctx).actor(Role.AUDITOR)))
     output.write_bytes(pdf)
     console.print(f"adverse action notice written to {output} ({len(pdf):,} bytes)")
 
@@ -36,7 +37,7 @@ def export_notice(ctx: typer.Context, explanation_id: str, output: Output) -> No
 @export_app.command("model")
 def export_model(ctx: typer.Context, ref: str, output: Output) -> None:
     """The model-version packet (inventory, lineage, quality of its explanations so far)."""
-    pdf = run(lambda: state(ctx).client().export_model(ref))
+    pdf = run(lambda: state(ctx).client().export_model(ref, actor=state(ctx).actor(Role.AUDITOR)))
     output.write_bytes(pdf)
     console.print(f"model-version packet written to {output} ({len(pdf):,} bytes)")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from xai_gov.actors import Actor, Role
 from xai_gov.config import Settings
 from xai_gov.sdk import Client
 
@@ -15,6 +16,7 @@ from xai_gov.sdk import Client
 class CliState:
     home: Path | None = None
     database_url: str | None = None
+    role: Role | None = None  # --as-role: the role every command acts in (else the command's own)
     _client: Client | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
@@ -24,6 +26,11 @@ class CliState:
         if self.database_url is not None:
             overrides["database_url"] = self.database_url
         return Settings().model_copy(update=overrides)
+
+    def actor(self, default: Role) -> Actor:
+        """The person at the keyboard, in the role ``--as-role`` names, else the one the command needs
+        (the core checks it against the permission table, as for an API key)."""
+        return Actor(name=Actor.local_owner().name, role=self.role or default)
 
     def close(self) -> None:
         if self._client is not None:

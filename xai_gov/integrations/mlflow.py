@@ -25,7 +25,8 @@ from typing import Any, Literal
 import pandas as pd
 import yaml
 
-from xai_gov.actors import Actor, Role
+from xai_gov.actors import Actor
+from xai_gov.auth.permissions import Permission, allowed, holders, require
 from xai_gov.errors import InvalidInput, PermissionDenied
 from xai_gov.integrations.mlflow_lineage import (
     LoggedDataset,
@@ -45,7 +46,6 @@ from xai_gov.registry.service import RegistryService
 
 Flavour = Literal["auto", "sklearn", "pyfunc"]
 BACKGROUND_SEED = 0
-_REGISTERING = frozenset({Role.OWNER, Role.ADMIN})
 _PICKLE_FORMATS = frozenset({"pickle", "cloudpickle"})
 
 
@@ -77,8 +77,7 @@ class MlflowImport:
 def import_mlflow_model(*, registry: RegistryService, request: MlflowImport, actor: Actor,
                         background_rows: int = 200) -> ModelVersion:
     """Register the MLflow model ``request.model_uri`` as the next version of its name, with its lineage."""
-    if actor.role not in _REGISTERING:
-        raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not register models", field="role")
+    require(actor, Permission.WRITE_MODELS)
     if request.flavour not in ("auto", "sklearn", "pyfunc"):
         raise InvalidInput(f"flavour {request.flavour!r}: use auto, sklearn or pyfunc", field="flavour")
     uri = ModelUri.parse(request.model_uri)
@@ -159,8 +158,9 @@ def _sklearn(model_dir: Path, flavour: Mapping[str, Any], trusted: Sequence[str]
 
 
 def _check_may_load_pickles(actor: Actor, what: str) -> None:
-    if actor.role != Role.OWNER:
-        raise PermissionDenied(f"{what}: loading it runs arbitrary code (pickle), which only the owner role may do "
+    if not allowed(actor, Permission.REGISTER_CODE_ARTIFACTS):
+        raise PermissionDenied(f"{what}: loading it runs arbitrary code (pickle), which only "
+                               f"{holders(Permission.REGISTER_CODE_ARTIFACTS)} may do "
                                f"({actor.name} is {actor.role.value})", field="flavour")
 
 

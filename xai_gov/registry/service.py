@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
-from xai_gov.actors import Actor, Role
+from xai_gov.actors import Actor
 from xai_gov.audit.records import alias_pointer, resolve_verified
-from xai_gov.auth.permissions import Permission, allowed
+from xai_gov.auth.permissions import Permission, allowed, holders, require
 from xai_gov.errors import Conflict, InvalidInput, NotFound, PermissionDenied, XaiGovError
 from xai_gov.explain.reasons import ReasonMap
 from xai_gov.lineage.models import LineageRecord
@@ -50,7 +50,6 @@ Adopt = Callable[[Any, ModelVersion], None]
 
 CHECK_ROWS = 5
 PRODUCTION = "production"
-_REGISTERING_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 
 
 class RegistryService:
@@ -205,8 +204,7 @@ class RegistryService:
         check_alias(alias)
         subject = f"{name}@{alias}"
         try:
-            if actor.role not in _REGISTERING_ROLES:
-                raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not move aliases", field="role")
+            require(actor, Permission.WRITE_MODELS)
             # The production check reads the lineage and approval under the same lock as the move.
             with self.database.session() as session:
                 # The ledger's lock first: moves then happen in the order of their events, so the last event's
@@ -338,15 +336,18 @@ def same_person(actor: str, registrant: str) -> bool:
 
 
 def _check_may_register(actor: Actor, adapter: ModelAdapter) -> None:
-    if actor.role not in _REGISTERING_ROLES:
-        raise PermissionDenied(f"{actor.name} ({actor.role.value}) may not register models", field="role")
-    if isinstance(adapter, SklearnAdapter) and adapter.serialization in PICKLE_FORMATS and actor.role != Role.OWNER:
-        raise PermissionDenied(
-            f"a {adapter.serialization} artifact runs arbitrary code when loaded: only the owner role may register "
-            f"one ({actor.name} is {actor.role.value})", field="serialization")
-    if adapter.loads_pickles() and actor.role != Role.OWNER:
-        raise PermissionDenied(f"a {adapter.kind} model runs arbitrary code when loaded: only the owner role may "
-                               f"register one ({actor.name} is {actor.role.value})", field="serialization")
+    require(actor, Permission.WRITE_MODELS)
+    if allowed(actor, Permission.REGISTER_CODE_ARTIFACTS):
+        return
+    if isinstance(adapter, SklearnAdapter) and adapter.serialization in PICKLE_FORMATS:
+        runs_code = f"a {adapter.serialization} artifact"
+    elif adapter.loads_pickles():
+        runs_code = f"a {adapter.kind} model"
+    else:
+        return
+    raise PermissionDenied(f"{runs_code} runs arbitrary code when loaded: only "
+                           f"{holders(Permission.REGISTER_CODE_ARTIFACTS)} may register one ({actor.name} is "
+                           f"{actor.role.value})", field="serialization")
 
 
 def _checked_classes(schema: FeatureSchema, adapter: ModelAdapter) -> FeatureSchema:
