@@ -51,6 +51,8 @@ from xai_gov.policies.models import load_policy
 from xai_gov.registry.adapters import ModelAdapter, PythonAdapter, Serialization, SklearnAdapter
 from xai_gov.registry.artifacts import ArtifactStore
 from xai_gov.registry.declarations import Declarations
+from xai_gov.registry.intake import Registration
+from xai_gov.registry.intake import register as register_version
 from xai_gov.registry.models import AliasMove, ModelSummary, ModelVersion
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.registry.service import RegistryService
@@ -242,8 +244,6 @@ class Client:
             schema = FeatureSchema.infer(X_train, y_train, adverse_class=adverse_class, labels=labels, target=target)
         elif labels:
             schema = schema.with_labels(labels)
-        if class_names is not None or adverse_class is not None:
-            schema = schema.with_classes(class_names or schema.class_names, adverse_class or schema.adverse_class)
         training = X_train if y_train is None else X_train.assign(**{target: list(y_train)})
         if background is None:
             size = min(self.settings.background_rows, len(X_train))
@@ -262,23 +262,20 @@ class Client:
         declarations = Declarations.build(protected=protected, not_protected=not_protected, nullable=nullable,
                                           reason_codes=reason_codes, protected_override=protected_override,
                                           class_labels=class_labels, immutable=immutable, monotone=monotone)
-        return self.register_adapter(name=name, adapter=adapter, schema=schema, background=background,
-                                     lineage=lineage, description=description, alias=alias, actor=actor,
-                                     declarations=declarations, cutoff=cutoff)
+        return register_version(self.registry, Registration(
+            name=name, adapter=adapter, schema=schema, background=background, lineage=lineage,
+            declarations=declarations, description=description, alias=alias, cutoff=cutoff, class_names=class_names,
+            adverse_class=adverse_class), actor=actor or Actor.local_owner())
 
     def register_adapter(self, *, name: str, adapter: ModelAdapter, schema: FeatureSchema, background: pd.DataFrame,
                          lineage: LineageRecord, description: str | None = None, alias: str | None = None,
                          actor: Actor | None = None, declarations: Declarations | None = None,
                          cutoff: float | None = None) -> ModelVersion:
-        """Register a ready adapter with a ready lineage record (what the CLI builds from files)."""
-        actor = actor or Actor.local_owner()
-        version = self.registry.register(name=name, adapter=adapter, schema=schema, background=background,
-                                         lineage=lineage, actor=actor, description=description,
-                                         declarations=declarations, cutoff=cutoff)
-        if alias is not None:
-            self.registry.move_alias(name=name, alias=alias, version=version.version, actor=actor)
-            version = self.registry.get(version.ref)
-        return version
+        """Register a ready adapter with a ready lineage record."""
+        return register_version(self.registry, Registration(
+            name=name, adapter=adapter, schema=schema, background=background, lineage=lineage,
+            declarations=declarations, description=description, alias=alias, cutoff=cutoff),
+            actor=actor or Actor.local_owner())
 
     def import_mlflow(self, model_uri: str, *, tracking_uri: str | None = None, name: str | None = None,
                       adverse_class: str | None = None, class_names: Sequence[str] = (),

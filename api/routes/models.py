@@ -14,6 +14,7 @@ from xai_gov.errors import XaiGovError
 from xai_gov.registry.declarations import Declarations
 from xai_gov.registry.intake import (
     ModelSource,
+    Registration,
     background_from_rows,
     lineage_from_document,
     parse_background,
@@ -21,6 +22,7 @@ from xai_gov.registry.intake import (
     parse_lineage,
     parse_reason_codes,
     parse_schema,
+    register,
     schema_from_document,
 )
 from xai_gov.registry.models import ALIAS_PATTERN, NAME_PATTERN
@@ -96,9 +98,9 @@ def register_model(
     except XaiGovError as refused:  # the files did not parse: refused before the registry saw them
         client.registry.record_refused_registration(owner, name, refused)
         raise
-    version = client.register_adapter(name=name, adapter=adapter, schema=schema, background=frame, lineage=recorded,
-                                      description=description, alias=alias, actor=owner, declarations=declarations,
-                                      cutoff=cutoff)
+    version = register(client.registry, Registration(
+        name=name, adapter=adapter, schema=schema, background=frame, lineage=recorded, declarations=declarations,
+        description=description, alias=alias, cutoff=cutoff), actor=owner)
     return ModelVersionOut.from_domain(version)
 
 

@@ -18,7 +18,8 @@ from xai_gov.lineage.service import normalise_data_hash
 from xai_gov.registry.decision import check_cutoff
 from xai_gov.registry.declarations import Declarations
 from xai_gov.registry.files import read_bytes, read_json_object, read_schema
-from xai_gov.registry.intake import ModelSource, parse_class_labels
+from xai_gov.registry.intake import ModelSource, Registration, parse_class_labels
+from xai_gov.registry.intake import register as register_version
 from xai_gov.registry.models import ModelVersion
 from xai_gov.timeutil import parse_utc
 
@@ -105,9 +106,6 @@ def register(
                              protocol=protocol, batch_size=batch_size, timeout=timeout, retries=retries)
         adapter = source.adapter()
         feature_schema = read_schema(schema)
-        if class_names is not None or adverse_class is not None:
-            names = [c.strip() for c in class_names.split(",")] if class_names else feature_schema.class_names
-            feature_schema = feature_schema.with_classes(names, adverse_class or feature_schema.adverse_class)
         sample = read_table(background)
         digest, rows = _training_data(training_data, data_hash, data_rows)
         lineage = build_lineage(
@@ -123,10 +121,11 @@ def register(
             protected=protected, not_protected=not_protected, nullable=nullable, reason_codes=reason_codes,
             protected_override=protected_override, class_labels=parse_class_labels(class_label or []),
             immutable=immutable, monotone=monotone)
-        return state(ctx).client().register_adapter(name=name, adapter=adapter, schema=feature_schema,
-                                                    background=sample, lineage=lineage, description=description,
-                                                    alias=alias, declarations=declarations,
-                                                    cutoff=cutoff, actor=state(ctx).actor(Role.OWNER))
+        return register_version(state(ctx).client().registry, Registration(
+            name=name, adapter=adapter, schema=feature_schema, background=sample, lineage=lineage,
+            declarations=declarations, description=description, alias=alias, cutoff=cutoff,
+            class_names=[c.strip() for c in class_names.split(",")] if class_names else None,
+            adverse_class=adverse_class), actor=state(ctx).actor(Role.OWNER))
 
     version = run(action)
     if as_json:

@@ -40,6 +40,7 @@ from xai_gov.lineage.capture import build_lineage
 from xai_gov.lineage.models import LineageRecord
 from xai_gov.registry.adapters import HttpAdapter, ModelAdapter, SklearnAdapter
 from xai_gov.registry.declarations import Declarations
+from xai_gov.registry.intake import Registration, register
 from xai_gov.registry.models import ModelVersion
 from xai_gov.registry.schema import FeatureSchema
 from xai_gov.registry.service import RegistryService
@@ -98,13 +99,10 @@ def import_mlflow_model(*, registry: RegistryService, request: MlflowImport, act
         background = _background(request.background, frame, target, background_rows, training)
         schema = _schema(request, frame, background, target, adapter)
         lineage = _lineage(request, source, resolved, run, training, model_dir, mlmodel, flavour)
-    version = registry.register(name=name, adapter=adapter, schema=schema, background=background, lineage=lineage,
-                                actor=actor, description=request.description, declarations=request.declarations,
-                                cutoff=request.cutoff)
-    if request.alias is not None:
-        registry.move_alias(name=name, alias=request.alias, version=version.version, actor=actor)
-        version = registry.get(version.ref)
-    return version
+    return register(registry, Registration(
+        name=name, adapter=adapter, schema=schema, background=background, lineage=lineage,
+        declarations=request.declarations, description=request.description, alias=request.alias,
+        cutoff=request.cutoff), actor=actor)
 
 
 # -- the model ------------------------------------------------------------------

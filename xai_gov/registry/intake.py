@@ -1,14 +1,19 @@
-"""Registration from what arrives as files or bytes (the CLI's paths, the API's uploads).
+"""Registration: what arrives as files or bytes (the CLI's paths, the API's uploads), and the one
+function every registration goes through.
 
 One place turns a model source, a schema document, a background CSV and a
 lineage document into the adapter, schema, frame and lineage record the
-registry takes, so the CLI and the API accept exactly the same things.
+registry takes, so the CLI and the API accept exactly the same things; and
+``register`` puts a ``Registration`` together the same way for the SDK, the CLI,
+the API and the MLflow import (the classes named, the version registered, the
+alias pointed at it).
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,14 +21,18 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from xai_gov.actors import Actor
 from xai_gov.errors import InvalidInput
 from xai_gov.explain.reasons import ReasonMap
 from xai_gov.lineage.capture import build_lineage
 from xai_gov.lineage.models import LineageRecord
 from xai_gov.lineage.service import normalise_data_hash
 from xai_gov.registry.adapters import PICKLE_FORMATS, HttpAdapter, ModelAdapter, PythonAdapter, SklearnAdapter
+from xai_gov.registry.declarations import Declarations
+from xai_gov.registry.models import ModelVersion
 from xai_gov.registry.sandbox import PickledArtifact
 from xai_gov.registry.schema import FeatureSchema
+from xai_gov.registry.service import RegistryService
 from xai_gov.timeutil import parse_utc
 
 #: Lineage document keys -> build_lineage arguments (short CLI-style names accepted too).
@@ -39,6 +48,40 @@ _LINEAGE_KEYS = {
 
 
 ENVIRONMENT_NOT_SENT = "not sent by the client (the server's own environment is not the training environment)"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One model version to register, whichever surface it came from."""
+
+    name: str
+    adapter: ModelAdapter
+    schema: FeatureSchema
+    background: pd.DataFrame
+    lineage: LineageRecord
+    declarations: Declarations | None = None
+    description: str | None = None
+    alias: str | None = None  # pointed at the new version once it is registered
+    cutoff: float | None = None  # the decision rule (the registry's default when None)
+    class_names: Sequence[str] | None = None  # overrides the schema's, in predict_proba's order
+    adverse_class: str | None = None  # overrides the schema's
+
+
+def register(registry: RegistryService, registration: Registration, *, actor: Actor) -> ModelVersion:
+    """Register ``registration`` as the next version of its name (and point its alias at it): the one
+    function the SDK, the CLI, the API and the MLflow import register through."""
+    r = registration
+    schema = r.schema
+    if r.class_names is not None or r.adverse_class is not None:
+        schema = schema.with_classes(list(r.class_names) if r.class_names else schema.class_names,
+                                     r.adverse_class or schema.adverse_class)
+    version = registry.register(name=r.name, adapter=r.adapter, schema=schema, background=r.background,
+                                lineage=r.lineage, actor=actor, description=r.description,
+                                declarations=r.declarations, cutoff=r.cutoff)
+    if r.alias is not None:
+        registry.move_alias(name=r.name, alias=r.alias, version=version.version, actor=actor)
+        version = registry.get(version.ref)
+    return version
 
 
 @dataclass(frozen=True)
