@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 from xai_gov.errors import InvalidInput
 
@@ -25,5 +26,11 @@ def parse_utc(value: str | datetime | None, *, field: str) -> datetime | None:
         raise InvalidInput(f"{field}: {value!r} is not an ISO 8601 date or time", field=field) from None
 
 
+@overload
+def format_utc(moment: datetime) -> str: ...
+@overload
+def format_utc(moment: None) -> None: ...
+@overload
+def format_utc(moment: datetime | None) -> str | None: ...
 def format_utc(moment: datetime | None) -> str | None:
     return None if moment is None else as_utc(moment).isoformat().replace("+00:00", "Z")

@@ -49,8 +49,9 @@ class FormField:
                 parts.append(f"at least {_number(self.minimum)}")
             elif self.maximum is not None:
                 parts.append(f"at most {_number(self.maximum)}")
-            if None not in self.observed:  # outside it is explained, with a caution; only limits refuse
-                parts.append(f"trained on {_number(self.observed[0])} to {_number(self.observed[1])}")
+            low, high = self.observed
+            if low is not None and high is not None:  # outside it is explained, with a caution; only limits refuse
+                parts.append(f"trained on {_number(low)} to {_number(high)}")
             if self.unit:
                 parts.append(f"in {self.unit}")
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -126,7 +127,7 @@ def db_current(ctx: typer.Context) -> None:
 def data_hash(files: Annotated[list[Path], typer.Argument(help="CSV or Parquet files.")],
               as_json: JsonFlag = False) -> None:
     """Canonical SHA-256 of training data: the same data gives the same hash in any format."""
-    hashes = {str(path): run(lambda path=path: hash_file(path)) for path in files}
+    hashes = {str(path): run(partial(hash_file, path)) for path in files}
     if as_json:
         print_json(hashes)
     else:

@@ -84,8 +84,8 @@ def run_demo(client: Client) -> None:
                           f"({'lowers it: accurate' if accuracy['lowers_adverse'] else 'does NOT lower it'})")
         console.print(f"lineage of {decision_id}: "
                       + ", ".join(v.ref for v in client.lineage_by_decision(decision_id)))
-    report = client.replay(record.id)
-    console.print(f"replay of {record.id}: {'matches exactly' if report.matches else 'DIFFERS'}")
+    replayed = client.replay(record.id)
+    console.print(f"replay of {record.id}: {'matches exactly' if replayed.matches else 'DIFFERS'}")
 
     console.rule("5. Explain a batch of decisions: resumable, on a pool of worker processes")
     batch = [BatchRow(line=n + 2, decision_id=f"DEMO-batch-{index}-v{version.version}", instance=as_entered(row))
@@ -120,11 +120,11 @@ def run_demo(client: Client) -> None:
                   f"the public key is printed by `xai-gov audit public-key`")
     signed = client.checkpoint()
     console.print(f"checkpoint {signed.id} signs event {signed.seq} (head {short(signed.head_hash, 16)})")
-    report = client.verify_ledger()
-    if not report.ok or report.problem is not None:
-        raise SystemExit(f"audit verify FAILED: {report.problem.message if report.problem else report}")
-    console.print(f"audit verify: OK, {report.events} events, records {report.records}, "
-                  f"{report.checkpoints} checkpoint(s)")
+    verified = client.verify_ledger()
+    if not verified.ok or verified.problem is not None:
+        raise SystemExit(f"audit verify FAILED: {verified.problem.message if verified.problem else verified}")
+    console.print(f"audit verify: OK, {verified.events} events, records {verified.records}, "
+                  f"{verified.checkpoints} checkpoint(s)")
 
     console.rule("Done")
     console.print(f"data directory: [bold]{client.settings.resolved_home}[/bold]\n"

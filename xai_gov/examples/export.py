@@ -42,7 +42,9 @@ def export_example(directory: Path, example: str = "german") -> ExportedExample:
         from xai_gov.examples.credit_model import TRUSTED_TYPES, trained
 
         model: Any = trained()
-        adverse, target, trusted, protected = BAD, TARGET, TRUSTED_TYPES, ()
+        trusted: tuple[str, ...] = TRUSTED_TYPES
+        protected: tuple[str, ...] = ()
+        adverse, target = BAD, TARGET
         labels: dict[str, str] = {}
         class_labels = None
     elif example == "synthetic":

@@ -107,10 +107,12 @@ class MlflowSource:
                 self.client.get_run(uri.run_id)
                 return ResolvedModel(uri=uri, run_id=uri.run_id, download_uri=uri.uri, registered_name=None,
                                      version=None, source=uri.uri, logged_model_id=None)
+            name = uri.registered_name
+            assert name is not None  # a models:/ URI always names its registered model (ModelUri.parse)
             if uri.alias is not None:
-                entry = self.client.get_model_version_by_alias(uri.registered_name, uri.alias)
+                entry = self.client.get_model_version_by_alias(name, uri.alias)
             else:
-                entry = self.client.get_model_version(uri.registered_name, str(uri.version))
+                entry = self.client.get_model_version(name, str(uri.version))
             if not entry.run_id:
                 raise InvalidInput(f"MLflow model version {uri.uri} names no run: its lineage cannot be read",
                                    field="model_uri")
@@ -184,8 +186,8 @@ def _checked_tracking_uri(uri: str) -> str:
         if path and path != ":memory:" and not Path(unquote(path)).is_file():
             raise InvalidInput(f"MLflow tracking URI {uri}: no such SQLite database {path}", field="tracking_uri")
     elif parsed.scheme in ("", "file"):
-        path = Path(unquote(parsed.path) if parsed.scheme == "file" else uri)
-        if not path.is_dir():
+        directory = Path(unquote(parsed.path) if parsed.scheme == "file" else uri)
+        if not directory.is_dir():
             raise InvalidInput(f"MLflow tracking URI {uri}: no such directory", field="tracking_uri")
     elif parsed.scheme.split("+")[0] not in ("http", "https", "databricks", "postgresql", "mysql", "mssql"):
         raise InvalidInput(f"MLflow tracking URI {uri}: unsupported scheme {parsed.scheme!r}", field="tracking_uri")

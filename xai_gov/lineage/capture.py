@@ -203,11 +203,11 @@ def build_lineage(
         "data_sha256": data_sha256, "data_rows": data_rows, "data_source_uri": data_source_uri, "trainer": trainer,
         "training_started_at": started, "training_ended_at": ended, "parent_version": parent_version,
     }
-    for key, value in given.items():
-        if value is None:
+    for key, known in given.items():
+        if known is None:
             missing[key] = "not given"
-    for key, value in (("hyperparameters", hyperparameters), ("seeds", seeds), ("metrics", metrics)):
-        if not value:
+    for key, document in (("hyperparameters", hyperparameters), ("seeds", seeds), ("metrics", metrics)):
+        if not document:
             missing[key] = "not given"
     missing["approver"] = NOT_APPROVED
     for key, reason in (missing_reasons or {}).items():

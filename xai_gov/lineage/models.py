@@ -93,7 +93,7 @@ class LineageRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LineageRecord:
-        values = {key: data.get(key) for key in LINEAGE_FIELDS}
+        values: dict[str, Any] = {key: data.get(key) for key in LINEAGE_FIELDS}
         for key in ("training_started_at", "training_ended_at"):
             values[key] = parse_utc(values[key], field=key)
         for key in ("hyperparameters", "seeds", "metrics", "environment"):

@@ -55,7 +55,7 @@ class LineageService:
                                "dataset digest", field="filter")
         if since is not None and until is not None and as_utc(since) >= as_utc(until):
             raise InvalidInput("'since' must be before 'until'", field="since")
-        query = {"data_sha256": None if data_sha256 is None else normalise_data_hash(data_sha256),
+        query: dict[str, Any] = {"data_sha256": None if data_sha256 is None else normalise_data_hash(data_sha256),
                  "commit": None if commit is None else normalise_commit(commit), "trainer": trainer,
                  "since": None if since is None else as_utc(since), "until": None if until is None else as_utc(until),
                  "date_field": date_field,
@@ -66,7 +66,7 @@ class LineageService:
                 if query[key] is not None and not repos.lineage_where(session, **{key: query[key]}):
                     raise NotFound(f"no registered version was trained from {what} {query[key]!r}",
                                    code=f"{key}_not_found", field=key)
-            views = repos.lineage_where(session, **query)  # type: ignore[arg-type]
+            views = repos.lineage_where(session, **query)
             record_lookup(session, actor=actor, query=query, views=views)
             return views
 

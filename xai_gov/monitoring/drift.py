@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,7 @@ from xai_gov.registry.schema import Feature, FeatureSchema
 EMPTY_SHARE = 1e-4
 
 
-def psi(reference_counts: Sequence[float], current_counts: Sequence[float]) -> float:
+def psi(reference_counts: Sequence[float] | np.ndarray, current_counts: Sequence[float] | np.ndarray) -> float:
     """Population stability index between two histograms over the same bins."""
     ref = np.asarray(reference_counts, dtype=float)
     cur = np.asarray(current_counts, dtype=float)
@@ -76,7 +77,8 @@ def feature_drift(feature: Feature, reference: pd.Series, current: pd.Series,
         edges = quantile_edges(ref, policy.psi_bins)
         ref_counts, cur_counts = binned(ref, edges), binned(cur, edges)
         result = stats.ks_2samp(ref, cur)
-        statistic, p_value, test = float(result.statistic), float(result.pvalue), "ks"
+        statistic, p_value = float(result.statistic), float(result.pvalue)
+        test_name: Literal["ks", "chi2"] = "ks"
         labels = edge_labels(edges)
         ref_summary, cur_summary = _numeric_summary(ref), _numeric_summary(cur)
     else:
@@ -84,13 +86,13 @@ def feature_drift(feature: Feature, reference: pd.Series, current: pd.Series,
         ref_counts = reference.astype(str).value_counts().reindex(categories, fill_value=0).to_numpy()
         cur_counts = current.astype(str).value_counts().reindex(categories, fill_value=0).to_numpy()
         statistic, p_value = chi2_homogeneity(ref_counts, cur_counts)
-        test, labels = "chi2", tuple(categories)
+        test_name, labels = "chi2", tuple(categories)
         ref_summary = _categorical_summary(ref_counts, categories)
         cur_summary = _categorical_summary(cur_counts, categories)
     value = psi(ref_counts, cur_counts)
     drifted = p_value < policy.p_value or (counted and value >= policy.psi)
     return FeatureDrift(
-        feature=feature.name, label=feature.label, kind=feature.kind, test=test, statistic=statistic,
+        feature=feature.name, label=feature.label, kind=feature.kind, test=test_name, statistic=statistic,
         p_value=p_value, psi=value, psi_counted=counted, reference_n=len(reference), current_n=len(current),
         drifted=bool(drifted), reference_summary=ref_summary, current_summary=cur_summary,
         distribution=Distribution(bins=labels, reference=_shares(ref_counts), current=_shares(cur_counts)))

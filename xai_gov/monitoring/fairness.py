@@ -38,7 +38,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
-from xai_gov.monitoring.models import GroupRate, NotComputed, ProtectedResult, ProxyCheck
+from xai_gov.monitoring.models import FourFifths, GroupRate, NotComputed, ProtectedResult, ProxyCheck
 from xai_gov.policies.monitoring import FairLendingPolicy
 from xai_gov.registry.schema import Feature, FeatureSchema
 
@@ -125,7 +125,7 @@ def group_metrics(feature: Feature, groups: pd.Series, approved: np.ndarray, ord
             continue
         low, high = wilson(k, n, policy.confidence)
         air = air_low = air_high = None
-        verdict = "not_computed"
+        verdict: FourFifths = "not_computed"
         if best is not None:
             n_best = int(by_group.loc[best, "n"])
             k_best = approvals[best]

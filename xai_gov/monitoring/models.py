@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 Outcome = Literal["pass", "warn", "fail", "not_computed"]
+FourFifths = Literal["pass", "fail", "reference", "not_computed"]  # a group's rate against the best group's
 
 
 class _Frozen(BaseModel):
@@ -131,7 +132,7 @@ class GroupRate(_Frozen):
     adverse_impact_ratio: float | None
     air_ci_low: float | None
     air_ci_high: float | None
-    four_fifths: Literal["pass", "fail", "reference", "not_computed"]
+    four_fifths: FourFifths
     note: str | None = None
 
 

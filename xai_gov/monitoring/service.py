@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -215,6 +216,10 @@ def protected_features(version: ModelVersion, policy: Policy) -> tuple[list[str]
     return found, source if found else f"{source}: no feature is protected"
 
 
+@overload
+def _utc(moment: datetime, field: str) -> datetime: ...
+@overload
+def _utc(moment: datetime | None, field: str) -> datetime | None: ...
 def _utc(moment: datetime | None, field: str) -> datetime | None:
     if moment is None:
         return None

@@ -58,7 +58,7 @@ def verdict(policy: Policy, inputs: InputDrift | None, scores: PredictionDrift |
                 outcome="not_computed" if proxy is None else (fairness.proxy_severity if proxy.flagged else "pass"),
                 value=None if proxy is None else proxy.auc, threshold=f"AUC < {fairness.proxy_auc:g}",
                 why=fairness.proxy_why))
-    worst = max((c.outcome for c in checks), key=lambda o: _RANK[o], default="pass")
+    worst: Outcome = max((c.outcome for c in checks), key=lambda o: _RANK[o], default="pass")
     return MonitoringVerdict(outcome="pass" if worst == "not_computed" else worst, checks=tuple(checks),
                              policy=policy.to_dict())
 

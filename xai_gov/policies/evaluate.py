@@ -57,7 +57,7 @@ def evaluate_explanation(policy: Policy, scores: dict[str, Any], withheld: list[
             threshold, passed = f"<= {rule.max:g}", value is not None and value <= (rule.max or 0.0)
         outcome: Outcome = "not_measured" if value is None else ("pass" if passed else rule.severity)
         verdicts.append(RuleVerdict(rule.metric, outcome, value, threshold, rule.severity, rule.why))
-    worst = max((v.outcome for v in verdicts), key=lambda o: _RANK[o], default="pass")
+    worst: Outcome = max((v.outcome for v in verdicts), key=lambda o: _RANK[o], default="pass")
     return Verdict(outcome="pass" if worst == "not_measured" else worst, rules=tuple(verdicts),
                    withheld_reasons=tuple(withheld), policy=policy.to_dict())
 
@@ -91,7 +91,7 @@ def with_reason_checks(verdict: Verdict, reasons: list[dict[str, Any]], *, adver
     if not extra:
         return verdict
     rules = verdict.rules + tuple(extra)
-    worst = max((r.outcome for r in rules), key=lambda o: _RANK[o], default="pass")
+    worst: Outcome = max((r.outcome for r in rules), key=lambda o: _RANK[o], default="pass")
     return Verdict(outcome="pass" if worst == "not_measured" else worst, rules=rules,
                    withheld_reasons=verdict.withheld_reasons, policy=verdict.policy)
 
