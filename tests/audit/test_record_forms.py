@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from xai_gov.explain.records import SCHEMA_VERSION, ExplanationRecord, sha256_json
+from xai_gov.canonical import sha256_json
+from xai_gov.explain.records import SCHEMA_VERSION, ExplanationRecord
 from xai_gov.sdk import Client
 
 V1_STORE = Path(__file__).parents[1] / "fixtures" / "stores" / "v1.sqlite"
