@@ -179,10 +179,8 @@ class RegistryService:
                                               size=artifact_size)
                     repos.ensure_artifact(session, sha256=background_sha, kind="background", media_type="text/csv",
                                           size=background_bytes)
-                    model = repos.get_or_create_model(session, name=name, actor=actor.name)
                     version = repos.add_version(
-                        session, model=model, version=repos.next_version_number(session, model),
-                        adapter_spec=adapter_spec, artifact_sha256=artifact_sha, schema=schema,
+                        session, name=name, adapter_spec=adapter_spec, artifact_sha256=artifact_sha, schema=schema,
                         background_sha256=background_sha, background_rows=background_rows, description=description,
                         actor=actor.name, lineage=lineage, decision_rule=rule)
                     ledger.append(session, actor=actor.name, action="model.registered", subject=version.ref,

@@ -40,7 +40,7 @@ def ensure_artifact(session: Session, *, sha256: str, kind: str, media_type: str
 # -- models and versions ----------------------------------------------------------
 
 
-def get_or_create_model(session: Session, *, name: str, actor: str) -> RegisteredModelRow:
+def _get_or_create_model(session: Session, *, name: str, actor: str) -> RegisteredModelRow:
     row = session.scalar(select(RegisteredModelRow).where(RegisteredModelRow.name == name))
     if row is None:
         row = RegisteredModelRow(name=name, created_at=utcnow(), created_by=actor)
@@ -49,17 +49,19 @@ def get_or_create_model(session: Session, *, name: str, actor: str) -> Registere
     return row
 
 
-def next_version_number(session: Session, model: RegisteredModelRow) -> int:
+def _next_version_number(session: Session, model: RegisteredModelRow) -> int:
     latest = session.scalar(select(func.max(ModelVersionRow.version)).where(ModelVersionRow.model_id == model.id))
     return (latest or 0) + 1
 
 
-def add_version(session: Session, *, model: RegisteredModelRow, version: int, adapter_spec: dict[str, Any],
-                artifact_sha256: str | None, schema: FeatureSchema, background_sha256: str, background_rows: int,
-                description: str | None, actor: str, lineage: LineageRecord,
-                decision_rule: DecisionRule | None = None) -> ModelVersion:
+def add_version(session: Session, *, name: str, adapter_spec: dict[str, Any], artifact_sha256: str | None,
+                schema: FeatureSchema, background_sha256: str, background_rows: int, description: str | None,
+                actor: str, lineage: LineageRecord, decision_rule: DecisionRule | None = None) -> ModelVersion:
+    """The next version of model ``name`` (the model itself is created with its first version)."""
+    model = _get_or_create_model(session, name=name, actor=actor)
     row = ModelVersionRow(
-        model_id=model.id, version=version, adapter_spec=adapter_spec, artifact_sha256=artifact_sha256,
+        model_id=model.id, version=_next_version_number(session, model), adapter_spec=adapter_spec,
+        artifact_sha256=artifact_sha256,
         feature_schema=schema.to_dict(), background_sha256=background_sha256, background_rows=background_rows,
         description=description, registered_at=utcnow(), registered_by=actor,
         decision_rule=decision_rule.to_dict() if decision_rule else None,
