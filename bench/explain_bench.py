@@ -190,7 +190,7 @@ def run_model(name: str, estimator: Any, trained: Any, applicants: int, arms: in
         out["anchor_engine_met"].append(float(engine_result.threshold_met))
 
         started = time.perf_counter()
-        explain_instance(full_explainers, schema.from_matrix(x[None]).iloc[0].to_dict(), options=ExplainOptions(
+        explain_instance(full_explainers, schema.from_matrix(x[None]).iloc[0].to_dict(), options=ExplainOptions.build(
             seed=seed), decision_id=f"bench-{i}", requested_by="bench", reason_map=reasons, policy=policy)
         out["full"].append(time.perf_counter() - started)
     return out
