@@ -36,18 +36,8 @@ FILE_GLOB = "checkpoints-*.jsonl"
 
 
 @dataclass(frozen=True)
-class Checkpoint:
-    id: int
-    seq: int
-    head_hash: str
-    signed_at: datetime
-    signed_by: str
-    key_id: str
-    signature: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "seq": self.seq, "head_hash": self.head_hash, "signed_at": format_utc(self.signed_at),
-                "signed_by": self.signed_by, "key_id": self.key_id, "signature": self.signature}
+class Checkpoint(ledger.StoredCheckpoint):
+    """A stored checkpoint that can check its own signature."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Checkpoint:

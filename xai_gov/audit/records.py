@@ -196,18 +196,13 @@ def check_key(row: StoredKey, created: ledger.AuditEvent | None, revoked: ledger
 # -- checkpoints ------------------------------------------------------------------
 
 
-def checkpoint_record(row: ledger.StoredCheckpoint) -> dict[str, Any]:
-    return {"id": row.id, "seq": row.seq, "head_hash": row.head_hash, "signed_at": format_utc(row.signed_at),
-            "signed_by": row.signed_by, "key_id": row.key_id, "signature": row.signature}
-
-
 def check_checkpoint(row: ledger.StoredCheckpoint, event: ledger.AuditEvent | None, head_seq: int) -> Problem | None:
     subject = f"checkpoint {row.id}"
     if event is None:
         where = "the chain was truncated" if head_seq <= row.seq else "it was deleted"
         return Problem("deleted", subject, f"the ledger event recording {subject} (signed at event {row.seq}) is "
                        f"missing: {where}", ("event",))
-    stored = checkpoint_record(row)
+    stored = row.to_dict()
     changed = tuple(k for k in stored if event.payload.get(k) != stored[k])
     if changed:
         return Problem("changed", subject, f"{subject} was changed after ledger event {event.seq} recorded it: "

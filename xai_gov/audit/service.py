@@ -20,7 +20,7 @@ write access to the database, and only a checkpoint kept outside it shows that.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +69,7 @@ class VerifyReport:
 
 
 def _checkpoint(stored: ledger.StoredCheckpoint) -> Checkpoint:
-    return Checkpoint(stored.id, stored.seq, stored.head_hash, stored.signed_at, stored.signed_by, stored.key_id,
-                      stored.signature)
+    return Checkpoint(**asdict(stored))
 
 
 class AuditService:

@@ -189,6 +189,11 @@ class StoredCheckpoint:
     key_id: str
     signature: str
 
+    def to_dict(self) -> dict[str, Any]:
+        """The row as its ``checkpoint.signed`` event records it."""
+        return {"id": self.id, "seq": self.seq, "head_hash": self.head_hash, "signed_at": format_utc(self.signed_at),
+                "signed_by": self.signed_by, "key_id": self.key_id, "signature": self.signature}
+
 
 def _checkpoint(row: AuditCheckpointRow) -> StoredCheckpoint:
     return StoredCheckpoint(row.id, row.seq, row.head_hash, row.signed_at, row.signed_by, row.key_id, row.signature)
