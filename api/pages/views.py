@@ -17,7 +17,7 @@ from xai_gov.explain.records import ExplanationRecord
 from xai_gov.policies.evaluate import score_at
 from xai_gov.quality.glance import QualityRow
 from xai_gov.registry.models import ModelVersion
-from xai_gov.reports.decision import every_flag
+from xai_gov.reports.decision import cautions
 from xai_gov.sdk import Client
 
 SECTIONS = "api.pages.sections"  # each method's part of the decision page
@@ -93,7 +93,7 @@ def decision_view(record: ExplanationRecord, protected: frozenset[str], labels: 
         withheld=tuple(labels.get(n, n) for n in record.withheld_reasons),
         parts=method_parts(record, protected),
         glance=record.quality_at_a_glance(), trust=trust_rows(record.scores),
-        cautions=tuple(c["message"] for c in record.cautions or ()) + cautions(record.scores),
+        cautions=tuple(c["message"] for c in record.cautions or ()) + tuple(cautions(record.scores)),
         verdict=record.verdict,
         decision_rule=_decision_rows(record.decision),
         instance=tuple(Row(labels.get(name, name), shown(value)) for name, value in record.instance.items()))
@@ -137,23 +137,6 @@ def trust_rows(scores: dict[str, Any]) -> tuple[Row, ...]:
                                                f"{signs} same direction",
                         f"the top {agreement['top_n']} features each method names, and which way they push"))
     return tuple(rows)
-
-
-def cautions(scores: dict[str, Any]) -> tuple[str, ...]:
-    """The packet's plain-words cautions for weak scores or disagreeing methods."""
-    found = []
-    for path, test, message in every_flag():
-        value = score_at(scores, path)
-        if value is None:
-            continue
-        try:
-            weak = bool(test(value))
-        except TypeError:
-            continue
-        if weak:
-            number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-            found.append(message.format(v=number))
-    return tuple(found)
 
 
 @dataclass(frozen=True)

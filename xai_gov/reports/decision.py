@@ -130,9 +130,17 @@ def protected_words(record: ExplanationRecord) -> str:
     return text.strip()
 
 
-def every_flag() -> list[tuple[str, Any, str]]:
-    """Each method's plain-words flags (its renderer's ``FLAGS``), then those across methods."""
-    return [flag for renderer in registry.renderers(SECTIONS) for flag in getattr(renderer, "FLAGS", ())] + [*FLAGS]
+def cautions(scores: dict[str, Any]) -> list[str]:
+    """The plain-words cautions for weak scores or disagreeing methods (the packet's and the decision page's):
+    each method's flags (its renderer's ``FLAGS``), then those across methods."""
+    flags = [flag for renderer in registry.renderers(SECTIONS) for flag in getattr(renderer, "FLAGS", ())] + [*FLAGS]
+    found = []
+    for path, test, message in flags:
+        value = score_at(scores, path)
+        if value is not None and _safe(test, value):
+            number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+            found.append(message.format(v=number))
+    return found
 
 
 def _method_sections(record: ExplanationRecord) -> list[Flowable]:
@@ -151,12 +159,7 @@ def _trust(record: ExplanationRecord) -> list[Flowable]:
         signs = "-" if agreement["sign_agreement"] is None else f"{agreement['sign_agreement']:.0%}"
         rows += [("LIME vs SHAP", f"overlap {agreement['top_n_overlap']:.0%}, direction {signs}",
                   f"top-{agreement['top_n']} features in common, and pointing the same way")]
-    flags = []
-    for path, test, message in every_flag():
-        value = score_at(scores, path)
-        if value is not None and _safe(test, value):
-            number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-            flags.append(para("Caution: " + message.format(v=number), "flag"))
+    flags = [para("Caution: " + caution, "flag") for caution in cautions(scores)]
     return [together(heading("How far to trust this explanation"), *_quality_at_a_glance(record)), spacer(2),
             para("Every score", "small"), table(rows, [32 * mm, 55 * mm, WIDTH - 87 * mm]),
             spacer(2), *(flags or [para("No score is weak and the methods agree.", "body")])]
