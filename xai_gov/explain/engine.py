@@ -186,7 +186,7 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
     # Reasons come from the best-ranked attribution method that ran (SHAP, else LIME).
     attributing = sorted((m for m in outcomes if outcomes[m].attributions is not None),
                          key=lambda m: m.attribution_rank or 0)
-    contributions = outcomes[attributing[0]].attributions or {} if attributing else {}
+    contributions: dict[int, float] = (outcomes[attributing[0]].attributions or {}) if attributing else {}
     source = attributing[0].name if attributing else "none"
     reason_map = version_reason_map(schema, reason_map)
     reasons: list[Reason] = []

@@ -132,8 +132,9 @@ class ExplanationRecord:
         values["requested_at"] = parse_utc(values["requested_at"], field="requested_at")
         known = {f.name for f in fields(cls)}
         # Every key that is not a field of the record is a method's section (in both forms so far).
-        values["sections"] = {k: values.pop(k) for k in list(values) if k not in known}
-        values["sections"] = {k: v for k, v in values["sections"].items() if v is not None}
+        # (form 1 holds null sections for methods that did not run: no section)
+        extra = {k: values.pop(k) for k in list(values) if k not in known}
+        values["sections"] = {k: v for k, v in extra.items() if v is not None}
         return cls(**values, schema_version=form)
 
     def result_fields(self) -> dict[str, Any]:

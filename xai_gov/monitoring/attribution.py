@@ -46,8 +46,9 @@ TRUST_SCORES: tuple[tuple[str, str], ...] = (
 
 def attributions(record: ExplanationRecord, method: str) -> dict[str, float] | None:
     """Feature -> attribution toward the adverse class from one stored explanation, or None without ``method``."""
-    section = record.section(registry.method(method).section)
-    return None if section is None else registry.method(method).attributions_of(section)
+    attribution_method = registry.method(method)
+    section = record.section(attribution_method.section)
+    return None if section is None else attribution_method.attributions_of(section)
 
 
 def attribution_methods() -> tuple[str, ...]:

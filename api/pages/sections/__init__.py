@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+TOP_BARS = 10  # bars in a method's chart
+
 
 @dataclass(frozen=True)
 class Row:

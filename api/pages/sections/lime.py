@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from api.pages.charts import BarChart, bar_chart
-from api.pages.sections import Row
+from api.pages.sections import TOP_BARS, Row
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.policies.evaluate import score_at
 
 SECTION = "lime"
 PLACE = 10
 TEMPLATE = "sections/lime.html"
-TOP_BARS = 10
 
 
 def view(record: ExplanationRecord, protected: frozenset[str]) -> BarChart | None:
