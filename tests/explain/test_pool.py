@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -155,3 +156,50 @@ def test_a_closed_pool_refuses_new_work(pooled: Client, german_xy: tuple[pd.Data
     with pytest.raises(Unavailable) as closed:
         pooled.explain("stepped@1", entered(X.iloc[0]), decision_id="POOL-CLOSED", methods=["lime"])
     assert closed.value.code == "shutting_down"
+
+
+def _threads_here() -> list[int]:
+    """Run in a worker: the thread counts its numerical libraries would use."""
+    from threadpoolctl import threadpool_info
+    return [library["num_threads"] for library in threadpool_info()]
+
+
+def test_requests_name_the_versions_files_and_workers_run_one_thread_each(
+        pooled: Client, german_xy: tuple[pd.DataFrame, pd.Series], small_model: Any) -> None:
+    """The service's requests name the version's files in the artifact store instead of carrying them (a
+    worker reads them, hash-checked, when it first builds the version); numerical libraries in a worker use
+    one thread."""
+    import pickle
+
+    from xai_gov.errors import IntegrityError
+    from xai_gov.explain.detached import _BUILT
+    from xai_gov.explain.engine import ExplainOptions
+
+    X, y = german_xy
+    version = pooled.register(small_model, X, y, name="credit-risk", adverse_class="bad", code_path=None)
+    options = ExplainOptions.build(["lime"], **FAST)
+    full = pooled.explanations.detached("credit-risk@1", options=options, requested_by="officer")
+    named = full.by_reference(pooled.registry.artifacts)
+    assert named.artifact is None and named.background.empty and named.key == full.key
+    assert len(pickle.dumps(named)) < len(pickle.dumps(full)) / 10
+    _BUILT.clear()
+    built = named.explainers()  # read from the store, as a worker does
+    _BUILT.clear()
+    carried = full.explainers()
+    assert built is not carried and np.array_equal(built.space.background, carried.space.background)
+    assert built.space.predict(carried.space.background).tolist() == \
+        carried.space.predict(carried.space.background).tolist()
+
+    pool = pooled.explanations.pool
+    assert pool is not None
+    pool.start()
+    assert all(threads == 1 for threads in pool._current().submit(_threads_here).result())
+    record = pooled.explain("credit-risk@1", entered(X.iloc[0]), decision_id="NAMED-1", methods=["lime"],
+                            parameters=FAST)
+    assert pooled.replay(record.id).matches
+
+    _BUILT.clear()  # a file changed on disk is refused when a worker reads it, as everywhere
+    path = pooled.registry.artifacts.path(version.artifact_sha256)
+    path.write_bytes(path.read_bytes() + b"x")
+    with pytest.raises(IntegrityError):
+        named.explainers()

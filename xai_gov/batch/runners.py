@@ -6,7 +6,8 @@ RowFailure)`` as results arrive (``Computed``: the record in its stored form,
 built by the worker). Workers never touch the store. A row's own failure (a
 feature the schema refuses, a model that raises) is a ``RowFailure`` carried back
 as plain data, never an exception that stops the batch. At most ``2 x workers``
-rows are in flight, so memory stays flat however long the file.
+rows are in flight, so memory stays flat however long the file. Worker processes (the
+pool's, Dask's) run numerical libraries on one thread each (``one_thread_per_process``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, Protocol
 
 from xai_gov.batch.rows import BatchRow
 from xai_gov.errors import InvalidInput, Unavailable, XaiGovError
-from xai_gov.explain.detached import DetachedExplainer
+from xai_gov.explain.detached import DetachedExplainer, one_thread_per_process
 from xai_gov.explain.records import ExplanationRecord
 
 
@@ -92,6 +93,7 @@ _INSTALLED: DetachedExplainer | None = None
 
 def _install(explainer: DetachedExplainer) -> None:
     global _INSTALLED
+    one_thread_per_process()
     _INSTALLED = explainer
 
 
@@ -178,6 +180,13 @@ def _windowed(rows: list[BatchRow], submit: Any,
 # -- Dask ------------------------------------------------------------------------------------
 
 
+def explain_row_on_dask(explainer: DetachedExplainer, row: BatchRow) -> Outcome:
+    """``explain_row`` on a Dask worker: each of its task threads explains a row, so numerical libraries
+    get one thread there too."""
+    one_thread_per_process()
+    return explain_row(explainer, row)
+
+
 class DaskRunner:
     """A Dask cluster: an existing scheduler (``tcp://host:8786``) or a LocalCluster of process workers.
 
@@ -221,7 +230,7 @@ class DaskRunner:
         queue = iter(rows)
         futures = {}
         for row in queue:
-            futures[self.client.submit(explain_row, shared, row, pure=False)] = row
+            futures[self.client.submit(explain_row_on_dask, shared, row, pure=False)] = row
             if len(futures) >= window:
                 break
         completed = as_completed(list(futures))
@@ -233,7 +242,7 @@ class DaskRunner:
                 yield row, RowFailure(row.line, row.decision_id, "worker_died", f"the Dask worker failed: {error}")
             following = next(queue, None)
             if following is not None:
-                submitted = self.client.submit(explain_row, shared, following, pure=False)
+                submitted = self.client.submit(explain_row_on_dask, shared, following, pure=False)
                 futures[submitted] = following
                 completed.add(submitted)
 

@@ -36,7 +36,7 @@ from functools import partial
 from typing import Any
 
 from xai_gov.errors import InvalidInput, Unavailable, XaiGovError
-from xai_gov.explain.detached import DetachedExplainer
+from xai_gov.explain.detached import DetachedExplainer, one_thread_per_process
 from xai_gov.explain.engine import TimeBudget
 from xai_gov.explain.records import ExplanationRecord
 
@@ -60,9 +60,11 @@ def explain_in_worker(explainer: DetachedExplainer, decision_id: str, instance: 
         raise RuntimeError(f"{type(error).__name__}: {error}") from None
 
 
-def _watch_parent(parent: int) -> None:
-    """A worker's initializer: exit when the service process is gone (killed, or stopped by uvicorn), so
-    no worker is left running with its models in memory."""
+def _start_worker(parent: int) -> None:
+    """A worker's initializer: one thread for numerical libraries, and exit when the service process is
+    gone (killed, or stopped by uvicorn), so no worker is left running with its models in memory."""
+    one_thread_per_process()
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1.0)
@@ -141,7 +143,7 @@ class ExplainPool:
     @staticmethod
     def _new_executor(workers: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_watch_parent, initargs=(os.getpid(),))
+                                   initializer=_start_worker, initargs=(os.getpid(),))
 
     def _replace(self, broken: ProcessPoolExecutor, *, stop: bool = False) -> None:
         """Drop an executor once (several requests may see it break); the next request starts a new one."""

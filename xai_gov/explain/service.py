@@ -165,7 +165,8 @@ class ExplanationService:
                                       progress=progress, bank_decision=bank_decision,
                                       reasons_asked=what_counted_against)
         else:  # only a time budget crosses to the worker; another progress callback stays here, unused
-            record = self.pool.explain(self.detached(model, options=options, requested_by=requested_by),
+            detached = self.detached(model, options=options, requested_by=requested_by)
+            record = self.pool.explain(detached.by_reference(self.registry.artifacts),
                                        decision_id, instance, bank_decision=bank_decision,
                                        reasons_asked=what_counted_against,
                                        budget_seconds=progress.remaining() if isinstance(progress, TimeBudget)

@@ -11,6 +11,7 @@ A schema is inferred from the training data, then edited by the model owner
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -402,6 +403,17 @@ class FeatureSchema:
             if feature.nullable and feature.kind == "numeric":
                 matrix[missing.is_missing(feature, matrix[:, j]), j] = feature.missing_code
         return matrix
+
+    def read_background(self, data: bytes) -> pd.DataFrame:
+        """A stored background sample (the CSV registration wrote) in this schema's native types: an empty
+        cell is a missing value only where the feature is nullable."""
+        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+        for feature in self.features:
+            if feature.nullable:
+                frame[feature.name] = frame[feature.name].replace("", np.nan)
+        numeric = [f.name for f in self.features if f.kind == "numeric"]
+        frame[numeric] = frame[numeric].apply(pd.to_numeric)
+        return self.from_matrix(self.to_matrix(frame))
 
     def from_matrix(self, matrix: np.ndarray) -> pd.DataFrame:
         """Float matrix -> native rows (string categories, integers where the feature is integral, NaN for a

@@ -8,13 +8,11 @@ leaves the store as it was.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
@@ -302,14 +300,7 @@ class RegistryService:
 
     def load_background(self, version: ModelVersion) -> pd.DataFrame:
         """The stored background sample, hash-checked, in the schema's native types."""
-        data = self.artifacts.get(version.background_sha256)
-        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
-        for feature in version.schema.features:  # an empty cell is a missing value only where one is allowed
-            if feature.nullable:
-                frame[feature.name] = frame[feature.name].replace("", np.nan)
-        numeric = [f.name for f in version.schema.features if f.kind == "numeric"]
-        frame[numeric] = frame[numeric].apply(pd.to_numeric)
-        return version.schema.from_matrix(version.schema.to_matrix(frame))
+        return version.schema.read_background(self.artifacts.get(version.background_sha256))
 
     # -- helpers ------------------------------------------------------------
 
