@@ -6,21 +6,28 @@ cores); later jobs wait their turn. Each row is an ordinary explanation stored
 with its ledger event as it arrives (in groups of what arrives together, one
 transaction each), so what a job did stays done.
 
-Jobs live in the service's memory: a restart forgets their status, not their
-work. Submitting the same decisions again resumes (decision ids already explained
-are skipped), so nothing is explained twice. Who may submit or read a job is the
-core's permission table (``Permission.EXPLAIN_BATCH``).
+A job runs in the service process that accepted it (its decisions stay in that
+process's memory), but its state is kept in the store (``xai_gov.store.jobs``),
+written as it moves (progress at most once a second), so every process of a
+service started with several workers (``xai-gov serve --workers N``) answers for
+every job. The running process refreshes its jobs' heartbeat; a queued or running
+job whose heartbeat is older than ``STALE_SECONDS`` (its process was stopped or
+killed) is reported failed, ``job_interrupted``. Submitting the same decisions
+again resumes (decision ids already explained are skipped), so nothing is
+explained twice. Who may submit or read a job is the core's permission table
+(``Permission.EXPLAIN_BATCH``).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from xai_gov.actors import Actor
@@ -31,11 +38,16 @@ from xai_gov.batch.service import BatchProgress, BatchSummary, explain_batch
 from xai_gov.errors import InvalidInput, NotFound, Unavailable, XaiGovError
 from xai_gov.explain.engine import ExplainOptions
 from xai_gov.explain.service import ExplanationService
-from xai_gov.timeutil import format_utc, utcnow
+from xai_gov.store import jobs as stored_jobs
+from xai_gov.timeutil import format_utc, parse_utc, utcnow
 
 State = Literal["queued", "running", "finished", "failed"]
-KEEP_JOBS = 200  # finished jobs remembered (the oldest are forgotten first)
+KEEP_JOBS = 200  # jobs listed, newest first; and finished jobs whose entry this process keeps in memory
 MAX_ROWS = 100_000  # rows in one submitted job
+PROGRESS_EVERY_SECONDS = 1.0  # a running job's progress is written at most this often (its states always)
+#: A queued or running job whose process has not said it is alive for this long is reported interrupted.
+#: The process says so at each progress write of the job it runs, for every job it holds.
+STALE_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,7 @@ class BatchJob:
     submitted_at: datetime
     state: State
     progress: BatchProgress
-    summary: BatchSummary | None = None
+    summary: BatchSummary | dict[str, Any] | None = None  # a dict when read back from the store
     error: dict[str, Any] | None = None  # why a job failed as a whole (e.g. its model is unknown)
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -58,7 +70,32 @@ class BatchJob:
                 "finished_at": format_utc(self.finished_at) if self.finished_at else None,
                 "progress": {"total": self.progress.total, "done": self.progress.done,
                              "skipped": self.progress.skipped, "failed": self.progress.failed},
-                "summary": self.summary.to_dict() if self.summary else None, "error": self.error}
+                "summary": self.summary if isinstance(self.summary, dict) or self.summary is None
+                else self.summary.to_dict(), "error": self.error}
+
+    @classmethod
+    def from_dict(cls, stored: dict[str, Any]) -> BatchJob:
+        """A job as the store keeps it (its summary stays in its stored form, a dict)."""
+        def moment(key: str) -> datetime | None:
+            return parse_utc(stored.get(key), field=key)
+
+        submitted_at = moment("submitted_at")
+        assert submitted_at is not None, "a stored job has its submission time"
+        return cls(id=stored["id"], model=stored["model"], requested_by=stored["requested_by"],
+                   submitted_at=submitted_at, state=stored["state"],
+                   progress=BatchProgress(**stored["progress"]), summary=stored.get("summary"),
+                   error=stored.get("error"), started_at=moment("started_at"), finished_at=moment("finished_at"))
+
+    def as_seen(self, heartbeat_at: datetime, now: datetime) -> BatchJob:
+        """This job as a reader sees it: one its process stopped holding (no heartbeat for STALE_SECONDS)
+        is failed, ``job_interrupted``."""
+        if self.state in ("queued", "running") and now - heartbeat_at > timedelta(seconds=STALE_SECONDS):
+            return replace(self, state="failed", error={
+                "code": "job_interrupted", "field": None,
+                "message": f"the service process running this job stopped (no sign of it since "
+                           f"{format_utc(heartbeat_at)}); what was explained is stored: submit the same "
+                           "decisions again to resume"})
+        return self
 
 
 @dataclass
@@ -92,6 +129,7 @@ class BatchJobs:
         version = self.service.registry.get_verified(model)  # an unknown model is refused now, not later
         job = BatchJob(id=uuid.uuid4().hex, model=version.ref, requested_by=actor.name, submitted_at=utcnow(),
                        state="queued", progress=BatchProgress(total=len(rows)))
+        self._save(job)
         with self._lock:
             self._jobs[job.id] = _Entry(job, rows, options)
             self._forget_old()
@@ -102,22 +140,24 @@ class BatchJobs:
         return job
 
     def get(self, job_id: str, *, actor: Actor) -> BatchJob:
-        """A job its submitter follows (anyone who may read every explanation sees every job)."""
+        """A job its submitter follows (anyone who may read every explanation sees every job), from the
+        store, whichever service process runs it."""
         require(actor, Permission.EXPLAIN_BATCH)
-        with self._lock:
-            entry = self._jobs.get(job_id)
-        if entry is not None and not _may_see(actor, entry.job):
-            entry = None  # another's job is 'not found', so its existence does not leak
-        if entry is None:
-            raise NotFound(f"no batch job {job_id!r} (jobs are kept in the service's memory: after a restart, "
-                           "submit the batch again; what was explained is skipped)", code="job_not_found",
-                           field="id")
-        return entry.job
+        with self.service.database.session() as session:
+            found = stored_jobs.get_job(session, job_id)
+        job = None if found is None else BatchJob.from_dict(found[0]).as_seen(found[1], utcnow())
+        if job is None or not _may_see(actor, job):  # another's job is 'not found', so it does not leak
+            raise NotFound(f"no batch job {job_id!r}", code="job_not_found", field="id")
+        return job
 
     def list(self, *, actor: Actor) -> list[BatchJob]:
+        """The newest ``KEEP_JOBS`` jobs the actor may see, newest first."""
         require(actor, Permission.EXPLAIN_BATCH)
-        with self._lock:
-            return [entry.job for entry in reversed(self._jobs.values()) if _may_see(actor, entry.job)]
+        mine = None if allowed(actor, Permission.READ_ALL_EXPLANATIONS) else actor.name
+        with self.service.database.session() as session:
+            found = stored_jobs.list_jobs(session, requested_by=mine, limit=KEEP_JOBS)
+        now = utcnow()
+        return [BatchJob.from_dict(job).as_seen(heartbeat_at, now) for job, heartbeat_at in found]
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop: the running job stops after its current rows (what was stored stays stored), queued jobs
@@ -148,8 +188,16 @@ class BatchJobs:
         self._update(entry, state="running", started_at=utcnow())
         runner = None
 
+        written = time.monotonic()
+
         def progress(counts: BatchProgress) -> None:
-            self._update(entry, progress=replace(counts))
+            nonlocal written
+            if time.monotonic() - written >= PROGRESS_EVERY_SECONDS:
+                self._update(entry, progress=replace(counts))
+                self._heartbeat()
+                written = time.monotonic()
+            else:
+                self._update(entry, progress=replace(counts), save=False)
             if self._stopping.is_set():  # the service is stopping: end the job between rows
                 raise Unavailable("the service stopped during this job; what was explained is stored: submit "
                                   "the same decisions again to resume", code="shutting_down")
@@ -158,7 +206,8 @@ class BatchJobs:
             runner = self.runner()
             summary = explain_batch(self.service, entry.job.model, entry.rows, options=entry.options,
                                     requested_by=entry.job.requested_by, runner=runner, progress=progress)
-            self._update(entry, state="finished", summary=summary, finished_at=utcnow())
+            self._update(entry, state="finished", summary=summary, progress=_counts_of(summary),
+                         finished_at=utcnow())
         except XaiGovError as error:
             self._update(entry, state="failed", error=error.to_dict(), finished_at=utcnow())
         except Exception as error:  # a job must not take the service's worker thread down with it
@@ -169,14 +218,32 @@ class BatchJobs:
                 runner.close()
             entry.rows = []  # done with them: a finished job keeps its counts, not its applicants
 
-    def _update(self, entry: _Entry, **changes: Any) -> None:
+    def _update(self, entry: _Entry, *, save: bool = True, **changes: Any) -> None:
         with self._lock:
-            entry.job = replace(entry.job, **changes)
+            entry.job = job = replace(entry.job, **changes)
+        if save:
+            self._save(job)
+
+    def _save(self, job: BatchJob) -> None:
+        with self.service.database.session() as session:
+            stored_jobs.save_job(session, job.to_dict(), submitted_at=job.submitted_at, heartbeat_at=utcnow())
+
+    def _heartbeat(self) -> None:
+        """Every job this process holds (queued behind the running one) is still alive."""
+        with self._lock:
+            held = [job_id for job_id, e in self._jobs.items() if e.job.state in ("queued", "running")]
+        with self.service.database.session() as session:
+            stored_jobs.touch_jobs(session, held, heartbeat_at=utcnow())
 
     def _forget_old(self) -> None:
         finished = [i for i, e in self._jobs.items() if e.job.state in ("finished", "failed")]
         for job_id in finished[:max(0, len(self._jobs) - KEEP_JOBS)]:
             del self._jobs[job_id]
+
+
+def _counts_of(summary: BatchSummary) -> BatchProgress:
+    return BatchProgress(total=summary.total, done=summary.done, skipped=len(summary.skipped),
+                         failed=len(summary.failed))
 
 
 def _may_see(actor: Actor, job: BatchJob) -> bool:

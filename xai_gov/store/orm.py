@@ -266,3 +266,19 @@ class MonitoringRunRow(Base):
     verdict: Mapped[str] = mapped_column(String(16))
     record: Mapped[dict[str, Any]]
     record_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class BatchJobRow(Base):
+    """A batch job the service runs: its stored form (``BatchJob.to_dict()``), written by the process that
+    runs it as the job moves, so any service process can answer for it. ``heartbeat_at``: when that process
+    last said it was alive (a job whose process stopped is then reported as interrupted)."""
+
+    __tablename__ = "batch_jobs"
+    __table_args__ = (Index("ix_batch_jobs_submitted_at", "submitted_at"),
+                      Index("ix_batch_jobs_requested_by", "requested_by"))
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    job: Mapped[dict[str, Any]]
