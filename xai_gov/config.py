@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -42,10 +44,10 @@ class Settings(BaseSettings):
                                                                     "explain_workers when there is a pool)")
     explain_workers: int = Field(default=0, ge=0, le=256,
                                  description="worker processes computing explanations; 0: in the calling thread "
-                                             "(the SDK and CLI); `xai-gov serve` defaults to the number of cores")
+                                             "(the SDK and CLI); `xai-gov serve` defaults to the cores it may use")
     batch_workers: int | None = Field(default=None, ge=1, le=256,
                                       description="local worker processes of a batch job submitted to the "
-                                                  "service (default: the number of cores; 1: its own thread)")
+                                                  "service (default: the cores it may use; 1: its own thread)")
     explain_queue_seconds: float = Field(default=30.0, gt=0, description="longest wait for a free slot")
     explain_budget_seconds: float = Field(default=60.0, gt=0, description="an explanation's time budget")
     sandbox_seconds: float = Field(default=60.0, gt=0,
@@ -92,3 +94,24 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.resolved_home / "artifacts"
+
+
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota> <period>" in microseconds, or "max ..."
+
+
+def available_cores() -> int:
+    """The cores this process may use: its CPU affinity (``taskset``, a container's cpuset), capped by a
+    cgroup v2 CPU quota (``docker run --cpus 2``, a Kubernetes CPU limit) rounded up. ``os.cpu_count()``
+    counts the host's cores and sees neither, so a service in a 2-CPU container on a 64-core host would
+    start 64 workers. The default number of explanation and batch workers."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = CGROUP_CPU_MAX.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota here
+    return max(1, cores)

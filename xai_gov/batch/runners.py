@@ -13,7 +13,6 @@ pool's, Dask's) run numerical libraries on one thread each (``one_thread_per_pro
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from xai_gov.batch.rows import BatchRow
+from xai_gov.config import available_cores
 from xai_gov.errors import InvalidInput, Unavailable, XaiGovError
 from xai_gov.explain.detached import DetachedExplainer, one_thread_per_process
 from xai_gov.explain.records import ExplanationRecord
@@ -260,5 +260,5 @@ def make_runner(*, workers: int | None = None, scheduler: str | None = None,
         if workers is not None:
             raise InvalidInput("workers applies to the local pool; a Dask cluster has its own", field="workers")
         return DaskRunner(scheduler=scheduler, local_workers=dask_local)
-    count = workers if workers is not None else (os.cpu_count() or 1)
+    count = workers if workers is not None else available_cores()
     return SerialRunner() if count == 1 else PoolRunner(count)

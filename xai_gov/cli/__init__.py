@@ -183,7 +183,7 @@ def schema_infer(
 def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000,
           workers: Annotated[int, typer.Option(help="uvicorn worker processes (each with its own pool).")] = 1,
           explain_workers: Annotated[int | None, typer.Option(
-              help="Worker processes computing explanations (default: the number of cores; 0: in the "
+              help="Worker processes computing explanations (default: the cores this process may use; 0: in the "
                    "service's threads).")] = None,
           demo_model: Annotated[bool, typer.Option(help="First register the demo credit model if absent.")]
           = False) -> None:
@@ -191,6 +191,8 @@ def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000,
     import os
 
     import uvicorn
+
+    from xai_gov.config import available_cores
 
     if demo_model:
         from xai_gov.cli.demo import ensure_demo_model
@@ -209,7 +211,7 @@ def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000,
                   f"API docs: http://{host}:{port}/docs", soft_wrap=True)
     os.environ["XAI_GOV_HOME"] = str(settings.resolved_home)
     if explain_workers is None and "XAI_GOV_EXPLAIN_WORKERS" not in os.environ:
-        explain_workers = os.cpu_count() or 1
+        explain_workers = available_cores()
     if explain_workers is not None:
         os.environ["XAI_GOV_EXPLAIN_WORKERS"] = str(explain_workers)
     if settings.database_url:

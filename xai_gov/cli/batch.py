@@ -26,7 +26,7 @@ def explain(
     methods: Annotated[str | None, typer.Option(
         help="Comma-separated: " + registry.choice_words() + ".")] = None,
     seed: Annotated[int, typer.Option(help="Random seed for every row (stored; a replay reuses it).")] = 0,
-    workers: Annotated[int | None, typer.Option(help="Local worker processes (default: the number of cores).")]
+    workers: Annotated[int | None, typer.Option(help="Local worker processes (default: the cores it may use).")]
     = None,
     scheduler: Annotated[str | None, typer.Option(help="A Dask scheduler, e.g. tcp://host:8786.")] = None,
     dask_local: Annotated[int | None, typer.Option(help="Start a local Dask cluster of N process workers.")]
