@@ -1,12 +1,12 @@
-"""The HTTP API under load: concurrent officers explaining while an auditor looks lineage up.
+"""The HTTP API under load: concurrent officers explaining while auditors look lineage up.
 
-    .venv/bin/python bench/api_bench.py [--officers 16] [--requests 48] [--seconds 300]
+    .venv/bin/python bench/api_bench.py [--officers 16] [--auditors 1] [--requests 48] [--seconds 300]
 
 Starts ``xai-gov serve`` on a free loopback port over a fresh data directory with
 the demo model (SQLite; set XAI_GOV_DATABASE_URL for PostgreSQL), creates one key
-per officer and one auditor key, then runs N officer threads posting default
-explanations (LIME, Anchor, SHAP, all scores) for held-out applicants while one
-auditor thread loops over lineage lookups and ledger verification. The load is
+per officer and per auditor, then runs N officer threads posting default
+explanations (LIME, Anchor, SHAP, all scores) for held-out applicants while the
+auditor threads loop over lineage lookups and a health check. The load is
 bounded in count (--requests explanations in all) and time (--seconds), and
 goes to 127.0.0.1 only.
 
@@ -75,26 +75,29 @@ def call(http: httpx.Client, recorder: Recorder, endpoint: str, method: str, url
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--officers", type=int, default=16)
+    parser.add_argument("--auditors", type=int, default=1)
     parser.add_argument("--requests", type=int, default=48, help="explanations in all")
     parser.add_argument("--seconds", type=float, default=300.0, help="stop starting requests after this")
     parser.add_argument("--explain-workers", type=int, default=None,
                         help="the server's explanation worker processes (default: its own, the number of cores)")
     args = parser.parse_args()
-    result = run_service_load(officers=args.officers, requests=args.requests, seconds=args.seconds,
+    result = run_service_load(officers=args.officers, auditors=args.auditors, requests=args.requests,
+                              seconds=args.seconds,
                               explain_workers=args.explain_workers)
     if result["failed"]:
         raise SystemExit("FAILED: see above")
 
 
 def run_service_load(*, officers: int, requests: int, seconds: float, explain_workers: int | None = None,
-                     database_url: str | None = None) -> dict[str, Any]:
+                     database_url: str | None = None, auditors: int = 1) -> dict[str, Any]:
     """Serve a fresh store with the demo model, load it, check what was stored; the figures as a dict."""
     home = Path(tempfile.mkdtemp(prefix="xai-gov-api-bench-"))
     client = Client(home=home, database_url=database_url)
     ref = ensure_demo_model(client)
     officer_keys = [client.keys.create(name=f"officer-{i}", role=Role.OFFICER, actor=Actor("bench", Role.ADMIN))[1]
                     for i in range(officers)]
-    auditor = client.keys.create(name="auditor", role=Role.AUDITOR, actor=Actor("bench", Role.ADMIN))[1]
+    auditor_keys = [client.keys.create(name=f"auditor-{i}", role=Role.AUDITOR, actor=Actor("bench", Role.ADMIN))[1]
+                    for i in range(auditors)]
     client.close()
     test_rows = train_credit_model().X_test
     applicants = [{k: v.item() if hasattr(v, "item") else v for k, v in row.items()} for _, row in test_rows.iterrows()]
@@ -111,9 +114,9 @@ def run_service_load(*, officers: int, requests: int, seconds: float, explain_wo
     try:
         wait_until_ready(server, base)
         recorder = Recorder()
-        result = run_load(base, ref, officer_keys, auditor, applicants, recorder,
+        result = run_load(base, ref, officer_keys, auditor_keys, applicants, recorder,
                           argparse.Namespace(requests=requests, seconds=seconds))
-        result["failed"] = not check_stored(base, auditor, recorder)
+        result["failed"] = not check_stored(base, auditor_keys[0], recorder)
         return result
     finally:
         server.terminate()
@@ -136,7 +139,7 @@ def wait_until_ready(server: subprocess.Popen[bytes], base: str, seconds: float 
     raise SystemExit(f"the server at {base} was not ready within {seconds:g} s")
 
 
-def run_load(base: str, ref: str, officers: list[str], auditor: str, applicants: list[dict[str, Any]],
+def run_load(base: str, ref: str, officers: list[str], auditors: list[str], applicants: list[dict[str, Any]],
              recorder: Recorder, args: argparse.Namespace) -> dict[str, Any]:
     remaining = iter(range(args.requests))
     take = threading.Lock()
@@ -156,7 +159,7 @@ def run_load(base: str, ref: str, officers: list[str], auditor: str, applicants:
                     with recorder.lock:
                         recorder.answers[response.json()["id"]] = response.json()
 
-    def auditor_loop() -> None:
+    def auditor_loop(auditor: str) -> None:
         with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {auditor}"}) as http:
             while not done.is_set() and time.monotonic() < stop_at:
                 call(http, recorder, "GET /v1/lineage/{ref}", "GET", f"/v1/lineage/{ref}")
@@ -165,8 +168,9 @@ def run_load(base: str, ref: str, officers: list[str], auditor: str, applicants:
                 time.sleep(0.05)
 
     started = time.perf_counter()
-    watcher = threading.Thread(target=auditor_loop)
-    watcher.start()
+    watchers = [threading.Thread(target=auditor_loop, args=(key,)) for key in auditors]
+    for watcher in watchers:
+        watcher.start()
     threads = [threading.Thread(target=officer, args=(key,)) for key in officers]
     for thread in threads:
         thread.start()
@@ -174,10 +178,11 @@ def run_load(base: str, ref: str, officers: list[str], auditor: str, applicants:
         thread.join()
     elapsed = time.perf_counter() - started
     done.set()
-    watcher.join()
+    for watcher in watchers:
+        watcher.join()
 
     explained = len(recorder.answers)  # answered 201 and stored; refusals (503 busy) are counted as errors
-    print(f"{len(officers)} officers, {explained} explanations stored in {elapsed:.1f} s: "
+    print(f"{len(officers)} officers and {len(auditors)} auditors, {explained} explanations stored in {elapsed:.1f} s: "
           f"{explained / elapsed:.2f} explanations/s, {os.cpu_count()} cores, load average "
           f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print(f"{'endpoint':28} {'requests':>8} {'p50 ms':>9} {'p99 ms':>9}")

@@ -1,14 +1,18 @@
 """Scale, in one run on this machine: the service with 1 and 2 explanation workers, batches, the store's writes.
 
     .venv/bin/python bench/scale_bench.py [--officers 16] [--requests 32] [--decisions 100]
-                                          [--writes 1000] [--postgres URL] [--skip service,batch,store]
+                                          [--writes 1000] [--postgres URL]
+                                          [--skip service,fifty,batch,store]
 
 1. The service (``xai-gov serve`` on loopback, SQLite, the demo model): --officers
    concurrent officers post --requests default explanations (LIME, Anchor, SHAP),
    with 1 explanation worker, then with 2. Throughput, POST p50/p99, GET p99, errors.
-2. Batch: --decisions held-out applicants explained serially in one process, on a
+2. Fifty users (as issue 15 puts a bank's load): 40 officers post 200 default explanations
+   while 10 auditors look lineage up, on SQLite and on PostgreSQL (a fresh schema), with
+   2 explanation workers: errors, POST p50, GET p99.
+3. Batch: --decisions held-out applicants explained serially in one process, on a
    local pool of 2 processes, and on a Dask LocalCluster of 2 process workers.
-3. The store's write rate on PostgreSQL (--postgres, default XAI_GOV_TEST_POSTGRES_URL
+4. The store's write rate on PostgreSQL (--postgres, default XAI_GOV_TEST_POSTGRES_URL
    or the local test database), in a fresh schema dropped afterwards: --writes
    complete records, each with its ledger event: one transaction each, from 1 and
    from 4 threads; then as a batch stores them, in groups (up to 10, up to 50 per
@@ -18,12 +22,14 @@
 Ratios are against the baseline measured in the same run (the machine is shared:
 the load average is printed). Targets (issue 15): 2 workers >= 1.7x the 1-worker
 throughput and POST p50 under 16 officers <= 4.15 s (half of 8.3 s); pool >= 1.7x
-serial; Dask within 15% of the pool; PostgreSQL >= 200 explanations stored per second.
+serial; Dask within 15% of the pool; PostgreSQL >= 200 explanations stored per second; fifty users:
+0 errors, POST p50 <= 8 s, GET p99 <= 200 ms on both databases.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import threading
@@ -66,6 +72,37 @@ def service(args: argparse.Namespace) -> None:
           f"<= 4.15 s: {'met' if two['post_p50'] <= 4.15 else 'NOT met'}")
 
 
+def fifty(args: argparse.Namespace) -> None:
+    officers, auditors, requests = (int(n) for n in args.crowd.split(","))
+    for name, url in (("SQLite", None), ("PostgreSQL", "postgres")):
+        print(f"\n-- fifty users on {name}: {officers} officers, {auditors} auditors, {requests} explanations, "
+              f"2 workers (load {load()})")
+        with fresh_schema(args.postgres) if url else contextlib.nullcontext(None) as database_url:
+            result = run_service_load(officers=officers, auditors=auditors, requests=requests, seconds=args.seconds,
+                                      explain_workers=2, database_url=database_url)
+        print(f"fifty users on {name}: {result['rate']:.2f}/s, errors {result['errors']}, POST p50 "
+              f"{result['post_p50']:.1f} s, p99 {result['post_p99']:.1f} s, GET p99 {result['get_p99'] * 1000:.0f} ms")
+        print(f"targets: 0 errors: {'met' if result['errors'] == 0 else 'NOT met'}; POST p50 <= 8 s: "
+              f"{'met' if result['post_p50'] <= 8 else 'NOT met'}; GET p99 <= 200 ms: "
+              f"{'met' if result['get_p99'] <= 0.2 else 'NOT met'}")
+
+
+@contextlib.contextmanager
+def fresh_schema(postgres: str) -> Iterator[str]:
+    """A database URL whose tables live in a new schema, dropped afterwards."""
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres)
+    with admin.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    try:
+        yield make_url(postgres).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'drop schema "{schema}" cascade'))
+        admin.dispose()
+
+
 def batch(args: argparse.Namespace) -> None:
     client = Client(home=tempfile.mkdtemp(prefix="xai-gov-scale-bench-"))
     trained = train_credit_model()
@@ -90,14 +127,8 @@ def batch(args: argparse.Namespace) -> None:
 
 
 def store(args: argparse.Namespace) -> None:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(args.postgres)
-    with admin.begin() as connection:
-        connection.execute(text(f'create schema "{schema}"'))
-    url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        client = Client(home=tempfile.mkdtemp(prefix="xai-gov-store-bench-"),
-                        database_url=url.render_as_string(hide_password=False))
+    with fresh_schema(args.postgres) as database_url:
+        client = Client(home=tempfile.mkdtemp(prefix="xai-gov-store-bench-"), database_url=database_url)
         trained = train_credit_model()
         version = register_demo_model(client, trained, trainer="bench")
         applicant = {k: v.item() if hasattr(v, "item") else v for k, v in trained.X_test.iloc[0].items()}
@@ -123,10 +154,6 @@ def store(args: argparse.Namespace) -> None:
                   f"{per['checkouts']:.2f} checkouts)")
         print(f"audit verify: {'OK' if client.verify_ledger().ok else 'FAILED'}")
         client.close()
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
 
 
 class RoundTrips:
@@ -199,14 +226,15 @@ def main() -> None:
     parser.add_argument("--officers", type=int, default=16)
     parser.add_argument("--requests", type=int, default=32, help="explanations per service run")
     parser.add_argument("--seconds", type=float, default=600.0, help="stop starting requests after this")
+    parser.add_argument("--crowd", default="40,10,200", help="fifty users: officers,auditors,explanations")
     parser.add_argument("--decisions", type=int, default=100, help="decisions per batch run")
     parser.add_argument("--writes", type=int, default=1000, help="records written per store run")
     parser.add_argument("--postgres", default=POSTGRES_URL)
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: service, batch, store")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: service, fifty, batch, store")
     args = parser.parse_args()
     skipped = set(filter(None, args.skip.split(",")))
     print(f"scale bench on {os.cpu_count()} cores, load average {load()}")
-    for name, part in (("service", service), ("batch", batch), ("store", store)):
+    for name, part in (("service", service), ("fifty", fifty), ("batch", batch), ("store", store)):
         if name not in skipped:
             part(args)
 

@@ -41,9 +41,11 @@ def test_batch_bench_runs() -> None:
     assert "serial: 4 done, 0 failed" in out and "targets:" in out
 
 
-def test_scale_bench_runs_the_service_with_one_and_two_workers_and_the_store() -> None:
-    out = run("bench/scale_bench.py", "--officers", "2", "--requests", "2", "--writes", "10", "--skip", "batch")
-    assert out.count("stored records equal to their 2xx answers: 2 of 2") == 2
+def test_scale_bench_runs_the_service_with_one_and_two_workers_the_crowd_and_the_store() -> None:
+    out = run("bench/scale_bench.py", "--officers", "2", "--requests", "2", "--crowd", "2,2,2", "--writes", "10",
+              "--skip", "batch")
+    assert out.count("stored records equal to their 2xx answers: 2 of 2") == 4  # 1 and 2 workers, both databases
+    assert "fifty users on SQLite" in out and "fifty users on PostgreSQL" in out
     assert "2 workers >= 1.7x" in out and "explanations stored per second" in out
     assert "grouped (batch writer), up to 50 per transaction" in out and "audit verify: OK" in out
 
