@@ -223,9 +223,15 @@ class DaskRunner:
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 
     def map(self, explainer: DetachedExplainer, rows: list[BatchRow]) -> Iterator[tuple[BatchRow, Outcome]]:
+        shared = self.client.scatter(explainer, broadcast=True, hash=False)
+        try:
+            yield from self._map_rows(shared, rows)
+        finally:  # let the cluster drop the explainer now, not complain that closing it lost the data
+            self.client.cancel(shared)
+
+    def _map_rows(self, shared: Any, rows: list[BatchRow]) -> Iterator[tuple[BatchRow, Outcome]]:
         from distributed import as_completed
 
-        shared = self.client.scatter(explainer, broadcast=True, hash=False)
         window = 2 * self.workers
         queue = iter(rows)
         futures = {}
