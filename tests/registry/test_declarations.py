@@ -99,6 +99,14 @@ def test_an_override_registers_and_is_recorded_but_the_feature_stays_withheld(st
     record = store.explain(version.ref, {"Income": 2000.0, "Debt": 0.5, "Age": 30, "Marital": "single"},
                            decision_id="T-2", parameters=QUICK)
     assert "Marital" in record.scores["protected"]["features"]
+    # recorded in lineage: every lookup of the version, from any side, says it
+    why = "Marital was checked by compliance: reviewed"
+    assert store.lineage(version.ref).protected_override == why
+    assert store.lineage(version.ref).to_dict()["protected_override"] == why
+    assert [v.protected_override for v in store.find_lineage(since=version.registered_at)] == [why]
+    assert [v.protected_override for v in store.lineage_by_decision("T-2")] == [why]
+    declared = register(store, protected=["Marital"], reason_codes=CODES)  # toy@2, declared: nothing to say
+    assert "protected_override" not in store.lineage(declared.ref).to_dict()
 
 
 def test_nan_hyperparameters_are_stored_as_text(store: Client) -> None:

@@ -44,6 +44,9 @@ def lineage(
                                              f"by {view.registered_by})")
             if view.decision_rule:
                 console.print(f"decision rule: {view.decision_rule['rule']}")
+            if view.protected_override:
+                console.print(f"protected-feature override (registered by {view.registered_by}): "
+                              f"{view.protected_override}", markup=False)
         return
 
     def find() -> list[LineageView]:

@@ -112,6 +112,9 @@ class LineageView:
     lineage: LineageRecord
     decision_rule: dict[str, Any] | None = None  # the version's decision rule, where one was registered
     explanations: tuple[str, ...] = ()  # in a lookup by decision id: this version's explanations of it
+    #: why the version was registered without declaring a feature that looks protected (age, sex, ...) either
+    #: way: the registrant's own words, given at registration (``registered_by``, ``registered_at``)
+    protected_override: str | None = None
 
     @property
     def ref(self) -> str:
@@ -121,6 +124,7 @@ class LineageView:
         return {"model": self.model, "version": self.version, "ref": self.ref,
                 "registered_at": format_utc(self.registered_at), "registered_by": self.registered_by,
                 "lineage": self.lineage.to_dict(), "decision_rule": self.decision_rule,
+                **({"protected_override": self.protected_override} if self.protected_override else {}),
                 **({"explanations": list(self.explanations)} if self.explanations else {})}
 
 

@@ -197,7 +197,8 @@ def lineage_where(session: Session, *, data_sha256: str | None = None, commit: s
     return [
         LineageView(model=model.name, version=version.version, registered_at=version.registered_at,
                     registered_by=version.registered_by, lineage=_lineage_entity(lineage),
-                    decision_rule=version.decision_rule)
+                    decision_rule=version.decision_rule,
+                    protected_override=version.feature_schema.get("protected_override"))
         for lineage, version, model in session.execute(query).all()
     ]
 
@@ -423,5 +424,6 @@ def lineage_of_decision(session: Session, decision_id: str) -> list[LineageView]
         views.append(LineageView(model=version.name, version=version.version, registered_at=version.registered_at,
                                  registered_by=version.registered_by, lineage=version.lineage,
                                  decision_rule=version.decision_rule.to_dict() if version.decision_rule else None,
-                                 explanations=tuple(e for v, e in explained if v == row.id)))
+                                 explanations=tuple(e for v, e in explained if v == row.id),
+                                 protected_override=version.schema.protected_override))
     return views
