@@ -91,8 +91,7 @@ class ExplainOptions:
     def of_record(cls, record: ExplanationRecord) -> ExplainOptions:
         """The options a stored record was explained with (for its replay)."""
         stored = record.parameters
-        parameters = {m.name: {k: v for k, v in (stored.get(m.name) or {}).items() if k in m.bounds}
-                      for m in registry.registered() if m.bounds}
+        parameters = {m.name: m.params_of_record(stored.get(m.name) or {}) for m in registry.registered() if m.bounds}
         return cls.build(record.methods, record.seed, **parameters)
 
 
