@@ -15,8 +15,8 @@ instance of a ``Method`` subclass. It declares:
   once per process or worker; ``run(state, job)``: one applicant, on the model space,
   returning an ``Outcome`` with the record section, the scores and, for an attribution
   method, the attribution per feature (the source of reasons and agreement);
-- optionally ``rows_ahead(state, job)``: rows it will send to the model that are known
-  before any call (a remote model gets them with the explanation's first call), and
+- optionally ``rows_ahead(state, x, seed, params)``: rows it will send to the model
+  whatever the model answers (a remote model gets them with the explanation's first call), and
   ``params_of_record(stored)``: its parameters as a stored record's replay sets them (a
   parameter added later, whose absence in an older record means what was done then).
 
@@ -118,9 +118,10 @@ class Method(ABC):
     def run(self, state: Any, job: Job) -> Outcome:
         """Explain one applicant."""
 
-    def rows_ahead(self, state: Any, job: Job) -> list[np.ndarray]:
-        """Rows (model space) ``run`` will send to the model whatever the model answers, known before any call:
-        a model with a high cost per call gets them with the explanation's first call. None by default."""
+    def rows_ahead(self, state: Any, x: np.ndarray, *, seed: int, params: Any) -> list[np.ndarray]:
+        """Rows (model space) ``run`` will send to the model for the applicant ``x`` whatever the model answers
+        (so known before any call): a model with a high cost per call gets them with the explanation's first
+        call. None by default."""
         return []
 
     def params_of_record(self, stored: Mapping[str, Any]) -> dict[str, Any]:

@@ -208,8 +208,8 @@ class AnchorMethod(Method):
     def build(self, space: ModelSpace) -> AnchorEngine:
         return AnchorEngine(space)
 
-    def rows_ahead(self, state: AnchorEngine, job: Job) -> list[np.ndarray]:
-        return state.rows_ahead(job.x, seed=job.seed, params=job.params)
+    def rows_ahead(self, state: AnchorEngine, x: np.ndarray, *, seed: int, params: AnchorParams) -> list[np.ndarray]:
+        return state.rows_ahead(x, seed=seed, params=params)
 
     def params_of_record(self, stored: Mapping[str, Any]) -> dict[str, Any]:
         """A record whose anchor parameters name no sampler was explained with the stream there was before
