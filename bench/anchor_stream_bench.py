@@ -40,8 +40,8 @@ def main() -> None:
     model = trained()
     with tempfile.TemporaryDirectory() as home:
         client = Client(home=home, database_url=f"sqlite:///{home}/bench.db")
-        version = client.register("xai_gov.examples.credit_model:predict_proba", model.X_train, model.y_train, name="credit", code_path=None,
-                                  adverse_class="bad", class_names=["bad", "good"])
+        version = client.register("xai_gov.examples.credit_model:predict_proba", model.X_train, model.y_train,
+                                  name="credit", code_path=None, adverse_class="bad", class_names=["bad", "good"])
         explainers = client.explanations.explainers(version.ref)
         space, engine, rule = explainers.space, explainers.state(METHOD), version.rule
         X = version.schema.to_matrix(pd.DataFrame(model.X_test.iloc[:args.applicants]))

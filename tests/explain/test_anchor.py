@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from xai_gov.explain.methods.anchor import AnchorEngine, threshold_met
 from xai_gov.explain.engine import ExplainOptions
 from xai_gov.explain.methods.anchor import METHOD as ANCHOR
+from xai_gov.explain.methods.anchor import AnchorEngine, threshold_met
 from xai_gov.explain.methods.anchor_search import SAMPLERS, AnchorParams, AnchorSearch, run_lockstep
 from xai_gov.explain.space import ModelSpace
 from xai_gov.registry.schema import FeatureSchema
