@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,15 @@ class RememberingSpace(ModelSpace):
     def __post_init__(self) -> None:
         super().__post_init__()
         self._local = threading.local()  # the memo of the explanation this thread is running
+
+    def __getstate__(self) -> dict[str, Any]:  # the memo is one thread's, one explanation's: never copied
+        state = self.__dict__.copy()
+        state.pop("_local", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     @property
     def remote(self) -> bool:
