@@ -151,8 +151,9 @@ class CounterfactualEngine:
         """The first level's rows (one change each), before the policy's protected features are known: every
         feature the schema lets change (a few rows more than the search may ask for)."""
         features = self.space.schema.features
-        level = [((j, float(v)),) for j, f in enumerate(features) if f.changeable and not f.protected
-                 for v in self._candidates(j, x[j], params.grid)]
+        level: list[tuple[Change, ...]] = [((j, float(v)),) for j, f in enumerate(features)
+                                           if f.changeable and not f.protected
+                                           for v in self._candidates(j, x[j], params.grid)]
         return _rows(x, level)
 
     def distance(self, x: np.ndarray, changes: Iterable[Change]) -> float:
