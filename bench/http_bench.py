@@ -1,11 +1,11 @@
 """A model over HTTP against the same model loaded locally, in the same run (issue 9).
 
-    .venv/bin/python bench/http_bench.py [--applicants 5] [--example german|synthetic]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/http_bench.py [--applicants 5] [--example german|synthetic|both]
 
 Starts the project's test model server (tests/servers/model_server.py, speaking
 MLflow's scoring protocol: ``POST /models/<name>/invocations`` with
 ``dataframe_split``, as ``mlflow models serve`` does) on a free loopback port,
-with the example's fitted pipeline. Registers the same fitted model twice in a
+with the examples' fitted pipelines. For each example (both by default), registers the same fitted model twice in a
 fresh store: as a Python function (local: the pipeline called in this process,
 the same model-agnostic explainers) and as an ``HttpAdapter`` on the server, then
 runs the full default explanation (LIME, Anchor, SHAP, every score) for the same
@@ -13,6 +13,9 @@ held-out applicants on both. Prints, per path: seconds per explanation (median),
 HTTP requests per explanation (the server's own count), rows sent, and the ratio
 HTTP / local. Targets (issue 9): at most 10 requests and at most 1.5x the local
 time. Bounded: --applicants explanations per path, loopback only.
+
+The local and HTTP explanations alternate applicant by applicant, so that a change
+in the shared machine's load falls on both paths alike.
 """
 
 from __future__ import annotations
@@ -43,9 +46,16 @@ def applicant(row: object) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--applicants", type=int, default=5)
-    parser.add_argument("--example", choices=["german", "synthetic"], default="german")
+    parser.add_argument("--example", choices=["german", "synthetic", "both"], default="both")
     args = parser.parse_args()
-    if args.example == "german":
+    examples = ["german", "synthetic"] if args.example == "both" else [args.example]
+    with model_server(*examples) as server:
+        for example in examples:
+            run(example, server, args.applicants)
+
+
+def run(example: str, server: str, applicants: int) -> None:
+    if example == "german":
         from xai_gov.examples.credit_model import trained
 
         model, python, declared = trained(), "xai_gov.examples.credit_model:predict_proba", {
@@ -56,39 +66,44 @@ def main() -> None:
         model, python = synthetic_model.trained(), "xai_gov.examples.synthetic_model:predict_proba"
         declared = {"adverse_class": "1", "class_names": ["0", "1"], "protected": ["Age", "Marital"],
                     "reason_codes": synthetic_model.reason_codes_path()}
-    rows = [applicant(model.X_test.iloc[i]) for i in range(args.applicants)]
-    with model_server(args.example) as server, tempfile.TemporaryDirectory() as home:
+    rows = [applicant(model.X_test.iloc[i]) for i in range(applicants)]
+    path = f"/models/{example}/invocations"
+    labels = ("local (Python function)", "HTTP (MLflow protocol)")
+    with tempfile.TemporaryDirectory() as home:
         client = Client(home=home, database_url=f"sqlite:///{home}/bench.db")
-        url = f"{server}/models/{args.example}/invocations"
         local = client.register(python, model.X_train, model.y_train, name="local", code_path=None, **declared)
-        remote = client.register(HttpAdapter(url, protocol="mlflow"), model.X_train, model.y_train, name="http",
-                                 code_path=None, **declared)
-        figures = {}
-        for label, version in (("local (Python function)", local), ("HTTP (MLflow protocol)", remote)):
-            explainers = client.explanations.explainers(version.ref)
-            explainers.space.stats.reset()
-            httpx.post(f"{server}/reset")
-            seconds = []
-            for i, row in enumerate(rows):
+        remote = client.register(HttpAdapter(f"{server}{path}", protocol="mlflow"), model.X_train, model.y_train,
+                                 name="http", code_path=None, **declared)
+        versions = dict(zip(labels, (local, remote), strict=True))
+        spaces = {label: client.explanations.explainers(version.ref).space for label, version in versions.items()}
+        for space in spaces.values():
+            space.stats.reset()
+        seconds: dict[str, list[float]] = {label: [] for label in labels}
+        requests: list[int] = []  # per HTTP explanation, the server's count
+        for i, row in enumerate(rows):
+            for label, version in versions.items():
+                before = httpx.get(f"{server}/stats").json().get(path, 0)
                 started = time.perf_counter()
                 client.explain(version.ref, row, decision_id=f"{label}-{i}")
-                seconds.append(time.perf_counter() - started)
-            requests = httpx.get(f"{server}/stats").json().get(f"/models/{args.example}/invocations", 0)
-            stats = explainers.space.stats
-            figures[label] = (statistics.median(seconds), requests / len(rows), stats.calls / len(rows),
-                              stats.unique_rows / len(rows))
+                seconds[label].append(time.perf_counter() - started)
+                if label == labels[1]:
+                    requests.append(httpx.get(f"{server}/stats").json().get(path, 0) - before)
         client.close()
-    print(f"{args.example}: {args.applicants} applicants, full default explanation; machine: "
+    figures = {label: (statistics.median(seconds[label]), sum(requests) / len(rows) if label == labels[1] else 0.0,
+                       spaces[label].stats.calls / len(rows), spaces[label].stats.unique_rows / len(rows))
+               for label in labels}
+    print(f"{example}: {applicants} applicants, full default explanation; machine: "
           f"{os.cpu_count()} cores, shared (figures vary with load)")
     print(f"{'path':26} {'s/explanation':>14} {'HTTP requests':>14} {'model calls':>12} {'unique rows':>12}")
-    for label, (median, requests, calls, unique) in figures.items():
-        print(f"{label:26} {median:14.2f} {requests:14.1f} {calls:12.1f} {unique:12.0f}")
-    local_s, http_s = figures["local (Python function)"][0], figures["HTTP (MLflow protocol)"][0]
-    http_requests = figures["HTTP (MLflow protocol)"][1]
+    for label, (median, asked, calls, unique) in figures.items():
+        print(f"{label:26} {median:14.2f} {asked:14.1f} {calls:12.1f} {unique:12.0f}")
+    local_s, http_s = figures[labels[0]][0], figures[labels[1]][0]
+    http_requests = figures[labels[1]][1]
     met = "met" if http_s <= 1.5 * local_s else "NOT met"
     print(f"HTTP / local time: {http_s / local_s:.2f}x (target <= 1.5x: {met})")
-    print(f"HTTP requests per explanation: {http_requests:.1f} (target <= 10: "
-          f"{'met' if http_requests <= 10 else 'NOT met'})")
+    print(f"HTTP requests per explanation: {http_requests:.1f} (most {max(requests)}; target <= 10: "
+          f"{'met' if max(requests) <= 10 else 'NOT met'})")
+    print()
 
 
 if __name__ == "__main__":

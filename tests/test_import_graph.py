@@ -43,8 +43,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # quality scores. No store.
     ("models", ("xai_gov.registry", "xai_gov.integrations.mlflow_pyfunc", "xai_gov.lineage", "xai_gov.policies",
                 "xai_gov.quality", "xai_gov.explain.method", "xai_gov.explain.methods", "xai_gov.explain.reasons",
-                "xai_gov.explain.space", "xai_gov.explain.fastpath", "xai_gov.explain.accuracy",
-                "xai_gov.explain.library_rng")),
+                "xai_gov.explain.space", "xai_gov.explain.remembering", "xai_gov.explain.fastpath",
+                "xai_gov.explain.accuracy", "xai_gov.explain.library_rng")),
     # The engine: runs the registered methods on one decision and applies the policy; monitoring statistics;
     # packet rendering. No store.
     ("engine", ("xai_gov.explain", "xai_gov.monitoring", "xai_gov.reports")),

@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from xai_gov.explain.engine import ExplainOptions
+from xai_gov.explain.methods.anchor import METHOD as ANCHOR
 from xai_gov.explain.methods.anchor import AnchorEngine, threshold_met
-from xai_gov.explain.methods.anchor_search import AnchorParams, AnchorSearch, run_lockstep
+from xai_gov.explain.methods.anchor_search import SAMPLERS, AnchorParams, AnchorSearch, run_lockstep
 from xai_gov.explain.space import ModelSpace
 from xai_gov.registry.schema import FeatureSchema
 
@@ -56,13 +58,14 @@ def test_an_anchor_whose_lower_bound_is_under_the_threshold_is_not_met(
     assert threshold_met(0.951, 0.95) and not threshold_met(0.949, 0.95)
 
 
+@pytest.mark.parametrize("sampler", SAMPLERS)
 def test_lockstep_gives_each_search_the_result_it_gets_alone(make_space: Callable[..., ModelSpace],
-                                                             renter: np.ndarray) -> None:
+                                                             renter: np.ndarray, sampler: str) -> None:
     space = make_space(lambda rows: 0.2 + 0.5 * (rows["housing"] == "rent") + 0.2 * (rows["age"] < 30))
     engine = AnchorEngine(space)
     target = int(space.predict_class(renter[None])[0])
     label = lambda rows: space.predict_class(rows) == target  # noqa: E731
-    params = AnchorParams()
+    params = AnchorParams(sampler=sampler)
     alone = [run_lockstep([AnchorSearch(engine.anchor_space, renter, params, np.random.default_rng(s))], label)[0]
              for s in (1, 2, 3)]
     space.stats.reset()
@@ -71,3 +74,45 @@ def test_lockstep_gives_each_search_the_result_it_gets_alone(make_space: Callabl
     assert together == alone
     longest_alone = max(r.samples for r in alone)
     assert space.stats.calls < 3 * longest_alone  # shared calls: one per step, not one per search step
+
+
+def test_asking_ahead_changes_the_calls_not_the_anchor(make_space: Callable[..., ModelSpace],
+                                                         renter: np.ndarray) -> None:
+    """Each candidate's batches come from its own stream, so the rows a remote model is sent ahead
+    (AnchorSearch.speculate) leave every search's decisions, and so its result, unchanged."""
+    space = make_space(lambda rows: 0.2 + 0.5 * (rows["housing"] == "rent") + 0.2 * (rows["age"] < 30))
+    engine = AnchorEngine(space)
+    target = int(space.predict_class(renter[None])[0])
+    guessed: list[int] = []
+
+    def label(rows: np.ndarray, ahead: Callable[[], list[np.ndarray]] | None = None) -> np.ndarray:
+        if ahead is not None:
+            guessed.append(sum(len(b) for b in ahead()))
+        return space.predict_class(rows) == target
+
+    params = AnchorParams()
+    assert params.sampler == "per-candidate"
+    plain = run_lockstep([AnchorSearch(engine.anchor_space, renter, params, np.random.default_rng(s))
+                          for s in (1, 2, 3)], label)
+    ahead = run_lockstep([AnchorSearch(engine.anchor_space, renter, params, np.random.default_rng(s))
+                          for s in (1, 2, 3)], label, lookahead=5000)
+    assert ahead == plain and guessed and max(guessed) > 0
+    first = AnchorSearch(engine.anchor_space, renter, params, np.random.default_rng(1)).first_rows(5000)
+    assert first and sum(len(rows) for rows in first) >= 5000
+    shared = AnchorSearch(engine.anchor_space, renter, AnchorParams(sampler="shared"), np.random.default_rng(1))
+    assert shared.first_rows(5000) == [] and shared.speculate(5000) == []  # its next rows depend on the order
+
+
+def test_a_record_naming_no_sampler_replays_with_the_stream_it_was_explained_with() -> None:
+    """New explanations store the sampler ("per-candidate"); anchor parameters stored before the choice
+    existed name none and were drawn from the "shared" stream, so their replay uses it, and its stored
+    parameters read as they did."""
+    new = ExplainOptions.build()
+    assert new.params["anchor"].sampler == "per-candidate"
+    assert new.parameters()["anchor"]["sampler"] == "per-candidate"
+    stored = {k: v for k, v in new.parameters()["anchor"].items() if k != "sampler"}
+    old = ExplainOptions.build(anchor=ANCHOR.params_of_record(stored))
+    assert old.params["anchor"].sampler == "shared"
+    assert old.parameters()["anchor"] == stored
+    again = ExplainOptions.build(anchor=ANCHOR.params_of_record(new.parameters()["anchor"]))
+    assert again.params["anchor"] == new.params["anchor"]

@@ -71,16 +71,21 @@ class References:
         return int(value) if feature.integer else value
 
 
+def moved(references: References, x: np.ndarray, features: list[int]) -> np.ndarray:
+    """One row per feature index: ``x`` with that feature alone moved to its reference."""
+    rows = np.repeat(x.reshape(1, -1), len(features), axis=0)
+    for i, j in enumerate(features):
+        rows[i, j] = references.values[j]
+    return rows
+
+
 def reason_accuracy(space: ModelSpace, references: References, x: np.ndarray, features: list[int],
                     adverse_probability: float) -> list[dict[str, Any]]:
     """For each feature index: its reference, P(adverse) after moving it alone there, the change, and
     whether the move lowers P(adverse). One model call for all of them."""
     if not features:
         return []
-    rows = np.repeat(x.reshape(1, -1), len(features), axis=0)
-    for i, j in enumerate(features):
-        rows[i, j] = references.values[j]
-    after = space.predict(rows)[:, space.adverse_index]
+    after = space.predict(moved(references, x, features))[:, space.adverse_index]
     out = []
     for i, j in enumerate(features):
         change = float(after[i]) - adverse_probability

@@ -25,10 +25,11 @@ import pandas as pd
 from xai_gov.canonical import sha256_json
 from xai_gov.errors import InvalidInput, ModelCheckFailed, Unavailable, XaiGovError
 from xai_gov.explain import methods as registry
-from xai_gov.explain.accuracy import References, reason_accuracy
+from xai_gov.explain.accuracy import References, moved, reason_accuracy
 from xai_gov.explain.method import Job, Method, Outcome
 from xai_gov.explain.reasons import Reason, ReasonMap, version_reason_map
 from xai_gov.explain.records import ExplanationRecord, Prediction
+from xai_gov.explain.remembering import RememberingSpace
 from xai_gov.explain.space import ModelSpace
 from xai_gov.policies.evaluate import evaluate_explanation, with_reason_checks
 from xai_gov.policies.models import Policy
@@ -91,8 +92,7 @@ class ExplainOptions:
     def of_record(cls, record: ExplanationRecord) -> ExplainOptions:
         """The options a stored record was explained with (for its replay)."""
         stored = record.parameters
-        parameters = {m.name: {k: v for k, v in (stored.get(m.name) or {}).items() if k in m.bounds}
-                      for m in registry.registered() if m.bounds}
+        parameters = {m.name: m.params_of_record(stored.get(m.name) or {}) for m in registry.registered() if m.bounds}
         return cls.build(record.methods, record.seed, **parameters)
 
 
@@ -101,7 +101,7 @@ class VersionExplainers:
 
     def __init__(self, version: ModelVersion, adapter: ModelAdapter, background: pd.DataFrame) -> None:
         self.version = version
-        self.space = ModelSpace(version.schema, adapter, version.schema.to_matrix(background))
+        self.space = RememberingSpace(version.schema, adapter, version.schema.to_matrix(background))
         self.lock = threading.Lock()
         self._states: dict[str, Any] = {}
         self._references: References | None = None
@@ -148,7 +148,20 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
 
     The decision is the version's rule (adverse class and cutoff), or the bank's actual decision
     (``bank_decision``, a class name) where it overrides the rule. An adverse decision gets principal
-    reasons; a favourable one gets "what counted against" only when ``reasons_asked``."""
+    reasons; a favourable one gets "what counted against" only when ``reasons_asked``.
+
+    A remote model (``RememberingSpace``) is asked few times: each distinct row is sent once, and rows known
+    in advance go with the first call that is needed anyway."""
+    with explainers.space.remembering():
+        return _explain_instance(explainers, instance, options=options, decision_id=decision_id,
+                                 requested_by=requested_by, reason_map=reason_map, policy=policy, progress=progress,
+                                 bank_decision=bank_decision, reasons_asked=reasons_asked)
+
+
+def _explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *, options: ExplainOptions,
+                      decision_id: str, requested_by: str, reason_map: ReasonMap, policy: Policy,
+                      progress: Progress | None, bank_decision: str | None,
+                      reasons_asked: bool) -> ExplanationRecord:
     version, space = explainers.version, explainers.space
     schema = version.schema
     clean = schema.validate_instance(instance)
@@ -158,8 +171,11 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
     step = _Stepper(timings, progress)
     outcomes: dict[Method, Outcome] = {}
     with explainers.lock:
+        _ask_ahead(explainers, x, options)
         with step("predict"):
             probabilities = _predict_one(space, x)
+        if space.asks_ahead:  # every feature's move to its reference: the reasons' accuracy, whichever they are
+            space.ask_ahead(moved(explainers.references, x, list(range(len(schema.features)))))
         prediction = Prediction(
             probabilities={c: float(p) for c, p in zip(schema.class_names, probabilities, strict=True)},
             predicted_class=schema.class_names[int(np.argmax(probabilities))],
@@ -261,6 +277,21 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[name] = "not installed"
     return found
+
+
+def _ask_ahead(explainers: VersionExplainers, x: np.ndarray, options: ExplainOptions) -> None:
+    """For a remote model: the rows known before the first call (each method's ``rows_ahead``: LIME's
+    neighbourhoods, the anchor search's first samples; the background, for the reference values, the first
+    time) go with that call."""
+    space = explainers.space
+    if not space.asks_ahead:
+        return
+    if explainers._references is None:
+        space.ask_ahead(space.background)
+    for name in options.methods:
+        method = registry.method(name)
+        space.ask_ahead(*method.rows_ahead(explainers.state(method), x, seed=options.seed,
+                                           params=options.params[name]))
 
 
 def _predict_one(space: ModelSpace, x: np.ndarray) -> np.ndarray:

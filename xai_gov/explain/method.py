@@ -14,7 +14,11 @@ instance of a ``Method`` subclass. It declares:
 - ``build(space)``: per model version state (a discretiser, an explainer), built
   once per process or worker; ``run(state, job)``: one applicant, on the model space,
   returning an ``Outcome`` with the record section, the scores and, for an attribution
-  method, the attribution per feature (the source of reasons and agreement).
+  method, the attribution per feature (the source of reasons and agreement);
+- optionally ``rows_ahead(state, x, seed, params)``: rows it will send to the model
+  whatever the model answers (a remote model gets them with the explanation's first call), and
+  ``params_of_record(stored)``: its parameters as a stored record's replay sets them (a
+  parameter added later, whose absence in an older record means what was done then).
 
 Renderers (the decision packet, the CLI, the web page) find a method's section by
 the same key: ``xai_gov.reports.sections``, ``xai_gov.cli.sections``, ``api.pages.sections``.
@@ -113,6 +117,18 @@ class Method(ABC):
     @abstractmethod
     def run(self, state: Any, job: Job) -> Outcome:
         """Explain one applicant."""
+
+    def rows_ahead(self, state: Any, x: np.ndarray, *, seed: int, params: Any) -> list[np.ndarray]:
+        """Rows (model space) ``run`` will send to the model for the applicant ``x`` whatever the model answers
+        (so known before any call): a model with a high cost per call gets them with the explanation's first
+        call. None by default."""
+        return []
+
+    def params_of_record(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters a stored record's replay sets, from the record's stored ones (``stored_params``'
+        form): by default those a request may set. A method that adds a parameter whose absence in an older
+        record means what was done before fills that in here."""
+        return {k: v for k, v in stored.items() if k in self.bounds}
 
     def refuse_favourable(self, job: Job) -> None:
         """Called where the method was named for an applicant the rule approves and ``only_adverse``."""

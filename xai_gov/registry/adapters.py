@@ -53,6 +53,10 @@ class ModelAdapter(ABC):
         """Whether loading this model runs arbitrary code (pickle): only the owner role may register one."""
         return False
 
+    #: Whether every call is a round trip to a model elsewhere, so that fewer, larger calls pay off
+    #: (explainers then ask ahead: ``ModelSpace.remembering``).
+    remote: ClassVar[bool] = False
+
 
 # -- scikit-learn ---------------------------------------------------------------
 
@@ -207,6 +211,7 @@ class HttpAdapter(ModelAdapter):
     """
 
     kind = "http"
+    remote = True
     RETRY_STATUSES: ClassVar[frozenset[int]] = frozenset({429, 500, 502, 503, 504})
     MAX_RETRY_AFTER: ClassVar[float] = 30.0
 
@@ -296,8 +301,7 @@ class HttpAdapter(ModelAdapter):
     def _encode(self, batch: pd.DataFrame) -> dict[str, Any]:
         columns = [str(c) for c in batch.columns]
         # Missing values and non-finite numbers travel as JSON null; numpy scalars as plain numbers.
-        plain = batch.astype(object).where(batch.notna() & ~batch.isin([np.inf, -np.inf]), None)
-        records = [[_json_value(v) for v in row] for row in plain.to_numpy().tolist()]
+        records = [list(row) for row in zip(*(_plain_column(batch[c]) for c in batch.columns), strict=True)]
         if self.protocol == "mlflow":
             return {"dataframe_split": {"columns": columns, "data": records}}
         if self.protocol == "json":
@@ -350,6 +354,20 @@ def _retry_after(header: str | None, default: float, cap: float) -> float:
             return default
         seconds = (when - datetime.now(UTC)).total_seconds()
     return min(max(seconds, 0.0), cap)
+
+
+def _plain_column(values: pd.Series) -> list[Any]:
+    """A column as JSON-ready Python values: numbers as int or float, strings as str, None for a missing
+    value or a non-finite number (one column at a time: far faster than value by value)."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iuf":  # numpy numbers (not pandas' Int64)
+        array = values.to_numpy()
+        out = array.tolist()  # Python ints and floats, which json writes exactly (shortest round trip)
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            out = [v if math.isfinite(v) else None for v in out]
+        return out
+    plain = values.astype(object)
+    out = (plain.where(values.notna(), None) if values.isna().any() else plain).tolist()
+    return [v if type(v) is str else _json_value(v) for v in out]
 
 
 def _json_value(value: Any) -> Any:

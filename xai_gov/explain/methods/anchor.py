@@ -10,6 +10,7 @@ import numpy as np
 
 from xai_gov.explain.method import Bound, Job, Method, Metric, Outcome
 from xai_gov.explain.methods.anchor_search import (
+    SAMPLERS,
     AnchorParams,
     AnchorSearch,
     AnchorSpace,
@@ -17,6 +18,7 @@ from xai_gov.explain.methods.anchor_search import (
     SearchResult,
     run_lockstep,
 )
+from xai_gov.explain.remembering import Ahead, RememberingSpace
 from xai_gov.explain.space import ModelSpace
 from xai_gov.quality.fidelity import precision_lower_bound
 from xai_gov.quality.sparsity import anchor_sparsity
@@ -24,6 +26,9 @@ from xai_gov.quality.stability import RuleStability, rule_stability
 from xai_gov.registry.missing import cuts as missing_cuts
 
 FRESH_SEED_OFFSET = 20_000
+#: Distinct rows per search a call to a remote model carries beyond the step's own, for the steps after
+#: it (``AnchorSearch.speculate``); the result is the same with any value, only calls and rows differ.
+LOOKAHEAD_ROWS = 8_000
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,18 @@ class AnchorEngine:
         self.anchor_space = AnchorSpace(space.background, space.categorical, missing_cuts(space.schema))
         self._reference: Any = None  # anchor-exp's explainer, built when first asked for
 
-    def label(self, rows: np.ndarray, *, adverse: bool, cutoff: float) -> np.ndarray:
-        """1 where the decision rule decides these rows as it decided the applicant."""
-        return (self.space.predict(rows)[:, self.space.adverse_index] >= cutoff) == adverse
+    def label(self, rows: np.ndarray, *, adverse: bool, cutoff: float, ahead: Ahead | None = None) -> np.ndarray:
+        """1 where the decision rule decides these rows as it decided the applicant (``ahead``: rows the
+        search may ask for next, sent with this call to a remote model, see ``RememberingSpace.predict``)."""
+        space = self.space
+        if ahead is not None and isinstance(space, RememberingSpace):
+            probabilities = space.predict(rows, ahead=ahead)
+        else:
+            probabilities = space.predict(rows)  # a wrapped predict (explain_bench's recorder) takes rows only
+        return (probabilities[:, space.adverse_index] >= cutoff) == adverse
+
+    def _asks_ahead(self) -> bool:
+        return isinstance(self.space, RememberingSpace) and self.space.asks_ahead
 
     def explain(self, x: np.ndarray, *, adverse: bool, cutoff: float, seed: int,
                 params: AnchorParams) -> AnchorOutcome:
@@ -67,9 +81,10 @@ class AnchorEngine:
         ``params.engine`` names: the batched search (default) or plain anchor-exp."""
         if params.engine == "anchor-exp":
             return self._explain_reference(x, adverse=adverse, cutoff=cutoff, seed=seed, params=params)
-        searches = [AnchorSearch(self.anchor_space, x, params, np.random.default_rng(seed + r), reestimate=r == 0)
-                    for r in range(params.repeats)]
-        results = run_lockstep(searches, lambda rows: self.label(rows, adverse=adverse, cutoff=cutoff))
+        searches = self._searches(x, seed, params)
+        lookahead = LOOKAHEAD_ROWS if self._asks_ahead() and params.sampler == "per-candidate" else 0
+        results = run_lockstep(searches, lambda rows, ahead=None: self.label(rows, adverse=adverse, cutoff=cutoff,
+                                                                             ahead=ahead), lookahead=lookahead)
         main, search = results[0], searches[0]
         positives, fresh = search.fresh or (0, 0)
         fresh_precision = positives / fresh if fresh else 0.0
@@ -86,6 +101,17 @@ class AnchorEngine:
             threshold=params.threshold, threshold_met=threshold_met(lower, params.threshold),
             covers_no_applicant=main.coverage == 0.0, stability=rule_stability(rules),
             samples=sum(r.samples for r in results), decision="adverse" if adverse else "favourable")
+
+    def _searches(self, x: np.ndarray, seed: int, params: AnchorParams) -> list[AnchorSearch]:
+        return [AnchorSearch(self.anchor_space, x, params, np.random.default_rng(seed + r), reestimate=r == 0)
+                for r in range(params.repeats)]
+
+    def rows_ahead(self, x: np.ndarray, *, seed: int, params: AnchorParams) -> list[np.ndarray]:
+        """The rows the batched search will likely ask for first (they do not depend on the model), to send
+        ahead to a remote model with the explanation's first call; none for anchor-exp or the shared sampler."""
+        if params.engine != "batched":
+            return []
+        return [rows for search in self._searches(x, seed, params) for rows in search.first_rows(LOOKAHEAD_ROWS)]
 
     def _explain_reference(self, x: np.ndarray, *, adverse: bool, cutoff: float, seed: int,
                            params: AnchorParams) -> AnchorOutcome:
@@ -161,7 +187,7 @@ class AnchorMethod(Method):
         "epsilon_stop": Bound(0.001, 0.5), "batch_size": Bound(10, 10_000), "beam_size": Bound(1, 10),
         "max_anchor_size": Bound(1, 100, nullable=True), "repeats": Bound(1, 20),
         "fresh_samples": Bound(50, 100_000), "arms_per_step": Bound(2, 64),
-        "engine": Bound(choices=("batched", "anchor-exp"))}
+        "engine": Bound(choices=("batched", "anchor-exp")), "sampler": Bound(choices=SAMPLERS)}
     parameters_always_stored = True
     costs = ("repeats", "fresh_samples", "batch_size", "beam_size")
     metrics = (
@@ -181,6 +207,14 @@ class AnchorMethod(Method):
 
     def build(self, space: ModelSpace) -> AnchorEngine:
         return AnchorEngine(space)
+
+    def rows_ahead(self, state: AnchorEngine, x: np.ndarray, *, seed: int, params: AnchorParams) -> list[np.ndarray]:
+        return state.rows_ahead(x, seed=seed, params=params)
+
+    def params_of_record(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """A record whose anchor parameters name no sampler was explained with the stream there was before
+        the choice existed ("shared"), and replays with it."""
+        return {"sampler": "shared", **super().params_of_record(stored)}
 
     def run(self, state: AnchorEngine, job: Job) -> Outcome:
         # The anchor explains the rule's decision, not the more probable class.

@@ -13,6 +13,22 @@ step, and within a search every candidate whose confidence bound still matters
 is sampled in the same step (anchor-exp samples two candidates per call). The
 stopping rules and confidence bounds are anchor-exp's, so each step's guarantee
 is the same; more candidates are sampled per step, in fewer steps.
+
+Where the samples come from is the parameter ``sampler``:
+
+- ``"per-candidate"`` (the default since issue 9, item 6): the k-th batch of
+  candidate t is drawn from a generator seeded by the search's seed, t and k, so
+  the rows a search asks for do not depend on the order in which candidates are
+  sampled. That lets a model with a high cost per call (a model served over HTTP)
+  be asked ahead: ``run_lockstep(..., lookahead=N)`` adds to each step's call the
+  batches the searches may ask for next (``AnchorSearch.speculate``), and the
+  model space keeps their predictions for the steps that do ask. The search's
+  decisions, and so its result, are the same with or without lookahead: only the
+  number of calls differs.
+- ``"shared"``: every batch from the search's one generator, in the order asked
+  (the stream of every anchor stored before the choice existed; a stored record
+  whose anchor parameters name no sampler was explained with it, and replays
+  with it). It cannot look ahead.
 """
 
 from __future__ import annotations
@@ -22,7 +38,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-Tuple = tuple[int, ...]  # sorted predicate indices
+from xai_gov.explain.methods.anchor_ahead import FRESH_DRAW, AskingAhead, Tuple
+
+#: The sampler streams (``AnchorParams.sampler``): the default first; "shared" is the one before it existed.
+SAMPLERS = ("per-candidate", "shared")
 Search = Generator[np.ndarray, np.ndarray, "SearchResult"]
 
 
@@ -45,12 +64,18 @@ class AnchorParams:
     # Which search runs: "batched" (this module, the default) or "anchor-exp" (the published implementation,
     # xai_gov.explain.methods.anchor_reference; same sampler settings, its own search, one model call per step).
     engine: str = "batched"
+    # Where the batched search's samples come from (see the module's docstring): "per-candidate", the default,
+    # or "shared", the stream of the anchors stored before this parameter existed. Stored only when it is not
+    # "shared", so those records' parameters read as they did (and a record without it replays with "shared").
+    sampler: str = "per-candidate"
 
     def to_dict(self) -> dict[str, object]:
-        return {"threshold": self.threshold, "delta": self.delta, "tau": self.tau, "epsilon_stop": self.epsilon_stop,
-                "batch_size": self.batch_size, "beam_size": self.beam_size, "max_anchor_size": self.max_anchor_size,
-                "repeats": self.repeats, "fresh_samples": self.fresh_samples, "arms_per_step": self.arms_per_step,
-                "engine": self.engine, "discretizer": "quartile"}
+        out: dict[str, object] = {
+            "threshold": self.threshold, "delta": self.delta, "tau": self.tau, "epsilon_stop": self.epsilon_stop,
+            "batch_size": self.batch_size, "beam_size": self.beam_size, "max_anchor_size": self.max_anchor_size,
+            "repeats": self.repeats, "fresh_samples": self.fresh_samples, "arms_per_step": self.arms_per_step,
+            "engine": self.engine, "discretizer": "quartile"}
+        return out if self.sampler == "shared" else {**out, "sampler": self.sampler}
 
 
 @dataclass(frozen=True)
@@ -169,24 +194,43 @@ class _State:
         return np.concatenate(self.labels) if self.labels else np.zeros(0)
 
 
-class AnchorSearch:
-    """One anchor search for one instance, driven by ``run_lockstep``."""
+class AnchorSearch(AskingAhead):
+    """One anchor search for one instance, driven by ``run_lockstep``; what it may ask for next:
+    ``AskingAhead`` (the per-candidate sampler)."""
 
     def __init__(self, space: AnchorSpace, x: np.ndarray, params: AnchorParams, rng: np.random.Generator,
                  *, reestimate: bool = False) -> None:
         self.space, self.x, self.params, self.rng = space, x, params, rng
+        self.per_candidate = params.sampler != "shared"
+        # the seed of every candidate's own stream (per-candidate sampler)
+        self.root = int(rng.integers(2**62)) if self.per_candidate else 0
         self.reestimate = reestimate
         predicates = space.predicates(x)
         coverage = space.membership(space.background, space.binned, predicates)
         self.state = _State(predicates=predicates, coverage_members=coverage)
         self.fresh: tuple[int, int] | None = None  # (positives, samples) on fresh samples of the final rule
+        self.draws: dict[Tuple, int] = {}  # batches drawn so far per candidate
+        self.drawn: dict[tuple[Tuple, int, int], np.ndarray] = {}  # rows drawn ahead, by (t, k, n)
+        self.stage: tuple[str, list[Tuple]] = ("empty", [])  # what the search is doing, for speculate()
+        self.pending: np.ndarray | None = None  # rows asked for and not yet labelled
 
     # -- sampling ---------------------------------------------------------------------
 
+    def _take(self, t: Tuple, n: int) -> np.ndarray:
+        if not self.per_candidate:
+            return self.space.sample(self.x, [self.state.predicates[p] for p in t], n, self.rng)
+        k = self.draws.get(t, 0)
+        self.draws[t] = k + 1
+        rows = self.rows(t, k, n)
+        del self.drawn[(t, k, n)]
+        return rows
+
     def _draw(self, requests: list[tuple[Tuple, int]]) -> Generator[np.ndarray, np.ndarray, None]:
         state = self.state
-        batches = [self.space.sample(self.x, [state.predicates[p] for p in t], n, self.rng) for t, n in requests]
-        labels = yield np.vstack(batches)
+        batches = [self._take(t, n) for t, n in requests]
+        self.pending = np.vstack(batches)
+        labels = yield self.pending
+        self.pending = None
         start = 0
         for (t, n), rows in zip(requests, batches, strict=True):
             batch_labels = np.asarray(labels[start:start + n], dtype=float)
@@ -233,6 +277,7 @@ class AnchorSearch:
     def _lucb(self, tuples: list[Tuple], top_n: int) -> Generator[np.ndarray, np.ndarray, list[int]]:
         params, state = self.params, self.state
         empty = [t for t in tuples if state.t_n[t] == 0]
+        self.stage = ("lucb", tuples)
         if empty:
             yield from self._draw([(t, 1) for t in empty])
         if len(tuples) == top_n:
@@ -274,6 +319,7 @@ class AnchorSearch:
                 break
             picked = yield from self._lucb(tuples, min(params.beam_size, len(tuples)))
             best_of_size[size] = [tuples[i] for i in picked]
+            self.stage = ("refine", best_of_size[size])
             while True:  # refine the chosen candidates' precision, all in one step each time
                 unsure = [t for t in best_of_size[size] if self._unsure(t, beta)]
                 if not unsure:
@@ -299,8 +345,12 @@ class AnchorSearch:
                               precision=state.t_pos[best] / state.t_n[best],
                               coverage=state.t_coverage.get(best, 1.0), samples=state.total)
         if self.reestimate:
-            rule = [state.predicates[p] for p in result.predicates]
-            rows = self.space.sample(self.x, rule, params.fresh_samples, self.rng)
+            self.stage = ("fresh", [best])
+            if self.per_candidate:
+                rows = self.rows(best, FRESH_DRAW, params.fresh_samples)
+            else:
+                rows = self.space.sample(self.x, [state.predicates[p] for p in result.predicates],
+                                         params.fresh_samples, self.rng)
             labels = yield rows
             self.fresh = (int(np.sum(labels)), params.fresh_samples)
         return result
@@ -328,8 +378,13 @@ class AnchorSearch:
                     or (mean < params.threshold and high >= params.threshold + params.epsilon_stop))
 
 
-def run_lockstep(searches: list[AnchorSearch], label: Callable[[np.ndarray], np.ndarray]) -> list[SearchResult]:
-    """Run searches together: at each step, every search's rows go to the model in one call."""
+def run_lockstep(searches: list[AnchorSearch], label: Callable[..., np.ndarray], *,
+                 lookahead: int = 0) -> list[SearchResult]:
+    """Run searches together: at each step, every search's rows go to the model in one call.
+
+    With ``lookahead`` (rows per search), ``label`` is also given ``ahead``: a function returning the rows
+    the searches may ask for next (``AnchorSearch.speculate``), for a model space that keeps predictions,
+    to send with the call should the step need one."""
     generators = [search.run() for search in searches]
     results: list[SearchResult | None] = [None] * len(generators)
     pending: dict[int, np.ndarray] = {}
@@ -340,7 +395,12 @@ def run_lockstep(searches: list[AnchorSearch], label: Callable[[np.ndarray], np.
             results[i] = done.value
     while pending:
         order = sorted(pending)
-        labels = label(np.vstack([pending[i] for i in order]))
+        rows = np.vstack([pending[i] for i in order])
+        if lookahead:
+            active = [searches[i] for i in order]
+            labels = label(rows, ahead=lambda active=active: [b for s in active for b in s.speculate(lookahead)])
+        else:
+            labels = label(rows)
         start = 0
         for i in order:
             size = len(pending.pop(i))

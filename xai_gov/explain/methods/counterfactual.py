@@ -142,10 +142,19 @@ class CounterfactualEngine:
 
         # Tighten a few more than needed: two sets can shrink to the same one.
         shortlist = _choose(found, distance_of, params.count * 3)
-        tightened = [self._minimal(x, self._tighten(x, changes, cutoff), cutoff) for changes in shortlist]
+        tightened = self._minimal(x, self._tighten(x, shortlist, cutoff), cutoff)
         chosen = _choose({frozenset(j for j, _ in changes): changes for changes in tightened}, distance_of,
                          params.count)
         return self._verify(x, chosen, cutoff=cutoff, fixed=fixed, scored=scored)
+
+    def first_rows(self, x: np.ndarray, params: CounterfactualParams) -> np.ndarray:
+        """The first level's rows (one change each), before the policy's protected features are known: every
+        feature the schema lets change (a few rows more than the search may ask for)."""
+        features = self.space.schema.features
+        level: list[tuple[Change, ...]] = [((j, float(v)),) for j, f in enumerate(features)
+                                           if f.changeable and not f.protected
+                                           for v in self._candidates(j, x[j], params.grid)]
+        return _rows(x, level)
 
     def distance(self, x: np.ndarray, changes: Iterable[Change]) -> float:
         """|change| / MAD per number (1 where a missing value is given), 1 per category."""
@@ -199,35 +208,55 @@ class CounterfactualEngine:
                         grown.append(bigger)
         return grown
 
-    def _tighten(self, x: np.ndarray, changes: tuple[Change, ...], cutoff: float) -> tuple[Change, ...]:
-        """Move each changed number back toward the applicant's value while the decision stays favourable."""
-        current = list(changes)
-        for position, (j, value) in enumerate(changes):
-            feature = self.space.schema.features[j]
-            if feature.kind == "categorical" or self.is_missing(j, x[j]):
+    def _tighten(self, x: np.ndarray, sets: list[tuple[Change, ...]], cutoff: float) -> list[tuple[Change, ...]]:
+        """Move each changed number back toward the applicant's value while the decision stays favourable.
+        Each set's changes are tightened in order; every set's trials for its n-th change go to the model in
+        one call (a set's result is the one it gets alone)."""
+        current = [list(changes) for changes in sets]
+        for position in range(max((len(changes) for changes in sets), default=0)):
+            trials: list[tuple[int, int, np.ndarray, list[tuple[Change, ...]]]] = []  # (set, feature, steps, rows)
+            for i, changes in enumerate(sets):
+                if position >= len(changes):
+                    continue
+                j, value = changes[position]
+                feature = self.space.schema.features[j]
+                if feature.kind == "categorical" or self.is_missing(j, x[j]):
+                    continue
+                steps = np.linspace(x[j], value, FINE_STEPS + 1)[1:]
+                steps = np.unique(np.rint(steps) if feature.integer else steps)
+                steps = steps[steps != x[j]]
+                if len(steps):
+                    trials.append((i, j, steps, [(*current[i][:position], (j, float(v)), *current[i][position + 1:])
+                                                 for v in steps]))
+            if not trials:
                 continue
-            steps = np.linspace(x[j], value, FINE_STEPS + 1)[1:]
-            steps = np.unique(np.rint(steps) if feature.integer else steps)
-            steps = steps[steps != x[j]]
-            if not len(steps):
-                continue
-            trials = [(*current[:position], (j, float(s)), *current[position + 1:]) for s in steps]
-            probabilities = self._adverse(x, trials)
-            favourable = [(abs(s - x[j]), float(s)) for s, p in zip(steps, probabilities, strict=True) if p < cutoff]
-            if favourable:
-                current[position] = (j, min(favourable)[1])
-        return tuple(current)
+            probabilities = self._adverse(x, [row for *_, rows in trials for row in rows])
+            start = 0
+            for i, j, steps, rows in trials:
+                answered, start = probabilities[start:start + len(rows)], start + len(rows)
+                favourable = [(abs(v - x[j]), float(v)) for v, p in zip(steps, answered, strict=True) if p < cutoff]
+                if favourable:
+                    current[i][position] = (j, min(favourable)[1])
+        return [tuple(changes) for changes in current]
 
-    def _minimal(self, x: np.ndarray, changes: tuple[Change, ...], cutoff: float) -> tuple[Change, ...]:
-        """Drop any change the decision does not need (a tightened set can leave one redundant)."""
-        while len(changes) > 1:
-            smaller = [changes[:i] + changes[i + 1:] for i in range(len(changes))]
-            probabilities = self._adverse(x, smaller)
-            enough = [s for s, p in zip(smaller, probabilities, strict=True) if p < cutoff]
-            if not enough:
-                break
-            changes = min(enough, key=lambda s: self.distance(x, s))
-        return changes
+    def _minimal(self, x: np.ndarray, sets: list[tuple[Change, ...]], cutoff: float) -> list[tuple[Change, ...]]:
+        """Drop any change the decision does not need (a tightened set can leave one redundant); every set's
+        smaller sets go to the model in one call per round."""
+        current = list(sets)
+        open_ = [i for i, changes in enumerate(current) if len(changes) > 1]
+        while open_:
+            smaller = {i: [current[i][:k] + current[i][k + 1:] for k in range(len(current[i]))] for i in open_}
+            probabilities = self._adverse(x, [row for i in open_ for row in smaller[i]])
+            start, still = 0, []
+            for i in open_:
+                answered, start = probabilities[start:start + len(smaller[i])], start + len(smaller[i])
+                enough = [c for c, p in zip(smaller[i], answered, strict=True) if p < cutoff]
+                if enough:
+                    current[i] = min(enough, key=lambda c: self.distance(x, c))
+                    if len(current[i]) > 1:
+                        still.append(i)
+            open_ = still
+        return current
 
     def _verify(self, x: np.ndarray, chosen: list[tuple[Change, ...]], *, cutoff: float, fixed: dict[int, str],
                 scored: int) -> CounterfactualOutcome:
@@ -384,6 +413,10 @@ class CounterfactualMethod(Method):
 
     def build(self, space: ModelSpace) -> CounterfactualEngine:
         return CounterfactualEngine(space)
+
+    def rows_ahead(self, state: CounterfactualEngine, x: np.ndarray, *, seed: int,
+                   params: CounterfactualParams) -> list[np.ndarray]:
+        return [state.first_rows(x, params)]
 
     def run(self, state: CounterfactualEngine, job: Job) -> Outcome:
         outcome = state.explain(job.x, cutoff=job.cutoff, protected=job.protected, params=job.params)

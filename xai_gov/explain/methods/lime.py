@@ -67,6 +67,7 @@ class LimeEngine:
     def __init__(self, space: ModelSpace) -> None:
         self.space = space
         self.explainer = self.plain_explainer(0)  # each explanation reseeds it
+        self._ahead: tuple[tuple[bytes, int, LimeParams], list[tuple[np.ndarray, np.ndarray]]] | None = None
 
     def plain_explainer(self, seed: int) -> LimeTabularExplainer:
         """LIME's explainer with the engine's settings (also the benchmark's and the equivalence test's)."""
@@ -83,9 +84,23 @@ class LimeEngine:
             class_names=list(schema.class_names), discretize_continuous=True, discretizer=discretizer,
             random_state=seed)
 
+    def rows(self, x: np.ndarray, *, seed: int, params: LimeParams) -> np.ndarray:
+        """The rows ``explain`` will send to the model (to send them ahead to a remote model); the
+        neighbourhoods are kept for that ``explain``."""
+        neighbourhoods = self._neighbourhoods(x, seed, params)
+        self._ahead = ((x.tobytes(), seed, params), neighbourhoods)
+        return np.vstack([inverse for _, inverse in neighbourhoods])
+
+    def _neighbourhoods(self, x: np.ndarray, seed: int, params: LimeParams) -> list[tuple[np.ndarray, np.ndarray]]:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == (x.tobytes(), seed, params):
+            return ahead[1]
+        seeds = [seed + r for r in range(params.repeats)] + [seed + FRESH_SEED_OFFSET]
+        return [self._sample(x, s, params.num_samples) for s in seeds]
+
     def explain(self, x: np.ndarray, *, seed: int, params: LimeParams) -> LimeOutcome:
         seeds = [seed + r for r in range(params.repeats)] + [seed + FRESH_SEED_OFFSET]
-        neighbourhoods = [self._sample(x, s, params.num_samples) for s in seeds]
+        neighbourhoods = self._neighbourhoods(x, seed, params)
         probabilities = self.space.predict(np.vstack([inverse for _, inverse in neighbourhoods]))
         per_seed = np.split(probabilities, len(seeds))
         fits = [self._fit(data, probs, params.top_n)
@@ -231,6 +246,9 @@ class LimeMethod(Method):
 
     def build(self, space: ModelSpace) -> LimeEngine:
         return LimeEngine(space)
+
+    def rows_ahead(self, state: LimeEngine, x: np.ndarray, *, seed: int, params: LimeParams) -> list[np.ndarray]:
+        return [state.rows(x, seed=seed, params=params)]
 
     def run(self, state: LimeEngine, job: Job) -> Outcome:
         outcome = state.explain(job.x, seed=job.seed, params=job.params)
