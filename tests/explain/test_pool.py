@@ -164,11 +164,16 @@ def _threads_here() -> list[int]:
     return [library["num_threads"] for library in threadpool_info()]
 
 
+def _niceness_here() -> int:
+    import os
+    return os.nice(0)
+
+
 def test_requests_name_the_versions_files_and_workers_run_one_thread_each(
         pooled: Client, german_xy: tuple[pd.DataFrame, pd.Series], small_model: Any) -> None:
     """The service's requests name the version's files in the artifact store instead of carrying them (a
     worker reads them, hash-checked, when it first builds the version); numerical libraries in a worker use
-    one thread."""
+    one thread, and a worker runs at a lower CPU priority than the service."""
     import pickle
 
     from xai_gov.errors import IntegrityError
@@ -194,6 +199,10 @@ def test_requests_name_the_versions_files_and_workers_run_one_thread_each(
     assert pool is not None
     pool.start()
     assert all(threads == 1 for threads in pool._current().submit(_threads_here).result())
+    import os
+
+    from xai_gov.explain.detached import WORKER_NICENESS
+    assert pool._current().submit(_niceness_here).result() == min(os.nice(0) + WORKER_NICENESS, 19)
     record = pooled.explain("credit-risk@1", entered(X.iloc[0]), decision_id="NAMED-1", methods=["lime"],
                             parameters=FAST)
     assert pooled.replay(record.id).matches

@@ -7,7 +7,8 @@ built by the worker). Workers never touch the store. A row's own failure (a
 feature the schema refuses, a model that raises) is a ``RowFailure`` carried back
 as plain data, never an exception that stops the batch. At most ``2 x workers``
 rows are in flight, so memory stays flat however long the file. Worker processes (the
-pool's, Dask's) run numerical libraries on one thread each (``one_thread_per_process``).
+pool's, Dask's) run numerical libraries on one thread each (``one_thread_per_process``); a
+local pool's run at a lower CPU priority than the submitting process (``yield_to_the_service``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 from xai_gov.batch.rows import BatchRow
 from xai_gov.config import available_cores
 from xai_gov.errors import InvalidInput, Unavailable, XaiGovError
-from xai_gov.explain.detached import DetachedExplainer, one_thread_per_process
+from xai_gov.explain.detached import DetachedExplainer, one_thread_per_process, yield_to_the_service
 from xai_gov.explain.records import ExplanationRecord
 
 
@@ -94,6 +95,7 @@ _INSTALLED: DetachedExplainer | None = None
 def _install(explainer: DetachedExplainer) -> None:
     global _INSTALLED
     one_thread_per_process()
+    yield_to_the_service()  # the submitting process writes every record: it must not wait for a core
     _INSTALLED = explainer
 
 

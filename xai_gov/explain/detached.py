@@ -13,7 +13,9 @@ field by field, as one computed in the service (tested).
 A worker process computes one explanation at a time on one core: ``one_thread_per_process``
 keeps numerical libraries from starting threads of their own there. Two workers on two
 cores, each with OpenBLAS's two spinning threads, explained 2.05 rows/s; with one thread
-each, 2.58 (the serial baseline 1.34): ``bench/scale_bench.py``.
+each, 2.58 (the serial baseline 1.34): ``bench/scale_bench.py``. Local workers also run at a
+lower CPU priority than the service (``yield_to_the_service``), so its lookups never queue
+behind explanations for a core.
 
 The service's own pool runs on the service's machine: its requests name the version's
 files in the artifact store instead of carrying them (``by_reference``), so the 10 MB of
@@ -23,6 +25,8 @@ reads them, hash-checked, once per version it builds.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -52,6 +56,19 @@ def one_thread_per_process() -> None:
     each worker process: with N workers on N cores, their own threads only compete for the same cores."""
     if not _ONE_THREAD:
         _ONE_THREAD.append(threadpool_limits(limits=1))
+
+
+#: How much lower a local worker process's CPU priority is than the process it works for (``os.nice``).
+WORKER_NICENESS = 5
+
+
+def yield_to_the_service() -> None:
+    """Lower this worker process's CPU priority below the service's (or a batch's writing process): with
+    every core computing explanations, the service's own short work (a lineage lookup, reading a record,
+    storing a result) would otherwise wait for a time slice behind them. Explanations still take every core
+    nothing else wants. Called once by each local worker process (not on Dask, whose machines are its own)."""
+    with contextlib.suppress(OSError):  # a platform that refuses: the worker runs at the service's priority
+        os.nice(WORKER_NICENESS)
 
 
 @dataclass(frozen=True)

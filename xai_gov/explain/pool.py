@@ -36,7 +36,7 @@ from functools import partial
 from typing import Any
 
 from xai_gov.errors import InvalidInput, Unavailable, XaiGovError
-from xai_gov.explain.detached import DetachedExplainer, one_thread_per_process
+from xai_gov.explain.detached import DetachedExplainer, one_thread_per_process, yield_to_the_service
 from xai_gov.explain.engine import TimeBudget
 from xai_gov.explain.records import ExplanationRecord
 
@@ -61,9 +61,11 @@ def explain_in_worker(explainer: DetachedExplainer, decision_id: str, instance: 
 
 
 def _start_worker(parent: int) -> None:
-    """A worker's initializer: one thread for numerical libraries, and exit when the service process is
-    gone (killed, or stopped by uvicorn), so no worker is left running with its models in memory."""
+    """A worker's initializer: one thread for numerical libraries, a lower CPU priority than the service's,
+    and exit when the service process is gone (killed, or stopped by uvicorn), so no worker is left running
+    with its models in memory."""
     one_thread_per_process()
+    yield_to_the_service()
 
     def watch() -> None:
         while os.getppid() == parent:
