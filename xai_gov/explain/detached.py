@@ -11,15 +11,14 @@ Explanations are seeded per call, so a record computed in a worker is the same,
 field by field, as one computed in the service (tested).
 
 A worker process computes one explanation at a time on one core: ``one_thread_per_process``
-keeps numerical libraries from starting threads of their own there. Two workers on two
-cores, each with OpenBLAS's two spinning threads, explained 2.05 rows/s; with one thread
-each, 2.58 (the serial baseline 1.34): ``bench/scale_bench.py``. Local workers also run at a
+keeps numerical libraries from starting threads of their own there (OpenBLAS's spin while
+they wait, taking the core another worker needs). Local workers also run at a
 lower CPU priority than the service (``yield_to_the_service``), so its lookups never queue
 behind explanations for a core.
 
 The service's own pool runs on the service's machine: its requests name the version's
-files in the artifact store instead of carrying them (``by_reference``), so the 10 MB of
-the demo model's artifact and background are not pickled into every request; a worker
+files in the artifact store instead of carrying them (``by_reference``), so the bytes of
+the artifact and background are not pickled into every request; a worker
 reads them, hash-checked, once per version it builds.
 """
 
