@@ -31,17 +31,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from api_bench import run_service_load
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
 
 from xai_gov.batch.rows import BatchRow
 from xai_gov.batch.runners import Computed
@@ -50,6 +51,10 @@ from xai_gov.cli.demo import register_demo_model
 from xai_gov.errors import XaiGovError
 from xai_gov.examples.credit_model import train_credit_model
 from xai_gov.sdk import Client
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.scratch_schema import scratch_schema
 
 POSTGRES_URL = os.environ.get("XAI_GOV_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -77,7 +82,7 @@ def fifty(args: argparse.Namespace) -> None:
     for name, url in (("SQLite", None), ("PostgreSQL", "postgres")):
         print(f"\n-- fifty users on {name}: {officers} officers, {auditors} auditors, {requests} explanations, "
               f"2 workers (load {load()})")
-        with fresh_schema(args.postgres) if url else contextlib.nullcontext(None) as database_url:
+        with scratch_schema(args.postgres, prefix="bench") if url else contextlib.nullcontext(None) as database_url:
             result = run_service_load(officers=officers, auditors=auditors, requests=requests, seconds=args.seconds,
                                       explain_workers=2, database_url=database_url)
         print(f"fifty users on {name}: {result['rate']:.2f}/s, errors {result['errors']}, POST p50 "
@@ -85,22 +90,6 @@ def fifty(args: argparse.Namespace) -> None:
         print(f"targets: 0 errors: {'met' if result['errors'] == 0 else 'NOT met'}; POST p50 <= 8 s: "
               f"{'met' if result['post_p50'] <= 8 else 'NOT met'}; GET p99 <= 200 ms: "
               f"{'met' if result['get_p99'] <= 0.2 else 'NOT met'}")
-
-
-@contextlib.contextmanager
-def fresh_schema(postgres: str) -> Iterator[str]:
-    """A database URL whose tables live in a new schema, dropped afterwards."""
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres)
-    with admin.begin() as connection:
-        connection.execute(text(f'create schema "{schema}"'))
-    try:
-        yield make_url(postgres).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
 
 
 def batch(args: argparse.Namespace) -> None:
@@ -127,7 +116,7 @@ def batch(args: argparse.Namespace) -> None:
 
 
 def store(args: argparse.Namespace) -> None:
-    with fresh_schema(args.postgres) as database_url:
+    with scratch_schema(args.postgres, prefix="bench") as database_url:
         client = Client(home=tempfile.mkdtemp(prefix="xai-gov-store-bench-"), database_url=database_url)
         trained = train_credit_model()
         version = register_demo_model(client, trained, trainer="bench")

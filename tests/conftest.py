@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.scratch_schema import scratch_schema
 from xai_gov.datasets import load_german_credit
 from xai_gov.datasets.german_credit import TARGET
 from xai_gov.sdk import Client
@@ -46,17 +46,8 @@ def fresh_postgres_schema() -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(_POSTGRES_UNAVAILABLE)  # CI has the server: a skip would hide a broken suite
         pytest.skip(_POSTGRES_UNAVAILABLE)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'create schema "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
+    with scratch_schema(POSTGRES_URL, prefix="t") as url:
+        yield url
 
 
 @pytest.fixture

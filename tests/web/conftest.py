@@ -11,7 +11,6 @@ import os
 import shutil
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,11 +21,9 @@ import pandas as pd
 import pytest
 import uvicorn
 from sklearn.pipeline import Pipeline
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from api.main import create_app
-from tests.conftest import _POSTGRES_UNAVAILABLE, POSTGRES_URL
+from tests.conftest import fresh_postgres_schema
 from tests.net import free_port
 from xai_gov.actors import Actor, Role
 from xai_gov.registry.schema import FeatureSchema
@@ -61,19 +58,8 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('web') / 'store.db'}"
         return
-    if _POSTGRES_UNAVAILABLE:
-        _needs(_POSTGRES_UNAVAILABLE)
-    schema = f"w_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'create schema "{schema}"'))
-    try:
-        yield make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
+    with fresh_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
