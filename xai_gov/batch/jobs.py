@@ -34,7 +34,7 @@ from xai_gov.actors import Actor
 from xai_gov.auth.permissions import Permission, allowed, require
 from xai_gov.batch.rows import BatchRow
 from xai_gov.batch.runners import Runner
-from xai_gov.batch.service import BatchProgress, BatchSummary, explain_batch
+from xai_gov.batch.service import BatchProgress, explain_batch
 from xai_gov.errors import InvalidInput, NotFound, Unavailable, XaiGovError
 from xai_gov.explain.engine import ExplainOptions
 from xai_gov.explain.service import ExplanationService
@@ -58,7 +58,7 @@ class BatchJob:
     submitted_at: datetime
     state: State
     progress: BatchProgress
-    summary: BatchSummary | dict[str, Any] | None = None  # a dict when read back from the store
+    summary: dict[str, Any] | None = None  # at the end: the batch's summary in its stored form (``to_dict``)
     error: dict[str, Any] | None = None  # why a job failed as a whole (e.g. its model is unknown)
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -70,12 +70,11 @@ class BatchJob:
                 "finished_at": format_utc(self.finished_at) if self.finished_at else None,
                 "progress": {"total": self.progress.total, "done": self.progress.done,
                              "skipped": self.progress.skipped, "failed": self.progress.failed},
-                "summary": self.summary if isinstance(self.summary, dict) or self.summary is None
-                else self.summary.to_dict(), "error": self.error}
+                "summary": self.summary, "error": self.error}
 
     @classmethod
     def from_dict(cls, stored: dict[str, Any]) -> BatchJob:
-        """A job as the store keeps it (its summary stays in its stored form, a dict)."""
+        """A job as the store keeps it."""
         def moment(key: str) -> datetime | None:
             return parse_utc(stored.get(key), field=key)
 
@@ -206,8 +205,7 @@ class BatchJobs:
             runner = self.runner()
             summary = explain_batch(self.service, entry.job.model, entry.rows, options=entry.options,
                                     requested_by=entry.job.requested_by, runner=runner, progress=progress)
-            self._update(entry, state="finished", summary=summary, progress=_counts_of(summary),
-                         finished_at=utcnow())
+            self._update(entry, state="finished", summary=summary.to_dict(), finished_at=utcnow())
         except XaiGovError as error:
             self._update(entry, state="failed", error=error.to_dict(), finished_at=utcnow())
         except Exception as error:  # a job must not take the service's worker thread down with it
@@ -239,11 +237,6 @@ class BatchJobs:
         finished = [i for i, e in self._jobs.items() if e.job.state in ("finished", "failed")]
         for job_id in finished[:max(0, len(self._jobs) - KEEP_JOBS)]:
             del self._jobs[job_id]
-
-
-def _counts_of(summary: BatchSummary) -> BatchProgress:
-    return BatchProgress(total=summary.total, done=summary.done, skipped=len(summary.skipped),
-                         failed=len(summary.failed))
 
 
 def _may_see(actor: Actor, job: BatchJob) -> bool:
