@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xai_gov.timeutil import format_utc, parse_utc
+
+if TYPE_CHECKING:  # registry.models holds a LineageRecord: imported for the annotation only
+    from xai_gov.registry.models import ModelVersion
 
 #: Fields a lineage record can carry; ``missing`` may name any of them.
 LINEAGE_FIELDS: tuple[str, ...] = (
@@ -115,6 +118,14 @@ class LineageView:
     #: why the version was registered without declaring a feature that looks protected (age, sex, ...) either
     #: way: the registrant's own words, given at registration (``registered_by``, ``registered_at``)
     protected_override: str | None = None
+
+    @classmethod
+    def of(cls, version: ModelVersion, *, explanations: tuple[str, ...] = ()) -> LineageView:
+        """The view of a registered version (``explanations``: in a lookup by decision id)."""
+        return cls(model=version.name, version=version.version, registered_at=version.registered_at,
+                   registered_by=version.registered_by, lineage=version.lineage,
+                   decision_rule=version.decision_rule.to_dict() if version.decision_rule else None,
+                   explanations=explanations, protected_override=version.schema.protected_override)
 
     @property
     def ref(self) -> str:

@@ -28,10 +28,7 @@ class LineageService:
         parsed = ModelRef.parse(ref) if isinstance(ref, str) else ref
         with self.database.session() as session:
             version = repos.get_version(session, parsed)
-            view = LineageView(model=version.name, version=version.version, registered_at=version.registered_at,
-                               registered_by=version.registered_by, lineage=version.lineage,
-                               decision_rule=version.decision_rule.to_dict() if version.decision_rule else None,
-                               protected_override=version.schema.protected_override)
+            view = LineageView.of(version)
             record_lookup(session, actor=actor, query={"model": str(parsed)}, views=[view])
             return view
 

@@ -421,9 +421,5 @@ def lineage_of_decision(session: Session, decision_id: str) -> list[LineageView]
     views = []
     for row in rows:
         version = version_entity(session, row)
-        views.append(LineageView(model=version.name, version=version.version, registered_at=version.registered_at,
-                                 registered_by=version.registered_by, lineage=version.lineage,
-                                 decision_rule=version.decision_rule.to_dict() if version.decision_rule else None,
-                                 explanations=tuple(e for v, e in explained if v == row.id),
-                                 protected_override=version.schema.protected_override))
+        views.append(LineageView.of(version, explanations=tuple(e for v, e in explained if v == row.id)))
     return views
