@@ -18,9 +18,11 @@ import pandas as pd
 import pytest
 from scipy.stats import median_abs_deviation
 
+from tests.explain.test_remembering import RemoteFunction
 from xai_gov.errors import InvalidInput
 from xai_gov.examples import credit_model, synthetic_model
 from xai_gov.explain.methods.counterfactual import CounterfactualEngine, CounterfactualParams, to_record
+from xai_gov.explain.remembering import RememberingSpace
 from xai_gov.explain.space import ModelSpace
 from xai_gov.registry.schema import Feature
 from xai_gov.sdk import Client
@@ -58,6 +60,36 @@ def test_a_number_moves_only_as_far_as_the_decision_needs(make_space: Callable[.
     assert feature == j and 20 <= value <= 24, value  # moved back toward 48 from a grid point far below
     background = engine.space.background[:, j]
     assert outcome.found[0].distance == pytest.approx(abs(value - 48) / median_abs_deviation(background))
+
+
+def test_a_remote_model_gets_the_same_sets_in_one_call_for_tightening_dropping_and_verifying(
+        make_space: Callable[..., ModelSpace], renter: np.ndarray) -> None:
+    """Rows sent ahead for steps 3-5 change the number of calls, never the sets found; the verification reuses
+    the search's answers when the search asked the adapter itself."""
+    def p_bad(rows: pd.DataFrame) -> Any:  # thresholds between grid points: tightening has work to do
+        return np.where((rows.duration_months > 22) & (rows.credit_amount > 3500), 0.8, 0.1)
+
+    x = renter.copy()
+    schema = make_space(p_bad).schema
+    x[schema.names.index("duration_months")], x[schema.names.index("credit_amount")] = 48, 9000
+    plain = engine_for(make_space, p_bad).explain(x, cutoff=0.5, protected=GERMAN_PROTECTED, params=PARAMS)
+    adapter = RemoteFunction(p_bad)
+    remote = CounterfactualEngine(RememberingSpace(schema, adapter, make_space(p_bad).background))
+    calls_alone = len(adapter.sent)
+    outcome = remote.explain(x, cutoff=0.5, protected=GERMAN_PROTECTED, params=PARAMS)
+    alone = len(adapter.sent) - calls_alone  # outside an explanation's memory: a call per step and round
+    with remote.space.remembering():  # type: ignore[attr-defined]
+        before = len(adapter.sent)
+        remembered = remote.explain(x, cutoff=0.5, protected=GERMAN_PROTECTED, params=PARAMS)
+        asked = len(adapter.sent) - before
+    assert plain.found and remembered == outcome == plain
+    numbers = {schema.names.index("duration_months"), schema.names.index("credit_amount")}
+    assert any(j in numbers and value not in (x[j], *remote._candidates(j, x[j], PARAMS.grid))
+               for c in plain.found for j, value in c.changes)  # a number moved back off its grid point
+    # Levels 1-3 as alone (fewer than 3 sets by level 2), then one call where alone tightening and dropping
+    # took one each; the verification asked nothing more.
+    levels = adapter.sent[calls_alone:calls_alone + 3]
+    assert adapter.sent[before:before + 3] == levels and (asked, alone) == (4, 5), (adapter.sent, plain)
 
 
 def test_protected_immutable_and_monotone_features_are_respected(make_space: Callable[..., ModelSpace],

@@ -44,7 +44,7 @@ class RememberingSpace(ModelSpace):
     @property
     def remote(self) -> bool:
         """Whether each model call costs a round trip, so asking ahead pays (explainers may then look ahead)."""
-        return self._fast is None and self.adapter.remote
+        return not self.on_fast_path and self.adapter.remote
 
     @property
     def asks_ahead(self) -> bool:

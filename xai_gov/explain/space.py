@@ -47,9 +47,14 @@ class ModelSpace:
         self._fast = build_fast_path(self.adapter, self.schema, self.background) if self.use_fast_path else None
 
     @property
+    def on_fast_path(self) -> bool:
+        """Whether rows reach the model through the verified fast path rather than the adapter."""
+        return self._fast is not None
+
+    @property
     def model_path(self) -> str:
         """How explainers reach the model: recorded with every explanation."""
-        return "fast path (verified identical to predict_proba)" if self._fast else "adapter predict_proba"
+        return "fast path (verified identical to predict_proba)" if self.on_fast_path else "adapter predict_proba"
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
         """Class probabilities for schema-matrix rows; identical rows are evaluated once.

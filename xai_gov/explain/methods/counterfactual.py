@@ -27,7 +27,15 @@ the same sets:
    earlier choice's features are contained in (diverse, minimal).
 5. Verified: the chosen rows go to the model through its adapter (never the fast
    path), and only those the model approves under the rule are returned, with the
-   probability it gave.
+   probability it gave. Where the search itself asked the adapter (no fast path:
+   a Python function, a model over HTTP), its answers are the adapter's and are
+   not asked again.
+
+For a model with a high cost per call (``RememberingSpace``: a model over HTTP),
+every row steps 3 may ask for (each change of a shortlisted set at the
+applicant's value, a step back toward it, or its found value) goes with the
+first call step 3 needs, up to ``AHEAD_ROWS``: steps 3-5 then take one call, not
+one per change and round. The sets found are the same either way.
 
 Scores (``scores["recourse"]``): validity (share of the chosen sets the model
 approved on verification), sparsity (features changed) and distance: the sum over
@@ -42,6 +50,7 @@ value would leave the others as they are.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -51,11 +60,15 @@ import numpy as np
 
 from xai_gov.errors import InvalidInput
 from xai_gov.explain.method import Bound, Job, Method, Metric, Outcome
+from xai_gov.explain.remembering import RememberingSpace
 from xai_gov.explain.space import ModelSpace
 from xai_gov.registry import missing
 
 SEARCH = "level-wise search on the model space over actionable features, verified by the model"
 FINE_STEPS = 10  # points between the applicant's value and a found value when a number is moved back
+#: Distinct rows sent ahead to a remote model for tightening and dropping changes (step 3); the sets found are
+#: the same with any value, only the number of calls differs. 3 sets of 3 numeric changes: 3 x 11^3 rows.
+AHEAD_ROWS = 4_000
 
 Change = tuple[int, float]  # (feature index, new matrix value)
 
@@ -142,6 +155,8 @@ class CounterfactualEngine:
 
         # Tighten a few more than needed: two sets can shrink to the same one.
         shortlist = _choose(found, distance_of, params.count * 3)
+        if isinstance(self.space, RememberingSpace) and self.space.asks_ahead:
+            self.space.ask_ahead(self._tightening_rows(x, shortlist))
         tightened = self._minimal(x, self._tighten(x, shortlist, cutoff), cutoff)
         chosen = _choose({frozenset(j for j, _ in changes): changes for changes in tightened}, distance_of,
                          params.count)
@@ -222,9 +237,7 @@ class CounterfactualEngine:
                 feature = self.space.schema.features[j]
                 if feature.kind == "categorical" or self.is_missing(j, x[j]):
                     continue
-                steps = np.linspace(x[j], value, FINE_STEPS + 1)[1:]
-                steps = np.unique(np.rint(steps) if feature.integer else steps)
-                steps = steps[steps != x[j]]
+                steps = self._steps_back(j, x[j], value)
                 if len(steps):
                     trials.append((i, j, steps, [(*current[i][:position], (j, float(v)), *current[i][position + 1:])
                                                  for v in steps]))
@@ -238,6 +251,32 @@ class CounterfactualEngine:
                 if favourable:
                     current[i][position] = (j, min(favourable)[1])
         return [tuple(changes) for changes in current]
+
+    def _steps_back(self, j: int, current: float, value: float) -> np.ndarray:
+        """The values tightening tries for number j, from the applicant's value toward ``value`` (included)."""
+        steps = np.linspace(current, value, FINE_STEPS + 1)[1:]
+        steps = np.unique(np.rint(steps) if self.space.schema.features[j].integer else steps)
+        return steps[steps != current]
+
+    def _tightening_rows(self, x: np.ndarray, sets: list[tuple[Change, ...]]) -> np.ndarray:
+        """Every row ``_tighten`` and ``_minimal`` may ask for on these sets: each change at the applicant's
+        value (dropped), its found value, or (a number with a value) a step back; sets in order while the
+        rows stay within ``AHEAD_ROWS``."""
+        rows: list[np.ndarray] = []
+        for changes in sets:
+            options = []
+            for j, value in changes:
+                feature = self.space.schema.features[j]
+                back = [] if feature.kind == "categorical" or self.is_missing(j, x[j]) \
+                    else list(self._steps_back(j, x[j], value))
+                options.append(sorted({float(x[j]), float(value), *map(float, back)}))
+            if len(rows) + math.prod(len(o) for o in options) > AHEAD_ROWS:
+                break
+            for values in itertools.product(*options):
+                row = x.copy()
+                row[[j for j, _ in changes]] = values
+                rows.append(row)
+        return np.array(rows).reshape(-1, len(x))
 
     def _minimal(self, x: np.ndarray, sets: list[tuple[Change, ...]], cutoff: float) -> list[tuple[Change, ...]]:
         """Drop any change the decision does not need (a tightened set can leave one redundant); every set's
@@ -264,8 +303,11 @@ class CounterfactualEngine:
             return CounterfactualOutcome(found=(), fixed=fixed, verified=0, chosen=0, sets_scored=scored)
         space = self.space
         search = self._adverse(x, chosen)
-        rows = space.schema.from_matrix(_rows(x, chosen))
-        answered = np.asarray(space.adapter.predict_proba(rows), dtype=float)[:, space.adverse_index]
+        if space.on_fast_path:
+            rows = space.schema.from_matrix(_rows(x, chosen))
+            answered = np.asarray(space.adapter.predict_proba(rows), dtype=float)[:, space.adverse_index]
+        else:  # the search asked the adapter itself: these are its answers
+            answered = search
         found = tuple(Counterfactual(changes=changes, search_adverse_probability=float(s),
                                      adverse_probability=float(p), distance=self.distance(x, changes))
                       for changes, s, p in zip(chosen, search, answered, strict=True) if p < cutoff)
