@@ -13,7 +13,8 @@ Serves one rule-based model over three protocols, plus endpoints that fail:
 - POST /nan                     NaN probabilities
 - POST /rows                    as /predict, counting the rows of each request in /stats
 - POST /busy                    HTTP 429 with Retry-After: 1 on every other call, else as /predict
-- GET  /stats                   requests served per path; POST /reset clears them
+- GET  /stats                   requests served per path (POST /reset clears them), and ``cpu_seconds``:
+                                 the CPU time this server process has used so far
 
 With ``--models``, the shipped examples' fitted pipelines (trained at start, with
 their fixed seeds: the same fitted models the tests register as artifacts and
@@ -80,7 +81,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path == "/stats":
-            self._send(200, dict(REQUESTS))
+            self._send(200, {**REQUESTS, "cpu_seconds": time.process_time()})
         else:
             self._send(404, {"error": "not found"})
 
