@@ -84,11 +84,13 @@ class AskingAhead:
             if len(distinct) >= budget:
                 break
             k = self.draws.get(t, 0) + ahead
-            # anchor-exp gives a candidate no sample satisfies yet one sample first, then whole batches
-            n = 1 if k == 0 and self._predicted_n(t, members) == 0 else params.batch_size
-            rows = self.rows(t, k, n)
-            out.append(rows)
-            distinct.update(row.tobytes() for row in rows)
+            # anchor-exp gives a candidate no sample satisfies yet one sample first, then whole batches; one
+            # with none so far may have some by the time it is drawn (samples of other candidates): both
+            sizes = [1, params.batch_size] if k == 0 and self._predicted_n(t, members) == 0 else [params.batch_size]
+            for n in sizes:
+                rows = self.rows(t, k, n)
+                out.append(rows)
+                distinct.update(row.tobytes() for row in rows)
         return out
 
     def first_rows(self, budget: int) -> list[np.ndarray]:
