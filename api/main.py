@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
+import anyio.from_thread
 from fastapi import FastAPI
 
 import xai_gov
@@ -22,25 +22,55 @@ from xai_gov.sdk import Client
 
 
 class ExplanationGate:
-    """At most ``slots`` explanations compute at once (they are CPU-bound and run in worker threads,
-    so the event loop, health checks and lookups stay responsive); a request that cannot get a slot
-    within ``queue_seconds`` is refused with 503 rather than piling up."""
+    """At most ``slots`` explanations compute at once (they are CPU-bound and run in worker threads, so the
+    event loop, health checks and lookups stay responsive); a request that cannot get a slot within
+    ``queue_seconds`` is refused with 503 rather than piling up.
+
+    Requests wait on the event loop, in the order they came (an asyncio semaphore is first come, first
+    served): a waiting request holds no worker thread, so lookups (which run in the same thread pool) never
+    queue behind forty officers' waiting explanations, and no late request overtakes one that has waited
+    longer. ``async with gate.waiting()`` in an async route; ``with gate.slot()`` from a sync route's
+    worker thread, which waits in the same queue."""
 
     def __init__(self, settings: Settings) -> None:
         # With a worker pool, every worker can be busy at once (a slot's thread waits on its worker).
-        self._slots = threading.BoundedSemaphore(max(settings.explain_concurrency, settings.explain_workers))
+        self.slots = max(settings.explain_concurrency, settings.explain_workers)
         self.queue_seconds = settings.explain_queue_seconds
         self.budget_seconds = settings.explain_budget_seconds
+        self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        if not self._slots.acquire(timeout=self.queue_seconds):
+    def _semaphore(self) -> asyncio.Semaphore:
+        """The running event loop's (one per app in service; a test may start an app's loop more than once)."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._semaphores:
+            self._semaphores = {loop: asyncio.Semaphore(self.slots)}
+        return self._semaphores[loop]
+
+    async def _acquire(self) -> asyncio.Semaphore:
+        semaphore = self._semaphore()
+        try:
+            async with asyncio.timeout(self.queue_seconds):
+                await semaphore.acquire()
+        except TimeoutError:
             raise Unavailable(f"every explanation slot stayed busy for {self.queue_seconds:g} s; try again",
-                              code="busy")
+                              code="busy") from None
+        return semaphore
+
+    @asynccontextmanager
+    async def waiting(self) -> AsyncIterator[None]:
+        semaphore = await self._acquire()
         try:
             yield
         finally:
-            self._slots.release()
+            semaphore.release()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        semaphore = anyio.from_thread.run(self._acquire)
+        try:
+            yield
+        finally:
+            anyio.from_thread.run_sync(semaphore.release)
 
 
 def create_app(settings: Settings | None = None, *, client: Client | None = None) -> FastAPI:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ClientDep, Explainer, ExplanationReader, JsonBody, Replayer, pdf_response
 from api.schemas.common import ExplanationId, Instant, text_query
@@ -22,17 +24,19 @@ router = APIRouter(prefix="/v1/explanations", tags=["explanations"])
                          "once (409 after that) unless `re_explain` is true. `options` may ask for more or fewer "
                          "samples and repeats, up to the policy's caps for the caller's role (fair use): a request "
                          "over a cap is refused with 422 naming the parameter.")
-def create_explanation(body: ExplainIn, request: Request, client: ClientDep, officer: Explainer) -> ExplanationOut:
+async def create_explanation(body: ExplainIn, request: Request, client: ClientDep,
+                             officer: Explainer) -> ExplanationOut:
+    # Async so that a request waiting for a slot waits on the event loop, holding no worker thread.
     gate = request.app.state.gate
-    with gate.slot():
-        record = client.explain(body.model, body.instance, decision_id=body.decision_id, methods=body.methods,
-                                seed=body.seed, requested_by=officer.name, parameters=body.options,
-                                progress=TimeBudget(gate.budget_seconds), bank_decision=body.bank_decision,
-                                what_counted_against=body.what_counted_against, re_explain=body.re_explain,
-                                role=officer.role)
+    async with gate.waiting():
+        record = await run_in_threadpool(partial(
+            client.explain, body.model, body.instance, decision_id=body.decision_id, methods=body.methods,
+            seed=body.seed, requested_by=officer.name, parameters=body.options,
+            progress=TimeBudget(gate.budget_seconds), bank_decision=body.bank_decision,
+            what_counted_against=body.what_counted_against, re_explain=body.re_explain, role=officer.role))
     for step, seconds in record.timings.items():
         request.app.state.metrics.explain.labels(step).observe(seconds)
-    return ExplanationOut.from_domain(record)
+    return await run_in_threadpool(ExplanationOut.from_domain, record)
 
 
 @router.get("/{explanation_id}", response_model=ExplanationOut, summary="One stored explanation.")
