@@ -118,3 +118,28 @@ def test_files_are_checked_with_the_trusted_key_only(scheduled: Client, tmp_path
     create_signing_key(other)
     report = scheduled.verify_ledger(public_key=other, checkpoints=scheduled.settings.resolved_checkpoint_dir)
     assert report.problem is not None and report.problem.kind == "bad_signature"
+
+
+def test_a_scheduled_checkpoint_checks_the_events_after_the_newest(scheduled: Client) -> None:
+    """The schedule verifies the events after the newest checkpoint: a changed one is not signed, on the
+    schedule or on demand, and signing resumes once the chain holds again."""
+    from sqlalchemy import select, update
+
+    from xai_gov.store.orm import AuditEventRow
+
+    signer = AutoCheckpointer(scheduled.audit, poll_seconds=60)
+    lookups(scheduled, 5)
+    first = signer.run_once()
+    assert first is not None
+    lookups(scheduled, 5)
+    changed = AuditEventRow.seq == first.seq + 3
+    with scheduled.database.session() as session:
+        subject = session.scalar(select(AuditEventRow.subject).where(changed))
+        session.execute(update(AuditEventRow).where(changed).values(subject="trainer=somebody"))
+    assert signer.run_once() is None
+    assert signer.last_error is not None and f"event {first.seq + 3}" in signer.last_error
+    with pytest.raises(InvalidInput, match="does not verify"):
+        scheduled.checkpoint()
+    with scheduled.database.session() as session:
+        session.execute(update(AuditEventRow).where(changed).values(subject=subject))
+    assert signer.run_once() is not None and scheduled.verify_ledger().ok

@@ -1,9 +1,10 @@
 """The service signs checkpoints by itself: every N events or M minutes (``CheckpointSchedule``).
 
 A daemon thread polls the schedule every ``poll_seconds``; when a checkpoint is
-due it verifies the ledger, signs its head, records it and appends it to the
-checkpoint files. A ledger that no longer verifies is not signed: the error is
-logged and kept in ``last_error`` (and retried at the next poll).
+due it verifies what the newest checkpoint does not vouch for (``AuditService.checkpoint``
+with ``full=False``: the events since it), signs the head, records it and appends
+it to the checkpoint files. A ledger that does not verify is not signed: the error
+is logged and kept in ``last_error`` (and retried at the next poll).
 """
 
 from __future__ import annotations

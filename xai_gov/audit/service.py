@@ -90,13 +90,19 @@ class AuditService:
 
     # -- signing ------------------------------------------------------------------
 
-    def checkpoint(self, *, actor: Actor) -> Checkpoint:
-        """Verify the chain, then sign its head; the checkpoint is recorded in the ledger and appended to
-        the checkpoint files."""
-        report = self.verify()
-        if not report.ok:
-            raise InvalidInput(f"the ledger does not verify, so it is not signed: {report.problem.message}"
-                               if report.problem else "the ledger does not verify", code="ledger_broken")
+    def checkpoint(self, *, actor: Actor, full: bool = True) -> Checkpoint:
+        """Verify, then sign the chain's head; the checkpoint is recorded in the ledger and appended to the
+        checkpoint files.
+
+        ``full`` (``xai-gov audit checkpoint``, the API): the whole ledger and every record, as ``verify``.
+        Otherwise (the service's scheduled checkpoints) only what the newest checkpoint does not already
+        vouch for: that checkpoint's signature and head, and the events after it. The full check grows with
+        the store and ran in the service every N events, taking the CPU lookups needed; a record is checked
+        against the hash its event keeps whenever ``verify`` runs, signed or not."""
+        problem = self.verify().problem if full else self._problem_since_newest_checkpoint()
+        if problem is not None:
+            raise InvalidInput(f"the ledger does not verify, so it is not signed: {problem.message}",
+                               code="ledger_broken")
         private = load_private_key(self.signing_key_path)
         signer = key_id(private.public_key())
         with self.database.session() as session:
@@ -123,7 +129,24 @@ class AuditService:
 
     def checkpoint_if_due(self, *, actor: Actor) -> Checkpoint | None:
         """Sign when the schedule says so (every N events or M minutes); None when not due."""
-        return self.checkpoint(actor=actor) if self.checkpoint_due() else None
+        return self.checkpoint(actor=actor, full=False) if self.checkpoint_due() else None
+
+    def _problem_since_newest_checkpoint(self) -> Problem | None:
+        """The newest checkpoint is signed by the trusted key and its head is still in the chain, and the
+        events after it follow that head and hash to their recorded hashes; with no checkpoint yet, the full
+        verification."""
+        with self.database.session() as session:
+            stored = ledger.newest_checkpoint(session)
+            newest = None if stored is None else _checkpoint(stored)
+            events = [] if newest is None else ledger.events_after(session, after=max(newest.seq - 1, 0))
+        if newest is None:
+            return self.verify().problem
+        if not newest.signature_ok(load_public_key(self.signing_key_path)):
+            return Problem("bad_signature", f"checkpoint {newest.id}",
+                           f"checkpoint {newest.id} (event {newest.seq}) is not signed by the trusted key",
+                           ("signature",))
+        return check_against_chain(newest, events, "the database") or _check_chain(
+            [e for e in events if e.seq > newest.seq], after=(newest.seq, newest.head_hash))
 
     # -- verification -----------------------------------------------------------------
 
@@ -205,9 +228,11 @@ def _check_signed(stored: list[Checkpoint], events: list[ledger.AuditEvent], pub
     return None
 
 
-def _check_chain(events: list[ledger.AuditEvent]) -> Problem | None:
+def _check_chain(events: list[ledger.AuditEvent], *, after: tuple[int, str] = (0, ledger.GENESIS)) -> Problem | None:
+    """The events, in order, follow ``after`` (the sequence number and hash of the event before the first;
+    by default the chain's start) and hash to their recorded hashes."""
     owner_of = {e.hash: e.seq for e in events}
-    previous_hash, expected = ledger.GENESIS, 1
+    expected, previous_hash = after[0] + 1, after[1]
     for event in events:
         if event.seq != expected:
             return Problem("deleted", f"event {expected}",
