@@ -37,14 +37,14 @@ class ExplanationGate:
         self.slots = max(settings.explain_concurrency, settings.explain_workers)
         self.queue_seconds = settings.explain_queue_seconds
         self.budget_seconds = settings.explain_budget_seconds
-        self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._loop_semaphore: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     def _semaphore(self) -> asyncio.Semaphore:
         """The running event loop's (one per app in service; a test may start an app's loop more than once)."""
         loop = asyncio.get_running_loop()
-        if loop not in self._semaphores:
-            self._semaphores = {loop: asyncio.Semaphore(self.slots)}
-        return self._semaphores[loop]
+        if self._loop_semaphore is None or self._loop_semaphore[0] is not loop:
+            self._loop_semaphore = (loop, asyncio.Semaphore(self.slots))
+        return self._loop_semaphore[1]
 
     async def _acquire(self) -> asyncio.Semaphore:
         semaphore = self._semaphore()

@@ -18,7 +18,13 @@ WAITING = 45  # more than the 40 threads of the pool sync routes (lookups) run i
 
 
 def _semaphores(http: TestClient) -> list[Any]:
-    return list(http.app.state.gate._semaphores.values())  # type: ignore[attr-defined]
+    pair = http.app.state.gate._loop_semaphore  # type: ignore[attr-defined]
+    return [] if pair is None else [pair[1]]
+
+
+def _post(http: TestClient, api: Api, decision_id: str) -> Any:
+    return http.post("/v1/explanations", headers=api.as_("officer"), json={
+        "model": "credit-risk@staging", "decision_id": decision_id, "instance": api.applicant})
 
 
 def _waiters(http: TestClient) -> int:
@@ -58,8 +64,7 @@ def test_waiting_explanations_hold_no_thread_and_get_the_slot_in_the_order_they_
         answers: dict[str, int] = {}
 
         def post(decision_id: str) -> None:
-            answers[decision_id] = http.post("/v1/explanations", headers=api.as_("officer"), json={
-                "model": "credit-risk@staging", "decision_id": decision_id, "instance": api.applicant}).status_code
+            answers[decision_id] = _post(http, api, decision_id).status_code
 
         threads = [threading.Thread(target=post, args=("FIRST",))]
         threads[0].start()
@@ -88,14 +93,11 @@ def test_a_request_that_waits_past_the_queue_limit_is_503_and_stores_nothing(
     order: list[str] = []
     release = _hold_the_slot(api, monkeypatch, order)
     with TestClient(create_app(client=api.client)) as http:
-        holder = threading.Thread(target=http.post, args=("/v1/explanations",), kwargs={
-            "headers": api.as_("officer"),
-            "json": {"model": "credit-risk@staging", "decision_id": "FIRST", "instance": api.applicant}})
+        holder = threading.Thread(target=_post, args=(http, api, "FIRST"))
         holder.start()
         _wait_until_the_slot_is_taken(http)
         before = written(api)
-        late = http.post("/v1/explanations", headers=api.as_("officer"), json={
-            "model": "credit-risk@staging", "decision_id": "LATE", "instance": api.applicant})
+        late = _post(http, api, "LATE")
         release.set()
         holder.join(30)
     assert late.status_code == 503 and late.json()["code"] == "busy", late.text

@@ -141,11 +141,7 @@ class AuditService:
             events = [] if newest is None else ledger.events_after(session, after=max(newest.seq - 1, 0))
         if newest is None:
             return self.verify().problem
-        if not newest.signature_ok(load_public_key(self.signing_key_path)):
-            return Problem("bad_signature", f"checkpoint {newest.id}",
-                           f"checkpoint {newest.id} (event {newest.seq}) is not signed by the trusted key",
-                           ("signature",))
-        return check_against_chain(newest, events, "the database") or _check_chain(
+        return _check_signed([newest], events, load_public_key(self.signing_key_path)) or _check_chain(
             [e for e in events if e.seq > newest.seq], after=(newest.seq, newest.head_hash))
 
     # -- verification -----------------------------------------------------------------

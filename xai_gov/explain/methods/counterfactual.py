@@ -234,9 +234,6 @@ class CounterfactualEngine:
                 if position >= len(changes):
                     continue
                 j, value = changes[position]
-                feature = self.space.schema.features[j]
-                if feature.kind == "categorical" or self.is_missing(j, x[j]):
-                    continue
                 steps = self._steps_back(j, x[j], value)
                 if len(steps):
                     trials.append((i, j, steps, [(*current[i][:position], (j, float(v)), *current[i][position + 1:])
@@ -253,9 +250,13 @@ class CounterfactualEngine:
         return [tuple(changes) for changes in current]
 
     def _steps_back(self, j: int, current: float, value: float) -> np.ndarray:
-        """The values tightening tries for number j, from the applicant's value toward ``value`` (included)."""
+        """The values tightening tries for feature j, from the applicant's value toward ``value`` (included);
+        none for a category or a missing value given (there is nothing between)."""
+        feature = self.space.schema.features[j]
+        if feature.kind == "categorical" or self.is_missing(j, current):
+            return np.array([])
         steps = np.linspace(current, value, FINE_STEPS + 1)[1:]
-        steps = np.unique(np.rint(steps) if self.space.schema.features[j].integer else steps)
+        steps = np.unique(np.rint(steps) if feature.integer else steps)
         return steps[steps != current]
 
     def _tightening_rows(self, x: np.ndarray, sets: list[tuple[Change, ...]]) -> np.ndarray:
@@ -264,12 +265,8 @@ class CounterfactualEngine:
         rows stay within ``AHEAD_ROWS``."""
         rows: list[np.ndarray] = []
         for changes in sets:
-            options = []
-            for j, value in changes:
-                feature = self.space.schema.features[j]
-                back = [] if feature.kind == "categorical" or self.is_missing(j, x[j]) \
-                    else list(self._steps_back(j, x[j], value))
-                options.append(sorted({float(x[j]), float(value), *map(float, back)}))
+            options = [sorted({float(x[j]), float(value), *map(float, self._steps_back(j, x[j], value))})
+                       for j, value in changes]
             if len(rows) + math.prod(len(o) for o in options) > AHEAD_ROWS:
                 break
             for values in itertools.product(*options):
