@@ -107,6 +107,7 @@ def test_officer_explains_and_auditor_verifies_in_the_browser(chromium: Any, sit
     assert officer.get_by_role("link", name=decision_id).is_visible()
     officer.get_by_label("Decision id").fill(decision_id)
     officer.get_by_role("button", name="Search").click()
+    officer.wait_for_load_state()  # the click returns once the results page starts loading
     assert officer.locator("tbody tr").count() == 1
     shoot(officer, site, "officer-decisions")
 
@@ -124,7 +125,8 @@ def test_officer_explains_and_auditor_verifies_in_the_browser(chromium: Any, sit
     assert auditor.url.endswith("/ui/lineage")
     auditor.get_by_label("Decision id").fill(decision_id)
     auditor.get_by_role("button", name="Search").click()
-    assert auditor.get_by_role("link", name="credit-risk@1").is_visible()
+    # the click returns once the results page starts loading: wait for it (is_visible() does not wait)
+    auditor.get_by_role("link", name="credit-risk@1").wait_for(state="visible", timeout=30_000)
     shoot(auditor, site, "auditor-lineage")
     auditor.get_by_role("link", name=explanation_id).click()
     assert "explanation.created" in auditor.locator("table").last.inner_text()
