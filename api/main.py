@@ -89,9 +89,9 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
             checkpointer.start()
         app.state.checkpointer = checkpointer
         try:
-            pool = app.state.client.explanations.pool
-            if owned and pool is not None:  # its workers start now, not on the first requests
-                await asyncio.to_thread(pool.start)
+            explanations = app.state.client.explanations
+            if owned and explanations.pool is not None:  # its workers start now, with the aliased versions built
+                await asyncio.to_thread(lambda: explanations.pool.start(explanations.aliased_versions()))
             yield
         finally:
             checkpointer.stop()

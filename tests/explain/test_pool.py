@@ -212,3 +212,51 @@ def test_requests_name_the_versions_files_and_workers_run_one_thread_each(
     path.write_bytes(path.read_bytes() + b"x")
     with pytest.raises(IntegrityError):
         named.explainers()
+
+
+def _built_here() -> tuple[int, list[str]]:
+    """Run in a worker: its process id and the versions it has built (held briefly, so the next such task
+    goes to the other worker)."""
+    import os
+
+    from xai_gov.explain.detached import _BUILT
+    time.sleep(0.2)
+    return os.getpid(), [key[0] for key in _BUILT]
+
+
+def test_workers_start_with_the_aliased_versions_built_and_explain_as_the_service_does(
+        pooled: Client, german_xy: tuple[pd.DataFrame, pd.Series], small_model: Any) -> None:
+    """Workers build the versions an alias names before the service says ready, so the first requests do not
+    wait for it; the trial explanation that builds them changes nothing in the records that follow. A version
+    whose file changed on disk is left out (its requests are refused, named, as ever) and the others warm."""
+    X, y = german_xy
+    pooled.register(small_model, X, y, name="credit-risk", adverse_class="bad", code_path=None, cutoff=0.35)
+    pooled.register(small_model, X, y, name="credit-risk", adverse_class="bad", code_path=None)
+    broken = pooled.register("tests.registry.fixtures_models:stepped_risk", X[200:], y[200:], name="stepped",
+                             adverse_class="bad", code_path=None, class_names=["bad", "good"])
+    pooled.move_alias("credit-risk", "staging", 1)
+    pooled.move_alias("credit-risk", "champion", 1)  # the same version: built once
+    pooled.move_alias("credit-risk", "challenger", 2)
+    pooled.move_alias("stepped", "staging", 1)
+    path = pooled.registry.artifacts.path(broken.background_sha256)
+    path.write_bytes(path.read_bytes() + b"x")
+
+    versions = pooled.explanations.aliased_versions()
+    assert sorted(v.version.ref for v in versions) == ["credit-risk@1", "credit-risk@2"]
+    assert all(v.artifact is None and v.background.empty for v in versions)  # named, not carried
+    pool = pooled.explanations.pool
+    assert pool is not None
+    pool.start(versions)
+    seen: dict[int, list[str]] = {}
+    deadline = time.monotonic() + 60
+    while len(seen) < 2 and time.monotonic() < deadline:
+        seen.update(future.result() for future in [pool._current().submit(_built_here) for _ in range(2)])
+    assert len(seen) == 2 and all(sorted(built) == ["credit-risk@1", "credit-risk@2"] for built in seen.values())
+
+    applicant = entered(X.iloc[4])
+    record = pooled.explain("credit-risk@staging", applicant, decision_id="WARM-1", parameters=FAST)
+    pooled.explanations.pool = None  # the same store, explained in this process
+    here = pooled.explain("credit-risk@staging", applicant, decision_id="WARM-1", parameters=FAST,
+                          re_explain=True)
+    assert here.result_fields() == record.result_fields()
+    assert pooled.replay(record.id).matches

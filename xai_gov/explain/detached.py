@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from xai_gov.explain.engine import ExplainOptions, Progress, VersionExplainers, explain_instance
+from xai_gov.explain.engine import ExplainOptions, Progress, VersionExplainers, explain_instance, trial_explanation
 from xai_gov.explain.reasons import ReasonMap
 from xai_gov.explain.records import ExplanationRecord
 from xai_gov.policies.models import Policy
@@ -105,6 +105,12 @@ class DetachedExplainer:
                                 requested_by=self.requested_by, reason_map=self.reason_map, policy=self.policy,
                                 progress=progress, bank_decision=bank_decision, reasons_asked=reasons_asked)
 
+    def warm(self) -> None:
+        """Build this version's explainers in this process and run one trial explanation (``TRIAL``'s small
+        sample counts, not stored), so the first real request finds its libraries imported and every method's
+        state built: on the shipped model that is about a second, mostly SHAP's import and tree explainer."""
+        trial_explanation(self.explainers(), requested_by=self.requested_by, reason_map=self.reason_map,
+                          policy=self.policy)
 
     def with_request(self, *, options: ExplainOptions, requested_by: str) -> DetachedExplainer:
         """The same version for another request's options and requester (the files are not read again)."""

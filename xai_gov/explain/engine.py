@@ -10,6 +10,7 @@ once, each worker with explainers of its own.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import uuid
@@ -156,6 +157,30 @@ def explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *,
         return _explain_instance(explainers, instance, options=options, decision_id=decision_id,
                                  requested_by=requested_by, reason_map=reason_map, policy=policy, progress=progress,
                                  bank_decision=bank_decision, reasons_asked=reasons_asked)
+
+
+#: Small sample counts, for an explanation whose figures nobody reads: registration's check that every default
+#: method runs on a model, and a worker building a version's explainers before its first request.
+TRIAL = ExplainOptions.build(lime={"num_samples": 200, "repeats": 2},
+                             anchor={"repeats": 1, "fresh_samples": 50, "threshold": 0.5,
+                                     "max_anchor_size": 1}).with_params("shap", kernel_samples=64)
+
+
+def trial_explanation(explainers: VersionExplainers, *, requested_by: str, reason_map: ReasonMap,
+                      policy: Policy) -> ExplanationRecord:
+    """One explanation of the version's first background row with every default method at ``TRIAL``'s sample
+    counts: each step runs once on this model and each method's state is built. Its record is not stored."""
+    row = explainers.version.schema.from_matrix(explainers.space.background[:1]).iloc[0]
+    instance = {name: _plain(value) for name, value in row.items()}
+    return explain_instance(explainers, instance, options=TRIAL, decision_id="registration-check",
+                            requested_by=requested_by, reason_map=reason_map, policy=policy)
+
+
+def _plain(value: Any) -> Any:
+    """A background cell as an applicant would enter it: plain numbers, None for a missing value."""
+    if hasattr(value, "item"):
+        value = value.item()
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def _explain_instance(explainers: VersionExplainers, instance: dict[str, Any], *, options: ExplainOptions,

@@ -25,10 +25,12 @@ stopped. Workers exit when the service process dies, so none is left behind.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -42,6 +44,10 @@ from xai_gov.explain.records import ExplanationRecord
 
 #: Past its deadline, a request waits this long for its worker's own 'over budget' before giving up on it.
 GRACE_SECONDS = 15.0
+#: ``start`` waits at most this long for every worker to be up with its versions built.
+START_SECONDS = 300.0
+STARTED_PAUSE = 0.2
+log = logging.getLogger(__name__)
 
 
 def explain_in_worker(explainer: DetachedExplainer, decision_id: str, instance: dict[str, Any], *,
@@ -60,10 +66,12 @@ def explain_in_worker(explainer: DetachedExplainer, decision_id: str, instance: 
         raise RuntimeError(f"{type(error).__name__}: {error}") from None
 
 
-def _start_worker(parent: int) -> None:
+def _start_worker(parent: int, versions: tuple[DetachedExplainer, ...]) -> None:
     """A worker's initializer: one thread for numerical libraries, a lower CPU priority than the service's,
     and exit when the service process is gone (killed, or stopped by uvicorn), so no worker is left running
-    with its models in memory."""
+    with its models in memory. Then it builds the explainers of ``versions`` (the ones an alias names), so
+    their first requests do not wait for it; a version that fails to build is left for its requests, which
+    say why."""
     one_thread_per_process()
     yield_to_the_service()
 
@@ -73,11 +81,18 @@ def _start_worker(parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="xai-gov-parent-watch", daemon=True).start()
+    for version in versions:
+        try:
+            version.warm()
+        except Exception:  # a request for it gets the error, named; the other versions still warm
+            log.warning("worker %d could not build the explainers of %s before its first request",
+                        os.getpid(), version.version.ref, exc_info=True)
 
 
-def _warm() -> int:
-    """A task that only makes a worker start (imports done before the first real request)."""
-    return 0
+def _started() -> int:
+    """A task that answers once its worker has started (its initializer done): the worker's process id."""
+    time.sleep(STARTED_PAUSE)  # held briefly, so the next task goes to another worker rather than this one
+    return os.getpid()
 
 
 class ExplainPool:
@@ -90,6 +105,7 @@ class ExplainPool:
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._closed = False
+        self._versions: tuple[DetachedExplainer, ...] = ()  # what each worker of the shared pool builds at start
 
     def explain(self, explainer: DetachedExplainer, decision_id: str, instance: dict[str, Any], *,
                 bank_decision: str | None = None, reasons_asked: bool = False,
@@ -112,11 +128,17 @@ class ExplainPool:
         finally:
             _stop(alone)
 
-    def start(self) -> None:
-        """Start every worker now rather than on the first requests (the service calls it at start-up)."""
+    def start(self, versions: Sequence[DetachedExplainer] = ()) -> None:
+        """Start every worker now rather than on the first requests (the service calls it at start-up, before it
+        says ready), each with the explainers of ``versions`` built; a worker that replaces one builds them too.
+        Returns once every worker has started, or after ``START_SECONDS``."""
+        with self._lock:
+            self._versions = tuple(versions)
         executor = self._current()
-        for future in [executor.submit(_warm) for _ in range(self.workers)]:
-            future.result()
+        started: set[int] = set()
+        deadline = time.monotonic() + START_SECONDS
+        while len(started) < self.workers and time.monotonic() < deadline:
+            started |= {future.result() for future in [executor.submit(_started) for _ in range(self.workers)]}
 
     def close(self) -> None:
         with self._lock:
@@ -139,13 +161,13 @@ class ExplainPool:
             if self._closed:
                 raise Unavailable("the service is shutting down", code="shutting_down")
             if self._executor is None:
-                self._executor = self._new_executor(self.workers)
+                self._executor = self._new_executor(self.workers, self._versions)
             return self._executor
 
     @staticmethod
-    def _new_executor(workers: int) -> ProcessPoolExecutor:
+    def _new_executor(workers: int, versions: tuple[DetachedExplainer, ...] = ()) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(os.getpid(),))
+                                   initializer=_start_worker, initargs=(os.getpid(), versions))
 
     def _replace(self, broken: ProcessPoolExecutor, *, stop: bool = False) -> None:
         """Drop an executor once (several requests may see it break); the next request starts a new one."""

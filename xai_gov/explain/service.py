@@ -6,7 +6,7 @@ raises) stores nothing: the record is written only once it is complete.
 
 from __future__ import annotations
 
-import math
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -19,7 +19,7 @@ from xai_gov.actors import Actor
 from xai_gov.audit.records import check_explanation
 from xai_gov.auth.permissions import Permission, allowed
 from xai_gov.errors import Conflict, IntegrityError, InvalidInput, ModelCheckFailed, NotFound, XaiGovError
-from xai_gov.explain.detached import DetachedExplainer
+from xai_gov.explain.detached import KEEP_VERSIONS, DetachedExplainer
 from xai_gov.explain.engine import (
     ExplainerCache,
     ExplainOptions,
@@ -27,6 +27,7 @@ from xai_gov.explain.engine import (
     TimeBudget,
     VersionExplainers,
     explain_instance,
+    trial_explanation,
 )
 from xai_gov.explain.pool import ExplainPool
 from xai_gov.explain.reasons import ReasonMap
@@ -43,18 +44,8 @@ from xai_gov.validation import check_instance, check_optional_text, check_text
 
 MAX_PAGE = 500
 SHIPPED_VERSIONS = 8  # versions whose files are kept in memory, ready to send to workers
-TRIAL = ExplainOptions.build(lime={"num_samples": 200, "repeats": 2},
-                             anchor={"repeats": 1, "fresh_samples": 50, "threshold": 0.5,
-                                     "max_anchor_size": 1}).with_params("shap", kernel_samples=64)
-
-
-def _plain(value: Any) -> Any:
-    """A background cell as an applicant would enter it: plain numbers, None for a missing value."""
-    if hasattr(value, "item"):
-        value = value.item()
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
+WARMING = "xai-gov service start"  # who asks for the trial explanation a worker runs as it starts (not stored)
+log = logging.getLogger(__name__)
 def _event_payload(record: ExplanationRecord, stored: dict[str, Any]) -> dict[str, Any]:
     """What the ledger keeps of a stored record: its fields' hashes (the hash itself left out)."""
     body = {k: v for k, v in stored.items() if k != "record_sha256"}
@@ -122,10 +113,9 @@ class ExplanationService:
         with small sample counts (``TRIAL``): the trial checks that each step runs on this
         model and its explainers build, not its figures."""
         explainers = VersionExplainers(version, adapter, background)
-        row = {name: _plain(value) for name, value in background.iloc[0].items()}
         try:
-            explain_instance(explainers, row, options=TRIAL, decision_id="registration-check",
-                             requested_by=version.registered_by, reason_map=self.reason_map, policy=self.policy)
+            trial_explanation(explainers, requested_by=version.registered_by, reason_map=self.reason_map,
+                              policy=self.policy)
         except XaiGovError as error:
             raise ModelCheckFailed(f"registration explains one background row with the default methods before "
                                    f"storing anything, and that failed: {error.message}", code=error.code,
@@ -247,6 +237,25 @@ class ExplanationService:
                 repos.add_explanations(session, rows)
                 ledger.append_many(session, events)
         return outcomes
+
+    def aliased_versions(self) -> list[DetachedExplainer]:
+        """The versions an alias names now (``production``, ``champion``...), each once and at most as many as a
+        worker keeps built (``KEEP_VERSIONS``), as the pool's workers read them: what they build before the
+        service says ready. A version that fails its checks is left out (logged); its requests are refused,
+        named, as always."""
+        found: dict[tuple[str, str | None, str], DetachedExplainer] = {}
+        for summary in self.registry.list_models():
+            for alias in sorted(summary.aliases):
+                if len(found) >= KEEP_VERSIONS:
+                    return list(found.values())
+                try:
+                    detached = self.detached(f"{summary.name}@{alias}", options=ExplainOptions.build(),
+                                             requested_by=WARMING)
+                except XaiGovError as error:
+                    log.warning("not built before the first request: %s@%s: %s", summary.name, alias, error.message)
+                    continue
+                found.setdefault(detached.key, detached.by_reference(self.registry.artifacts))
+        return list(found.values())
 
     def detached(self, model: str, *, options: ExplainOptions, requested_by: str) -> DetachedExplainer:
         """Everything a worker away from the store needs to explain applicants of ``model`` (pinned to the
