@@ -121,13 +121,45 @@ def run_service_load(*, officers: int, requests: int, seconds: float, explain_wo
     try:
         wait_until_ready(server, base)
         recorder = Recorder()
+        before = cpu_split(server.pid)
         result = run_load(base, ref, officer_keys, auditor_keys, applicants, recorder,
                           argparse.Namespace(requests=requests, seconds=seconds))
+        after = cpu_split(server.pid)
+        explained = max(len(recorder.answers), 1)
+        print("CPU seconds per stored explanation: " + ", ".join(
+            f"{part} {(after[part] - before[part]) / explained:.3f}" for part in after))
         result["failed"] = not check_stored(base, checker_key, recorder)
         return result
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process, from /proc (Linux); 0 where it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def cpu_split(server: int) -> dict[str, float]:
+    """Where the cores go: CPU seconds so far of the service process, of its worker processes (the explanations),
+    and of this bench (the officers' and auditors' clients). A database server's own processes are not counted."""
+    return {"service": _cpu_seconds(server), "workers": sum(_cpu_seconds(c) for c in _children(server)),
+            "bench": sum(os.times()[:2])}
 
 
 def wait_until_ready(server: subprocess.Popen[bytes], base: str, seconds: float = 180) -> None:
