@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
+from xai_gov.store.db import LEDGER_LOCK_WAIT
 
 KEY_PARAMETERS = frozenset({"api_key", "apikey", "key", "token", "access_token", "authorization"})
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -29,6 +30,7 @@ class Metrics:
                                  buckets=LATENCY_BUCKETS, registry=self.registry)
         self.explain = Histogram("xai_gov_explanation_step_seconds", "Explanation time per step (method)",
                                  ["step"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.registry.register(LEDGER_LOCK_WAIT)  # the core's, for this process (every app in it shows the same)
 
 
 class GuardMiddleware:

@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 
 from xai_gov.actors import Actor, Role
 from xai_gov.cli.demo import ensure_demo_model
@@ -128,6 +129,7 @@ def run_service_load(*, officers: int, requests: int, seconds: float, explain_wo
         explained = max(len(recorder.answers), 1)
         print("CPU seconds per stored explanation: " + ", ".join(
             f"{part} {(after[part] - before[part]) / explained:.3f}" for part in after))
+        print(lock_waits(base))
         result["failed"] = not check_stored(base, checker_key, recorder)
         return result
     finally:
@@ -160,6 +162,20 @@ def cpu_split(server: int) -> dict[str, float]:
     and of this bench (the officers' and auditors' clients). A database server's own processes are not counted."""
     return {"service": _cpu_seconds(server), "workers": sum(_cpu_seconds(c) for c in _children(server)),
             "bench": sum(os.times()[:2])}
+
+
+def lock_waits(base: str) -> str:
+    """The service's waits for the ledger's lock (its /metrics histogram, since it started): how many, their mean,
+    and the bucket bound under which 99% of them fell."""
+    families = {f.name: f for f in text_string_to_metric_families(httpx.get(f"{base}/metrics").text)}
+    samples = families["xai_gov_ledger_lock_wait_seconds"].samples
+    count = next(s.value for s in samples if s.name.endswith("_count"))
+    total = next(s.value for s in samples if s.name.endswith("_sum"))
+    buckets = sorted((float(s.labels["le"]), s.value) for s in samples if s.name.endswith("_bucket"))
+    p99 = next(bound for bound, below in buckets if below >= 0.99 * count)
+    over = count - next(below for bound, below in buckets if bound == 0.05)
+    return (f"ledger lock waits: {count:.0f}, mean {total / max(count, 1) * 1000:.1f} ms, 99% within "
+            f"{p99 * 1000:g} ms, over 50 ms: {over:.0f}")
 
 
 def wait_until_ready(server: subprocess.Popen[bytes], base: str, seconds: float = 180) -> None:

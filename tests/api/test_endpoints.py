@@ -20,6 +20,20 @@ def test_health_ready_and_metrics(api: Api) -> None:
     assert 'xai_gov_http_requests_total{method="GET",route="/v1/models",status="200"}' in metrics
 
 
+def _lock_waits(api: Api) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+    families = {f.name: f for f in text_string_to_metric_families(api.http.get("/metrics").text)}
+    return next(s.value for s in families["xai_gov_ledger_lock_wait_seconds"].samples if s.name.endswith("_count"))
+
+
+def test_metrics_show_how_long_transactions_waited_for_the_ledgers_lock(api: Api) -> None:
+    """A lineage lookup appends to the ledger (who looked at what), so it waits for the ledger's lock: the wait
+    is counted, on either database."""
+    before = _lock_waits(api)
+    assert api.http.get("/v1/lineage/credit-risk@1", headers=api.as_("auditor")).status_code == 200
+    assert _lock_waits(api) > before
+
+
 def test_owner_registers_from_files_and_moves_an_alias(api: Api, small_model: Pipeline,
                                                        german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
     X, _ = german_xy

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from prometheus_client import Histogram
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -31,6 +33,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 #: The PostgreSQL advisory lock the audit ledger takes for each append (xai_gov.store.ledger.ADVISORY_LOCK_KEY).
 LEDGER_LOCK_KEY = 0x7861_6967
 _LEDGER_LOCK_HELD = "xai_gov.ledger_lock_held"  # session.info: the transaction that holds the ledger's lock
+
+#: How long this process's transactions waited for the ledger's lock: PostgreSQL's advisory lock, taken by every
+#: append; on SQLite, the write lock every transaction takes as it begins (appends and reads alike). The service
+#: shows it at /metrics: a lookup's or an explanation's latency that this does not account for is spent elsewhere.
+LEDGER_LOCK_WAIT = Histogram("xai_gov_ledger_lock_wait_seconds",
+                             "Time a transaction waited for the audit ledger's lock (SQLite: its write lock)",
+                             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                                      30.0), registry=None)
 
 
 class DatabaseUnavailable(XaiGovError):
@@ -148,7 +158,9 @@ def lock_ledger(session: Session) -> None:
     held = session.info.get(_LEDGER_LOCK_HELD)
     if held is not None and held is session.get_transaction():
         return
+    started = time.perf_counter()
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_KEY})
+    LEDGER_LOCK_WAIT.observe(time.perf_counter() - started)
     session.info[_LEDGER_LOCK_HELD] = session.get_transaction()  # a new transaction is a new object
 
 
@@ -167,4 +179,6 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     """Every transaction takes SQLite's write lock when it begins, so a transaction that reads the
     ledger's head and then appends cannot be overtaken (transactions are short: work such as
     explaining happens before the session opens)."""
+    started = time.perf_counter()
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+    LEDGER_LOCK_WAIT.observe(time.perf_counter() - started)
