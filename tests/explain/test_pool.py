@@ -260,3 +260,21 @@ def test_workers_start_with_the_aliased_versions_built_and_explain_as_the_servic
                           re_explain=True)
     assert here.result_fields() == record.result_fields()
     assert pooled.replay(record.id).matches
+
+
+def test_a_version_that_kills_its_worker_at_start_does_not_stop_the_service_starting(
+        pooled: Client, german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
+    """Building an aliased version at start runs the model; a model that kills the worker doing it leaves the
+    workers to start without building anything (logged), and its own requests are answered 503, as before."""
+    X, y = german_xy
+    pooled.register("tests.registry.fixtures_models:stepped_risk_that_kills_workers", X, y, name="killer",
+                    adverse_class="bad", code_path=None, class_names=["bad", "good"])
+    pooled.move_alias("killer", "staging", 1)
+    pool = pooled.explanations.pool
+    assert pool is not None
+    pool.start(pooled.explanations.aliased_versions())
+    assert pool._current().submit(_built_here).result()[1] == []  # started, nothing built
+    with pytest.raises(Unavailable) as refused:
+        pooled.explain("killer@staging", entered(X.iloc[0]), decision_id="KILL-1", methods=["lime"],
+                       parameters=FAST)
+    assert refused.value.code == "worker_died" and counts(pooled)[0] == 0

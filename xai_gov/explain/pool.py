@@ -134,6 +134,19 @@ class ExplainPool:
         Returns once every worker has started, or after ``START_SECONDS``."""
         with self._lock:
             self._versions = tuple(versions)
+        try:
+            self._wait_for_workers()
+        except BrokenProcessPool:  # a version's trial killed its worker: start without building any
+            log.error("a worker died building the aliased versions' explainers at start; the workers start "
+                      "without them (their requests build them, and say why if they fail)")
+            with self._lock:
+                self._versions = ()
+                broken, self._executor = self._executor, None
+            if broken is not None:
+                _stop(broken)
+            self._wait_for_workers()
+
+    def _wait_for_workers(self) -> None:
         executor = self._current()
         started: set[int] = set()
         deadline = time.monotonic() + START_SECONDS
