@@ -46,6 +46,8 @@ MAX_PAGE = 500
 SHIPPED_VERSIONS = 8  # versions whose files are kept in memory, ready to send to workers
 WARMING = "xai-gov service start"  # who asks for the trial explanation a worker runs as it starts (not stored)
 log = logging.getLogger(__name__)
+
+
 def _event_payload(record: ExplanationRecord, stored: dict[str, Any]) -> dict[str, Any]:
     """What the ledger keeps of a stored record: its fields' hashes (the hash itself left out)."""
     body = {k: v for k, v in stored.items() if k != "record_sha256"}

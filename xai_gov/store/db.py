@@ -35,8 +35,9 @@ LEDGER_LOCK_KEY = 0x7861_6967
 _LEDGER_LOCK_HELD = "xai_gov.ledger_lock_held"  # session.info: the transaction that holds the ledger's lock
 
 #: How long this process's transactions waited for the ledger's lock: PostgreSQL's advisory lock, taken by every
-#: append; on SQLite, the write lock every transaction takes as it begins (appends and reads alike). The service
-#: shows it at /metrics: a lookup's or an explanation's latency that this does not account for is spent elsewhere.
+#: append (the wait includes that statement's round trip); on SQLite, the write lock every transaction takes as
+#: it begins (appends and reads alike). The service shows it at /metrics: a lookup's or an explanation's
+#: latency that this does not account for is spent elsewhere.
 LEDGER_LOCK_WAIT = Histogram("xai_gov_ledger_lock_wait_seconds",
                              "Time a transaction waited for the audit ledger's lock (SQLite: its write lock)",
                              buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
