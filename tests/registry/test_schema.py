@@ -120,3 +120,12 @@ def test_schema_refuses_inconsistent_definitions() -> None:
         FeatureSchema(features=(Feature("a", "numeric", "a"), Feature("a", "numeric", "a")))
     with pytest.raises(InvalidInput, match="adverse class 'deny'"):
         FeatureSchema(features=(Feature("a", "numeric", "a"),), class_names=("no", "yes"), adverse_class="deny")
+
+
+def test_a_feature_without_a_label_is_named_in_words_whatever_the_naming_style() -> None:
+    """Reasons read a feature's label; one inferred from a camel-case, snake-case or acronym name reads as words."""
+    X = pd.DataFrame({"EmploymentYears": [1, 2], "credit_amount": [100, 200], "FICOScore": [600, 700],
+                      "loanToValue": [0.5, 0.9], "LTV": [0.1, 0.2], "debt-ratio": [0.3, 0.4]})
+    schema = FeatureSchema.infer(X, pd.Series(["bad", "good"]), adverse_class="bad", labels={"LTV": "Loan to value"})
+    assert [f.label for f in schema.features] == ["Employment years", "Credit amount", "FICO score", "Loan to value",
+                                                  "Loan to value", "Debt ratio"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -447,8 +448,21 @@ class FeatureSchema:
         return self.from_matrix(self.to_matrix(pd.DataFrame([clean], columns=self.names)))
 
 
+_WORD_BOUNDARY = re.compile(r"[_\-\s]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def default_label(name: str) -> str:
+    """A feature's label when none is given: its name in words, as a reason reads it. Underscores, hyphens and
+    camel case separate words ("EmploymentYears", "employment_years" -> "Employment years"); a word in capitals
+    stays so ("FICOScore" -> "FICO score")."""
+    words = [w if len(w) > 1 and w.isupper() else w.lower() for w in _WORD_BOUNDARY.split(name) if w]
+    if not words:
+        return name
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
 def _infer_feature(name: str, column: pd.Series, label: str | None) -> Feature:
-    label = label or name.replace("_", " ").capitalize()
+    label = label or default_label(name)
     nullable = bool(column.isna().any())  # a missing value in the training data is one the model takes
     if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
         categories = tuple(sorted({str(v) for v in column.dropna()}))
