@@ -87,7 +87,9 @@ def test_register_from_files_and_look_up_like_the_sdk(tmp_path: Path, database_u
     assert code == 0 and "alice" in out and "aaaaaaaaaa" in out
 
 
-def test_bad_input_exits_2_with_the_code_and_writes_nothing(tmp_path: Path, files: dict[str, Path]) -> None:
+def test_bad_input_exits_2_with_the_code_and_writes_nothing_but_the_refusal(tmp_path: Path,
+                                                                          files: dict[str, Path]) -> None:
+    """A registration refused from the command line is a ledger event with its reason, as from the API (issue 12)."""
     home = tmp_path / "home"
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     code, _, err = invoke(home, url, "models", "show", "credit-risk@3")
@@ -99,8 +101,20 @@ def test_bad_input_exits_2_with_the_code_and_writes_nothing(tmp_path: Path, file
     code, _, err = invoke(home, url, "register", "credit-risk", "--artifact", str(files["model.skops"]),
                           "--background", str(files["background.csv"]), "--schema", str(files["schema.json"]))
     assert code == 2 and "schema.json is not valid JSON" in err
+    code, _, err = invoke(home, url, "register", "credit-risk", "--artifact", str(files["model.skops"]),
+                          "--background", str(files["background.csv"]), "--schema", str(files["schema.json"]),
+                          "--cutoff", "1.5")
+    assert code == 2 and "cutoff" in err
     code, out, _ = invoke(home, url, "models", "list", "--json")
     assert code == 0 and json.loads(out) == []
+    sdk = Client(home=home, database_url=url)
+    try:
+        refusals = [e for e in sdk.audit_events(limit=100) if e.action == "model.registration_refused"]
+    finally:
+        sdk.close()
+    assert [e.subject for e in refusals] == ["credit-risk"] * 3
+    assert "absent.skops" in refusals[0].payload["message"] and "not valid JSON" in refusals[1].payload["message"]
+    assert refusals[2].payload["reasons"][0]["field"] == "cutoff"
 
 
 def test_data_hash_command_matches_the_sdk(files: dict[str, Path]) -> None:

@@ -75,3 +75,26 @@ def test_class_names_are_overridden_alike_by_the_sdk_and_the_cli(client: Client,
     assert result.exit_code == 0, result.stderr
     assert client.get_model("sdk@1").schema.adverse_class == client.get_model("cli@1").schema.adverse_class == "bad"
     assert _same_parts(client, "cli@1")["schema"] == _same_parts(client, "sdk@1")["schema"]
+
+
+def test_a_registration_refused_before_the_registry_sees_it_is_still_ledgered(
+        client: Client, german_xy: tuple[pd.DataFrame, pd.Series]) -> None:
+    """Class names and the adverse class are applied to the schema before the registry's own checks; a refusal
+    there is a ledger event with its reason too, whichever channel registered."""
+    import pytest
+
+    from xai_gov.errors import XaiGovError
+    from xai_gov.registry.declarations import Declarations
+    from xai_gov.registry.intake import Registration
+    from xai_gov.registry.intake import register as register_version
+
+    X, y = german_xy
+    with pytest.raises(XaiGovError) as refused:
+        register_version(client.registry, Registration(
+            name="classes", adapter=PythonAdapter(MODEL), schema=FeatureSchema.infer(X, y, adverse_class="bad"),
+            background=X.head(30), lineage=LineageRecord(), declarations=Declarations(),
+            adverse_class="defaulted"), actor=Actor("olga", Role.OWNER))
+    event = client.audit_events(limit=100)[-1]
+    assert (event.action, event.subject, event.payload["message"]) == (
+        "model.registration_refused", "classes", refused.value.message)
+    assert client.list_models() == []

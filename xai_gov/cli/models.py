@@ -11,7 +11,7 @@ from xai_gov.actors import Role
 from xai_gov.cli.lineage import show_lineage
 from xai_gov.cli.output import JsonFlag, console, fields, print_json, run, table, when
 from xai_gov.cli.state import state
-from xai_gov.errors import InvalidInput
+from xai_gov.errors import InvalidInput, XaiGovError
 from xai_gov.lineage.capture import build_lineage
 from xai_gov.lineage.datahash import hash_file, read_table
 from xai_gov.lineage.service import normalise_data_hash
@@ -99,6 +99,15 @@ def register(
     """Register a model version from files, with its lineage and decision rule."""
 
     def action() -> ModelVersion:
+        owner, registry = state(ctx).actor(Role.OWNER), state(ctx).client().registry
+        try:
+            registration = read_registration()
+        except XaiGovError as refused:  # refused before the registry saw it: ledgered as the API ledgers it
+            registry.record_refused_registration(owner, name, refused)
+            raise
+        return register_version(registry, registration, actor=owner)
+
+    def read_registration() -> Registration:
         if cutoff is not None:
             check_cutoff(cutoff)  # before any file is read: the rule is the first thing named
         source = ModelSource(artifact=read_bytes(artifact, field="artifact") if artifact else None,
@@ -121,11 +130,11 @@ def register(
             protected=protected, not_protected=not_protected, nullable=nullable, reason_codes=reason_codes,
             protected_override=protected_override, class_labels=parse_class_labels(class_label or []),
             immutable=immutable, monotone=monotone)
-        return register_version(state(ctx).client().registry, Registration(
+        return Registration(
             name=name, adapter=adapter, schema=feature_schema, background=sample, lineage=lineage,
             declarations=declarations, description=description, alias=alias, cutoff=cutoff,
             class_names=[c.strip() for c in class_names.split(",")] if class_names else None,
-            adverse_class=adverse_class), actor=state(ctx).actor(Role.OWNER))
+            adverse_class=adverse_class)
 
     version = run(action)
     if as_json:

@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 
 from xai_gov.actors import Actor
-from xai_gov.errors import InvalidInput
+from xai_gov.errors import InvalidInput, XaiGovError
 from xai_gov.explain.reasons import ReasonMap
 from xai_gov.lineage.capture import build_lineage
 from xai_gov.lineage.models import LineageRecord
@@ -73,8 +73,12 @@ def register(registry: RegistryService, registration: Registration, *, actor: Ac
     r = registration
     schema = r.schema
     if r.class_names is not None or r.adverse_class is not None:
-        schema = schema.with_classes(list(r.class_names) if r.class_names else schema.class_names,
-                                     r.adverse_class or schema.adverse_class)
+        try:
+            schema = schema.with_classes(list(r.class_names) if r.class_names else schema.class_names,
+                                         r.adverse_class or schema.adverse_class)
+        except XaiGovError as refused:  # the registry ledgers its own refusals; this one comes before it
+            registry.record_refused_registration(actor, r.name, refused)
+            raise
     version = registry.register(name=r.name, adapter=r.adapter, schema=schema, background=r.background,
                                 lineage=r.lineage, actor=actor, description=r.description,
                                 declarations=r.declarations, cutoff=r.cutoff)
