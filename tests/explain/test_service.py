@@ -107,3 +107,41 @@ def test_unknown_explanation_id_is_named(registered: Client) -> None:
     with pytest.raises(NotFound, match="no explanation 'nope'") as caught:
         registered.get_explanation("nope")
     assert caught.value.code == "explanation_not_found"
+
+
+def test_a_replay_matches_where_the_same_policy_and_reason_codes_lie_in_another_folder(
+        registered: Client, applicant: dict[str, Any], tmp_path: Any) -> None:
+    """A service moved to another folder (an upgrade, another machine) loads the same policy and reason-code files
+    from elsewhere: its replays of records stored before still match. The record keeps where its files were;
+    the replay compares what they said (the policy's name, version and hash, and the reasons themselves)."""
+    import shutil
+
+    from xai_gov.config import Settings
+
+    record = registered.explain("credit-risk@staging", applicant, decision_id="LOAN-MOVED", parameters=QUICK)
+    moved = tmp_path / "elsewhere" / "policies"
+    shutil.copytree(registered.settings.resolved_policies_dir, moved)
+    elsewhere = Client(Settings(home=registered.settings.home, database_url=registered.settings.database_url,
+                                policies_dir=moved))
+    try:
+        assert elsewhere.policy.path != registered.policy.path
+        report = elsewhere.replay(record.id)
+        assert report.matches, [(f.field, f.stored, f.replayed) for f in report.fields if not f.matches]
+    finally:
+        elsewhere.close()
+    changed = tmp_path / "changed" / "policies"  # a policy that says something else still shows as a difference
+    shutil.copytree(registered.settings.resolved_policies_dir, changed)
+    policy = changed / f"{registered.settings.policy}.yaml"
+    policy.write_text(policy.read_text() + "\n# changed\n")
+    other = Client(Settings(home=registered.settings.home, database_url=registered.settings.database_url,
+                            policies_dir=changed))
+    try:
+        assert [f.field for f in other.replay(record.id).fields if not f.matches] == ["verdict"]
+    finally:
+        other.close()
+    # a version stored before maps were per version is explained with the service's map, named by its path
+    from dataclasses import replace
+    here, there = (replace(record, reason_map=path) for path in ("/srv/a/policies/reason_codes.yaml",
+                                                                 "C:\\xai\\policies\\reason_codes.yaml"))
+    assert here.result_fields() == there.result_fields()
+    assert here.result_fields() != replace(record, reason_map="/srv/a/policies/other.yaml").result_fields()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -139,8 +140,26 @@ class ExplanationRecord:
 
     def result_fields(self) -> dict[str, Any]:
         """What a replay must reproduce, whatever form the record is in: every field and section with a
-        value, but those that describe the run or the form."""
-        return {k: v for k, v in _plain(self).items() if k not in RUN_FIELDS and v is not None}
+        value, but those that describe the run or the form, and with the policy and reason-code files named
+        without their folders (``_file_names_only``)."""
+        return _file_names_only({k: v for k, v in _plain(self).items() if k not in RUN_FIELDS and v is not None})
+
+
+def _file_names_only(result: dict[str, Any]) -> dict[str, Any]:
+    """The record keeps where its policy and reason-code files lay (``verdict.policy.path``, ``reason_map``); a
+    service moved to another folder or machine loads the same files from elsewhere, and its replays must still
+    match. What the files said is compared all the same: the policy's name, version and hash, and the reasons."""
+    verdict = result.get("verdict")
+    if isinstance(verdict, dict) and isinstance(verdict.get("policy"), dict) and verdict["policy"].get("path"):
+        result["verdict"] = {**verdict, "policy": {**verdict["policy"],
+                                                   "path": _file_name(str(verdict["policy"]["path"]))}}
+    if isinstance(result.get("reason_map"), str):
+        result["reason_map"] = _file_name(result["reason_map"])
+    return result
+
+
+def _file_name(path: str) -> str:
+    return re.split(r"[\\/]", path)[-1]  # a folder written on Windows or POSIX
 
 
 def _plain(record: ExplanationRecord) -> dict[str, Any]:
