@@ -33,7 +33,7 @@ demo: $(VENV)/.installed-base
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check xai_gov api tests bench
-	$(BIN)/mypy xai_gov api
+	$(BIN)/mypy xai_gov api bench
 	$(BIN)/hadolint Dockerfile
 
 test: lint | $(CHROMIUM)

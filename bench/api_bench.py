@@ -63,8 +63,10 @@ class Recorder:
     def record(self, endpoint: str, seconds: float, response: httpx.Response | None, error: str | None) -> None:
         with self.lock:
             self.latencies[endpoint].append(seconds)
-            if error is not None or response is None or response.status_code >= 300:
-                self.errors.append(f"{endpoint}: {error or (response.status_code, response.text[:200])}")
+            if error is not None or response is None:
+                self.errors.append(f"{endpoint}: {error or 'no response'}")
+            elif response.status_code >= 300:
+                self.errors.append(f"{endpoint}: {(response.status_code, response.text[:200])}")
 
 
 def call(http: httpx.Client, recorder: Recorder, endpoint: str, method: str, url: str, **kwargs: Any) -> Any:

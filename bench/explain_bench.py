@@ -168,8 +168,10 @@ def run_model(name: str, estimator: Any, trained: Any, applicants: int, arms: in
         out["anchor_engine_calls"].append(space.stats.calls)
         out["anchor_engine_floor"].append(recorder.floor())
         out["anchor_engine_precision"].append(engine_result.fresh_precision)
-        out["anchor_engine_mb"].append(peak_mb(lambda x=x, adverse=adverse, seed=seed: anchor_engine.explain(
-            x, adverse=adverse, cutoff=0.5, seed=seed, params=params_anchor)))
+        def engine_search(x: np.ndarray = x, seed: int = seed, adverse: bool = adverse) -> AnchorOutcome:
+            return anchor_engine.explain(x, adverse=adverse, cutoff=0.5, seed=seed, params=params_anchor)
+
+        out["anchor_engine_mb"].append(peak_mb(engine_search))
 
         # Anchor: the reference engine, plain anchor-exp's own search at the same settings, as a request
         # selects it (anchor engine "anchor-exp"), calling predict_proba on a DataFrame as its users do.

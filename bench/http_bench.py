@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -61,6 +62,8 @@ def main() -> None:
 
 
 def run(example: str, server: str, applicants: int) -> None:
+    model: Any
+    declared: dict[str, Any]
     if example == "german":
         from xai_gov.examples.credit_model import trained
 
