@@ -28,7 +28,9 @@ def test_packet_bench_runs() -> None:
 
 def test_api_bench_runs_with_zero_errors() -> None:
     out = run("bench/api_bench.py", "--officers", "2", "--requests", "2", "--seconds", "120")
-    assert "errors: 0" in out and "stored records equal to their 2xx answers: 2 of 2" in out
+    # the load's two and the first explanation, timed as soon as the service said ready
+    assert "errors: 0" in out and "stored records equal to their 2xx answers: 3 of 3" in out
+    assert "first explanation after the service said ready" in out and "ledger lock waits:" in out
 
 
 def test_ui_bench_runs() -> None:
@@ -44,7 +46,9 @@ def test_batch_bench_runs() -> None:
 def test_scale_bench_runs_the_service_with_one_and_two_workers_the_crowd_and_the_store() -> None:
     out = run("bench/scale_bench.py", "--officers", "2", "--requests", "2", "--crowd", "2,2,2", "--writes", "10",
               "--skip", "batch")
-    assert out.count("stored records equal to their 2xx answers: 2 of 2") == 4  # 1 and 2 workers, both databases
+    # 1 and 2 workers, both databases: each the load's two and the first explanation after ready
+    assert out.count("stored records equal to their 2xx answers: 3 of 3") == 4
+    assert out.count("CPU seconds per stored explanation: service") == 4
     assert "fifty users on SQLite" in out and "fifty users on PostgreSQL" in out
     assert "2 workers >= 1.7x" in out and "explanations stored per second" in out
     assert "grouped (batch writer), up to 50 per transaction" in out and "audit verify: OK" in out
