@@ -278,3 +278,24 @@ def test_a_version_that_kills_its_worker_at_start_does_not_stop_the_service_star
         pooled.explain("killer@staging", entered(X.iloc[0]), decision_id="KILL-1", methods=["lime"],
                        parameters=FAST)
     assert refused.value.code == "worker_died" and counts(pooled)[0] == 0
+
+
+def test_a_version_that_hangs_its_worker_at_start_holds_the_start_up_only_so_long(
+        pooled: Client, german_xy: tuple[pd.DataFrame, pd.Series], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A model that hangs while a worker builds it at start holds the service's start-up for ``START_SECONDS``
+    at most; the workers then start without building anything, and the reason is logged."""
+    from xai_gov.explain import pool as pool_module
+
+    X, y = german_xy
+    pooled.register("tests.registry.fixtures_models:stepped_risk_that_hangs_in_workers", X, y, name="hangs",
+                    adverse_class="bad", code_path=None, class_names=["bad", "good"])
+    pooled.move_alias("hangs", "staging", 1)
+    monkeypatch.setattr(pool_module, "START_SECONDS", 4.0)
+    pool = pooled.explanations.pool
+    assert pool is not None
+    started = time.monotonic()
+    pool.start(pooled.explanations.aliased_versions())
+    assert time.monotonic() - started < 40
+    assert pool._current().submit(_built_here).result()[1] == [] and pool._versions == ()
+    assert "could not build the aliased versions" in caplog.text

@@ -145,3 +145,5 @@ def test_a_replay_matches_where_the_same_policy_and_reason_codes_lie_in_another_
                                                                  "C:\\xai\\policies\\reason_codes.yaml"))
     assert here.result_fields() == there.result_fields()
     assert here.result_fields() != replace(record, reason_map="/srv/a/policies/other.yaml").result_fields()
+    named = (replace(record, reason_map=source).result_fields() for source in ("Retail 2024/06", "Retail 2025/06"))
+    assert next(named) != next(named)  # a source named in words is compared whole

@@ -61,3 +61,14 @@ def stepped_risk_that_kills_workers(rows: pd.DataFrame) -> np.ndarray:
 
         os.kill(os.getpid(), signal.SIGKILL)
     return stepped_risk(rows)
+
+
+def stepped_risk_that_hangs_in_workers(rows: pd.DataFrame) -> np.ndarray:
+    """``stepped_risk``, except that in a worker process it hangs for a minute (a model that deadlocks):
+    registration's trial, in the registering process, passes."""
+    import multiprocessing
+    import time
+
+    if multiprocessing.parent_process() is not None:
+        time.sleep(60)
+    return stepped_risk(rows)

@@ -129,3 +129,6 @@ def test_a_feature_without_a_label_is_named_in_words_whatever_the_naming_style()
     schema = FeatureSchema.infer(X, pd.Series(["bad", "good"]), adverse_class="bad", labels={"LTV": "Loan to value"})
     assert [f.label for f in schema.features] == ["Employment years", "Credit amount", "FICO score", "Loan to value",
                                                   "Loan to value", "Debt ratio"]
+    from xai_gov.registry.schema import default_label
+    assert [default_label(n) for n in ("LTV", "NumATMs", "numOfIDs", "LOAN_AMOUNT", "Status", "durée_mois")] == [
+        "LTV", "Num ATMs", "Num of IDs", "Loan amount", "Status", "Durée mois"]

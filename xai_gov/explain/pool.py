@@ -31,7 +31,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -44,8 +44,9 @@ from xai_gov.explain.records import ExplanationRecord
 
 #: Past its deadline, a request waits this long for its worker's own 'over budget' before giving up on it.
 GRACE_SECONDS = 15.0
-#: ``start`` waits at most this long for every worker to be up with its versions built.
-START_SECONDS = 300.0
+#: ``start`` waits at most this long for every worker to be up with its versions built (then starts them again
+#: without the versions, and waits as long again at most).
+START_SECONDS = 120.0
 STARTED_PAUSE = 0.2
 log = logging.getLogger(__name__)
 
@@ -130,28 +131,44 @@ class ExplainPool:
 
     def start(self, versions: Sequence[DetachedExplainer] = ()) -> None:
         """Start every worker now rather than on the first requests (the service calls it at start-up, before it
-        says ready), each with the explainers of ``versions`` built; a worker that replaces one builds them too.
-        Returns once every worker has started, or after ``START_SECONDS``."""
+        says ready), each with the explainers of ``versions`` built. Workers that replace a broken pool later
+        build versions as requests need them. If building takes over ``START_SECONDS`` or kills a worker, the
+        workers start without them."""
         with self._lock:
             self._versions = tuple(versions)
         try:
-            self._wait_for_workers()
-        except BrokenProcessPool:  # a version's trial killed its worker: start without building any
-            log.error("a worker died building the aliased versions' explainers at start; the workers start "
-                      "without them (their requests build them, and say why if they fail)")
-            with self._lock:
-                self._versions = ()
-                broken, self._executor = self._executor, None
-            if broken is not None:
-                _stop(broken)
-            self._wait_for_workers()
+            ready = self._wait_for_workers()
+        except BrokenProcessPool:  # a version's trial killed its worker
+            ready = False
+        if not ready:  # killed, or not done within START_SECONDS (a model that hangs): start without them
+            log.error("the workers could not build the aliased versions' explainers at start (a worker died, or "
+                      "took over %g s); they start without them: requests build what they need and say why "
+                      "if it fails", START_SECONDS)
+            self._drop_current()
+            if not self._wait_for_workers():
+                log.error("the explanation workers did not start within %g s", START_SECONDS)
+        with self._lock:  # only the first pool builds them: a replacement must not hold up requests that wait
+            self._versions = ()
 
-    def _wait_for_workers(self) -> None:
+    def _wait_for_workers(self) -> bool:
+        """Whether every worker answered (its initializer done) within ``START_SECONDS``."""
         executor = self._current()
         started: set[int] = set()
         deadline = time.monotonic() + START_SECONDS
-        while len(started) < self.workers and time.monotonic() < deadline:
-            started |= {future.result() for future in [executor.submit(_started) for _ in range(self.workers)]}
+        while len(started) < self.workers:
+            futures = [executor.submit(_started) for _ in range(self.workers)]
+            done, pending = wait(futures, timeout=max(deadline - time.monotonic(), 0.0))
+            if pending:
+                return False
+            started |= {future.result() for future in done}
+        return True
+
+    def _drop_current(self) -> None:
+        with self._lock:
+            dropped, self._executor = self._executor, None
+            self._versions = ()
+        if dropped is not None:
+            _stop(dropped)
 
     def close(self) -> None:
         with self._lock:

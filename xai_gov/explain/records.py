@@ -153,9 +153,12 @@ def _file_names_only(result: dict[str, Any]) -> dict[str, Any]:
     if isinstance(verdict, dict) and isinstance(verdict.get("policy"), dict) and verdict["policy"].get("path"):
         result["verdict"] = {**verdict, "policy": {**verdict["policy"],
                                                    "path": _file_name(str(verdict["policy"]["path"]))}}
-    if isinstance(result.get("reason_map"), str):
-        result["reason_map"] = _file_name(result["reason_map"])
+    if isinstance(result.get("reason_map"), str) and _A_FILE.search(result["reason_map"]):
+        result["reason_map"] = _file_name(result["reason_map"])  # not a source named in words: "Retail 2024/06"
     return result
+
+
+_A_FILE = re.compile(r"[\\/][^\\/]+\.(ya?ml|json)$", re.IGNORECASE)
 
 
 def _file_name(path: str) -> str:

@@ -448,17 +448,28 @@ class FeatureSchema:
         return self.from_matrix(self.to_matrix(pd.DataFrame([clean], columns=self.names)))
 
 
-_WORD_BOUNDARY = re.compile(r"[_\-\s]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+# Words are separated by "_", "-" or spaces, and where camel case turns: "loanAmount", "FICOScore" (before the
+# capital that starts a word), but not before the "s" of a plural acronym ("NumATMs").
+_WORD_BOUNDARY = re.compile(r"[_\-\s]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z](?!s(?:[^a-z]|$))[a-z])")
 
 
 def default_label(name: str) -> str:
     """A feature's label when none is given: its name in words, as a reason reads it. Underscores, hyphens and
-    camel case separate words ("EmploymentYears", "employment_years" -> "Employment years"); a word in capitals
-    stays so ("FICOScore" -> "FICO score")."""
-    words = [w if len(w) > 1 and w.isupper() else w.lower() for w in _WORD_BOUNDARY.split(name) if w]
+    camel case separate words ("EmploymentYears", "employment_years" -> "Employment years"); an acronym in a
+    mixed-case name stays in capitals ("FICOScore" -> "FICO score", "NumATMs" -> "Num ATMs"), and so does a
+    one-word name in capitals ("LTV"); a name all in capitals reads in lower case ("LOAN_AMOUNT" -> "Loan
+    amount")."""
+    words = [w for w in _WORD_BOUNDARY.split(name) if w]
     if not words:
         return name
-    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+    shouting = name.isupper() and len(words) > 1
+
+    def word(w: str) -> str:
+        stem = w[:-1] if w.endswith("s") else w
+        return w if not shouting and len(stem) > 1 and stem.isupper() else w.lower()
+
+    first, *rest = [word(w) for w in words]
+    return " ".join([first[:1].upper() + first[1:], *rest])
 
 
 def _infer_feature(name: str, column: pd.Series, label: str | None) -> Feature:

@@ -8,6 +8,7 @@ leaves the store as it was.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -49,6 +50,8 @@ Adopt = Callable[[Any, ModelVersion], None]
 CHECK_ROWS = 5
 PRODUCTION = "production"
 
+log = logging.getLogger(__name__)
+
 
 class RegistryService:
     def __init__(self, *, database: Database, artifacts: ArtifactStore, policy: Policy | None = None,
@@ -89,8 +92,13 @@ class RegistryService:
             raise
 
     def record_refused_registration(self, actor: Actor, name: str, error: XaiGovError) -> None:
-        """A registration refused (here, or while its files were read): a ledger event with the reason."""
-        self._record_refusal(actor, "model.registration_refused", printable(name, 200) or "?", error)
+        """A registration refused (here, or while its files were read): a ledger event with the reason. If the
+        event cannot be written (the database is down), that is logged: the caller raises the refusal itself,
+        which must reach the user, not the database's error."""
+        try:
+            self._record_refusal(actor, "model.registration_refused", printable(name, 200) or "?", error)
+        except Exception:
+            log.exception("a refused registration of %r could not be written to the ledger", name)
 
     def _register(self, *, name: str, adapter: ModelAdapter, schema: FeatureSchema, background: pd.DataFrame,
                   lineage: LineageRecord, actor: Actor, description: str | None,
