@@ -144,7 +144,11 @@ class ExplainPool:
             log.error("the workers could not build the aliased versions' explainers at start (a worker died, or "
                       "took over %g s); they start without them: requests build what they need and say why "
                       "if it fails", START_SECONDS)
-            self._drop_current()
+            with self._lock:
+                self._versions = ()
+                current = self._executor
+            if current is not None:
+                self._replace(current, stop=True)
             if not self._wait_for_workers():
                 log.error("the explanation workers did not start within %g s", START_SECONDS)
         with self._lock:  # only the first pool builds them: a replacement must not hold up requests that wait
@@ -162,13 +166,6 @@ class ExplainPool:
                 return False
             started |= {future.result() for future in done}
         return True
-
-    def _drop_current(self) -> None:
-        with self._lock:
-            dropped, self._executor = self._executor, None
-            self._versions = ()
-        if dropped is not None:
-            _stop(dropped)
 
     def close(self) -> None:
         with self._lock:
